@@ -1,0 +1,293 @@
+//! A dense numeric array stored in a memory-mapped file, in C or Fortran
+//! order, in any supported element type and byte order. Shared by the `.npy`
+//! and raw `.f32` sources.
+
+use std::ops::Range;
+
+use half::f16;
+use memmap2::Mmap;
+
+use crate::error::ReadError;
+use crate::source::{fixed_partitions, Block, ChunkReader, Source, SourceInfo};
+use crate::validate::check_block;
+
+/// Element types a dense file may store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elem {
+    F16,
+    F32,
+    F64,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+}
+
+impl Elem {
+    pub fn size(self) -> usize {
+        match self {
+            Elem::I8 | Elem::U8 => 1,
+            Elem::F16 | Elem::I16 | Elem::U16 => 2,
+            Elem::F32 | Elem::I32 | Elem::U32 => 4,
+            Elem::F64 | Elem::I64 | Elem::U64 => 8,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Elem::F16 => "float16",
+            Elem::F32 => "float32",
+            Elem::F64 => "float64",
+            Elem::I8 => "int8",
+            Elem::I16 => "int16",
+            Elem::I32 => "int32",
+            Elem::I64 => "int64",
+            Elem::U8 => "uint8",
+            Elem::U16 => "uint16",
+            Elem::U32 => "uint32",
+            Elem::U64 => "uint64",
+        }
+    }
+}
+
+/// Layout of the numbers inside the file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    pub offset: usize,
+    pub rows: u64,
+    pub dim: usize,
+    pub elem: Elem,
+    pub big_endian: bool,
+    pub fortran: bool,
+}
+
+/// A memory-mapped dense array.
+pub(crate) struct DenseSource {
+    info: SourceInfo,
+    map: Mmap,
+    layout: Layout,
+    skip_invalid: bool,
+}
+
+impl std::fmt::Debug for DenseSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DenseSource")
+            .field("info", &self.info)
+            .field("layout", &self.layout)
+            .finish()
+    }
+}
+
+impl DenseSource {
+    /// Checks that the map holds the whole array and builds the source.
+    pub(crate) fn new(
+        info: SourceInfo,
+        map: Mmap,
+        layout: Layout,
+        skip_invalid: bool,
+    ) -> Result<Self, ReadError> {
+        let need = (layout.rows as u128) * (layout.dim as u128) * (layout.elem.size() as u128);
+        let have = (map.len() - layout.offset.min(map.len())) as u128;
+        if have < need {
+            return Err(ReadError::Truncated {
+                path: info.path.clone(),
+                detail: format!(
+                    "{} x {} {} values need {need} bytes after the {}-byte header, the file has {have}",
+                    layout.rows,
+                    layout.dim,
+                    layout.elem.name(),
+                    layout.offset
+                ),
+            });
+        }
+        Ok(DenseSource {
+            info,
+            map,
+            layout,
+            skip_invalid,
+        })
+    }
+
+    fn payload(&self) -> &[u8] {
+        let n = self.layout.rows as usize * self.layout.dim * self.layout.elem.size();
+        &self.map[self.layout.offset..self.layout.offset + n]
+    }
+
+    /// Is the payload exactly little-endian C-order float32?
+    fn is_native_f32(&self) -> bool {
+        self.layout.elem == Elem::F32
+            && !self.layout.fortran
+            && (self.layout.big_endian == cfg!(target_endian = "big"))
+            && (self.layout.dim == 1 || !self.layout.fortran)
+    }
+}
+
+impl Source for DenseSource {
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn partitions(&self) -> Vec<Range<u64>> {
+        fixed_partitions(self.layout.rows, self.layout.dim)
+    }
+
+    fn reader(
+        &self,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader + '_>, ReadError> {
+        assert!(rows.end <= self.layout.rows && rows.start <= rows.end);
+        Ok(Box::new(DenseReader {
+            src: self,
+            range: rows.clone(),
+            next: rows.start,
+            chunk_rows: chunk_rows.max(1),
+            buf: Vec::new(),
+            seq: 0,
+            skipped: 0,
+        }))
+    }
+
+    fn as_contiguous(&self) -> Option<&[f32]> {
+        if self.is_native_f32() {
+            bytemuck::try_cast_slice(self.payload()).ok()
+        } else {
+            None
+        }
+    }
+}
+
+struct DenseReader<'a> {
+    src: &'a DenseSource,
+    range: Range<u64>,
+    next: u64,
+    chunk_rows: usize,
+    buf: Vec<f32>,
+    seq: u64,
+    skipped: u64,
+}
+
+/// Converts `n` consecutive elements starting at byte `at` of `bytes` to f32,
+/// appending to `out` with a stride (1 for C order; `dim` when scattering a
+/// Fortran-order column into row-major output, `out` then pre-sized).
+fn convert(bytes: &[u8], elem: Elem, big: bool, out: &mut [f32], stride: usize) {
+    macro_rules! conv {
+        ($t:ty, $n:expr, $f:expr) => {{
+            for (i, c) in bytes.chunks_exact($n).enumerate() {
+                let arr: [u8; $n] = c.try_into().expect("chunks_exact yields $n bytes");
+                let v = if big {
+                    <$t>::from_be_bytes(arr)
+                } else {
+                    <$t>::from_le_bytes(arr)
+                };
+                out[i * stride] = $f(v);
+            }
+        }};
+    }
+    match elem {
+        Elem::F32 => conv!(f32, 4, |v: f32| v),
+        Elem::F64 => conv!(f64, 8, |v: f64| v as f32),
+        Elem::F16 => conv!(u16, 2, |v: u16| f16::from_bits(v).to_f32()),
+        Elem::I8 => conv!(i8, 1, |v: i8| v as f32),
+        Elem::I16 => conv!(i16, 2, |v: i16| v as f32),
+        Elem::I32 => conv!(i32, 4, |v: i32| v as f32),
+        Elem::I64 => conv!(i64, 8, |v: i64| v as f32),
+        Elem::U8 => conv!(u8, 1, |v: u8| v as f32),
+        Elem::U16 => conv!(u16, 2, |v: u16| v as f32),
+        Elem::U32 => conv!(u32, 4, |v: u32| v as f32),
+        Elem::U64 => conv!(u64, 8, |v: u64| v as f32),
+    }
+}
+
+impl ChunkReader for DenseReader<'_> {
+    fn next_block(&mut self) -> Result<Option<Block<'_>>, ReadError> {
+        loop {
+            if self.next >= self.range.end {
+                return Ok(None);
+            }
+            let l = self.src.layout;
+            let start = self.next;
+            let end = (start + self.chunk_rows as u64).min(self.range.end);
+            self.next = end;
+            let n = (end - start) as usize;
+            let seq = self.seq;
+            self.seq += 1;
+            let es = l.elem.size();
+            let payload = self.src.payload();
+
+            // Zero-copy path: the mapped bytes already are row-major f32.
+            if let Some(all) = self.src.as_contiguous() {
+                let data = &all[start as usize * l.dim..end as usize * l.dim];
+                match check_block(
+                    data,
+                    l.dim,
+                    start,
+                    &self.src.info.columns,
+                    &self.src.info.path,
+                    self.src.skip_invalid,
+                )? {
+                    None => {
+                        return Ok(Some(Block {
+                            data,
+                            dim: l.dim,
+                            first_row: start,
+                            seq,
+                        }))
+                    }
+                    Some((kept, dropped)) => {
+                        self.skipped += dropped;
+                        self.buf = kept;
+                    }
+                }
+            } else {
+                self.buf.clear();
+                self.buf.resize(n * l.dim, 0.0);
+                if !l.fortran || l.dim == 1 {
+                    let b = &payload[start as usize * l.dim * es..end as usize * l.dim * es];
+                    convert(b, l.elem, l.big_endian, &mut self.buf, 1);
+                } else {
+                    for c in 0..l.dim {
+                        let col0 = c * l.rows as usize;
+                        let b = &payload[(col0 + start as usize) * es..(col0 + end as usize) * es];
+                        convert(b, l.elem, l.big_endian, &mut self.buf[c..], l.dim);
+                    }
+                }
+                if let Some((kept, dropped)) = check_block(
+                    &self.buf,
+                    l.dim,
+                    start,
+                    &self.src.info.columns,
+                    &self.src.info.path,
+                    self.src.skip_invalid,
+                )? {
+                    self.skipped += dropped;
+                    self.buf = kept;
+                }
+            }
+            if self.buf.is_empty() {
+                continue; // every row of this chunk was skipped
+            }
+            return Ok(Some(Block {
+                data: &self.buf,
+                dim: l.dim,
+                first_row: start,
+                seq,
+            }));
+        }
+    }
+
+    fn rewind(&mut self) -> Result<(), ReadError> {
+        self.next = self.range.start;
+        self.seq = 0;
+        self.skipped = 0;
+        Ok(())
+    }
+
+    fn skipped(&self) -> u64 {
+        self.skipped
+    }
+}

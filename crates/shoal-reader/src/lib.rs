@@ -1,0 +1,41 @@
+//! Chunked point-set sources for shoal and the writers for its outputs.
+//!
+//! Every format implements [`Source`]: it knows its row count, dimension and
+//! column names, splits into independent row ranges ([`Source::partitions`])
+//! and hands out lending [`ChunkReader`]s that yield row-major `f32`
+//! [`Block`]s. Storage may be any float or integer type; values are
+//! converted to `f32` chunk by chunk. Nothing here knows about clustering.
+//!
+//! ```no_run
+//! use shoal_reader::{open, OpenOptions};
+//! let src = open("points.parquet".as_ref(), &OpenOptions::default())?;
+//! let mut reader = src.reader(0..src.info().rows, 65536)?;
+//! while let Some(block) = reader.next_block()? {
+//!     println!("rows {}..{}", block.first_row, block.first_row + block.rows() as u64);
+//! }
+//! # Ok::<(), shoal_reader::ReadError>(())
+//! ```
+
+mod csv;
+mod dense;
+mod error;
+mod mmap;
+mod npy;
+mod open;
+mod parquet;
+mod raw;
+mod source;
+mod validate;
+mod writer;
+
+pub use dense::Elem;
+pub use error::{ErrorClass, ReadError};
+pub use npy::{parse_descr, parse_header, NpyHeader};
+pub use open::open;
+pub use raw::sidecar_path;
+pub use source::{read_all, Block, ChunkReader, Format, OpenOptions, Source, SourceInfo};
+pub use validate::all_finite;
+pub use writer::{
+    AtomicFile, ColumnData, LabelWriter, MatrixWriter, NpyElem, NpyWriter, ParquetTableWriter,
+    StoreType, WriteError, DEFAULT_ROW_GROUP_ROWS,
+};

@@ -1,0 +1,638 @@
+//! Parquet sources through the `parquet` crate's Arrow reader. Only the
+//! selected columns are decoded (projection pushdown); row groups are the
+//! partitions, so several threads can decode at once.
+
+use std::fs::File;
+use std::ops::Range;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::ProjectionMask;
+
+use crate::error::ReadError;
+use crate::source::{Block, ChunkReader, Format, OpenOptions, Source, SourceInfo};
+use crate::validate::check_block;
+
+/// How one selected column contributes to a point.
+#[derive(Debug, Clone)]
+enum ColKind {
+    /// One number per row.
+    Scalar,
+    /// A fixed-size list of `width` numbers per row.
+    FixedList(usize),
+    /// A variable list whose rows must all have `width` numbers.
+    List(usize),
+}
+
+#[derive(Debug, Clone)]
+struct Col {
+    name: String,
+    kind: ColKind,
+    /// First dimension of this column in the block.
+    offset: usize,
+}
+
+impl Col {
+    fn width(&self) -> usize {
+        match self.kind {
+            ColKind::Scalar => 1,
+            ColKind::FixedList(w) | ColKind::List(w) => w,
+        }
+    }
+}
+
+/// An opened Parquet file.
+pub(crate) struct ParquetSource {
+    info: SourceInfo,
+    meta: ArrowReaderMetadata,
+    mask: ProjectionMask,
+    cols: Vec<Col>,
+    rg_starts: Vec<u64>,
+    skip_invalid: bool,
+}
+
+impl std::fmt::Debug for ParquetSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetSource")
+            .field("info", &self.info)
+            .field("cols", &self.cols)
+            .finish()
+    }
+}
+
+fn is_numeric(dt: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        dt,
+        Float16
+            | Float32
+            | Float64
+            | Int8
+            | Int16
+            | Int32
+            | Int64
+            | UInt8
+            | UInt16
+            | UInt32
+            | UInt64
+    )
+}
+
+fn type_name(dt: &DataType) -> String {
+    use DataType::*;
+    match dt {
+        Float16 => "float16".into(),
+        Float32 => "float32".into(),
+        Float64 => "float64".into(),
+        Int8 => "int8".into(),
+        Int16 => "int16".into(),
+        Int32 => "int32".into(),
+        Int64 => "int64".into(),
+        UInt8 => "uint8".into(),
+        UInt16 => "uint16".into(),
+        UInt32 => "uint32".into(),
+        UInt64 => "uint64".into(),
+        FixedSizeList(f, n) => format!("fixed_size_list<{}, {n}>", type_name(f.data_type())),
+        List(f) => format!("list<{}>", type_name(f.data_type())),
+        LargeList(f) => format!("large_list<{}>", type_name(f.data_type())),
+        other => format!("{other}").to_lowercase(),
+    }
+}
+
+/// The kind of a column, or `None` when it is not numeric. List widths are
+/// filled in later from the data.
+fn col_kind(field: &Field) -> Option<ColKind> {
+    match field.data_type() {
+        dt if is_numeric(dt) => Some(ColKind::Scalar),
+        DataType::FixedSizeList(f, n) if is_numeric(f.data_type()) && *n > 0 => {
+            Some(ColKind::FixedList(*n as usize))
+        }
+        DataType::List(f) | DataType::LargeList(f) if is_numeric(f.data_type()) => {
+            Some(ColKind::List(0))
+        }
+        _ => None,
+    }
+}
+
+fn format_err(path: &Path, detail: impl std::fmt::Display) -> ReadError {
+    ReadError::Format {
+        path: path.to_path_buf(),
+        format: "parquet",
+        detail: detail.to_string(),
+    }
+}
+
+pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<ParquetSource, ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    let file_bytes = file.metadata().map_err(|e| ReadError::io(path, e))?.len();
+    let meta = catch_unwind(AssertUnwindSafe(|| {
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+    }))
+    .map_err(|_| format_err(path, "the footer could not be decoded"))?
+    .map_err(|e| format_err(path, e))?;
+    let schema = meta.schema().clone();
+    let fields = schema.fields();
+
+    // Choose the columns: the user's, in the user's order, or every numeric one.
+    let chosen: Vec<(usize, ColKind)> = match &opts.columns {
+        Some(names) => {
+            let mut v = Vec::new();
+            for name in names {
+                let (idx, field) =
+                    schema
+                        .column_with_name(name)
+                        .ok_or_else(|| ReadError::Columns {
+                            path: path.to_path_buf(),
+                            detail: format!(
+                                "no column named {name:?}; the file has: {}",
+                                fields
+                                    .iter()
+                                    .map(|f| f.name().as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        })?;
+                let kind = col_kind(field).ok_or_else(|| ReadError::Columns {
+                    path: path.to_path_buf(),
+                    detail: format!(
+                        "column {name:?} holds {}, not numbers",
+                        type_name(field.data_type())
+                    ),
+                })?;
+                v.push((idx, kind));
+            }
+            v
+        }
+        None => fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| col_kind(f).map(|k| (i, k)))
+            .collect(),
+    };
+    if chosen.is_empty() {
+        return Err(ReadError::Columns {
+            path: path.to_path_buf(),
+            detail: format!(
+                "no numeric column to cluster; the file has: {}",
+                fields
+                    .iter()
+                    .map(|f| format!("{} ({})", f.name(), type_name(f.data_type())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    let md = meta.metadata();
+    let rows: u64 = md.file_metadata().num_rows().max(0) as u64;
+    if rows == 0 {
+        return Err(ReadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut rg_starts = Vec::with_capacity(md.num_row_groups() + 1);
+    let mut acc = 0u64;
+    for rg in md.row_groups() {
+        rg_starts.push(acc);
+        acc += rg.num_rows().max(0) as u64;
+    }
+    rg_starts.push(acc);
+    if acc != rows {
+        return Err(format_err(
+            path,
+            format!("row groups hold {acc} rows but the footer says {rows}"),
+        ));
+    }
+    let mask = ProjectionMask::roots(
+        meta.parquet_schema(),
+        chosen.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+    );
+
+    let mut cols: Vec<Col> = chosen
+        .iter()
+        .map(|(i, k)| Col {
+            name: fields[*i].name().clone(),
+            kind: k.clone(),
+            offset: 0,
+        })
+        .collect();
+    // Variable lists: the width is the length of the first row.
+    if cols.iter().any(|c| matches!(c.kind, ColKind::List(_))) {
+        let mut r = build_reader(path, &meta, mask.clone(), &[0], 1, 0, 1)?;
+        let batch = next_batch(path, &mut r)?.ok_or_else(|| format_err(path, "no first row"))?;
+        for c in cols.iter_mut() {
+            if let ColKind::List(_) = c.kind {
+                let arr = batch
+                    .column_by_name(&c.name)
+                    .ok_or_else(|| format_err(path, format!("column {} missing", c.name)))?;
+                let w = list_len(arr.as_ref(), 0);
+                if w == 0 {
+                    return Err(ReadError::Ragged {
+                        path: path.to_path_buf(),
+                        line: 0,
+                        row: 0,
+                        detail: format!("list column {:?} is empty in the first row", c.name),
+                    });
+                }
+                c.kind = ColKind::List(w);
+            }
+        }
+    }
+    let mut dim = 0;
+    let mut columns = Vec::new();
+    for c in cols.iter_mut() {
+        c.offset = dim;
+        dim += c.width();
+        match c.kind {
+            ColKind::Scalar => columns.push(c.name.clone()),
+            _ => columns.extend((0..c.width()).map(|t| format!("{}[{t}]", c.name))),
+        }
+    }
+    let storage = chosen
+        .iter()
+        .map(|(i, _)| (fields[*i].name().clone(), type_name(fields[*i].data_type())))
+        .collect();
+    let info = SourceInfo {
+        path: path.to_path_buf(),
+        format: Format::Parquet,
+        rows,
+        dim,
+        columns,
+        storage,
+        row_groups: Some(md.num_row_groups()),
+        file_bytes,
+    };
+    Ok(ParquetSource {
+        info,
+        meta,
+        mask,
+        cols,
+        rg_starts,
+        skip_invalid: opts.skip_invalid,
+    })
+}
+
+fn list_len(arr: &dyn Array, i: usize) -> usize {
+    match arr.data_type() {
+        DataType::List(_) => arr.as_list::<i32>().value_length(i) as usize,
+        DataType::LargeList(_) => arr.as_list::<i64>().value_length(i) as usize,
+        _ => 0,
+    }
+}
+
+fn build_reader(
+    path: &Path,
+    meta: &ArrowReaderMetadata,
+    mask: ProjectionMask,
+    row_groups: &[usize],
+    batch: usize,
+    offset: usize,
+    limit: usize,
+) -> Result<ParquetRecordBatchReader, ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+        .with_projection(mask)
+        .with_row_groups(row_groups.to_vec())
+        .with_batch_size(batch)
+        .with_offset(offset)
+        .with_limit(limit)
+        .build()
+        .map_err(|e| format_err(path, e))
+}
+
+/// The next batch, turning decoder errors (and, defensively, decoder panics
+/// on corrupt pages) into format errors.
+fn next_batch(
+    path: &Path,
+    r: &mut ParquetRecordBatchReader,
+) -> Result<Option<RecordBatch>, ReadError> {
+    match catch_unwind(AssertUnwindSafe(|| r.next())) {
+        Ok(None) => Ok(None),
+        Ok(Some(Ok(b))) => Ok(Some(b)),
+        Ok(Some(Err(e))) => Err(format_err(path, e)),
+        Err(_) => Err(format_err(path, "the decoder failed on corrupt data")),
+    }
+}
+
+impl Source for ParquetSource {
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn partitions(&self) -> Vec<Range<u64>> {
+        self.rg_starts
+            .windows(2)
+            .filter(|w| w[1] > w[0])
+            .map(|w| w[0]..w[1])
+            .collect()
+    }
+
+    fn reader(
+        &self,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader + '_>, ReadError> {
+        assert!(rows.start <= rows.end && rows.end <= self.info.rows);
+        let mut r = PqReader {
+            src: self,
+            range: rows,
+            chunk_rows: chunk_rows.max(1),
+            inner: None,
+            next_row: 0,
+            buf: Vec::new(),
+            seq: 0,
+            skipped: 0,
+        };
+        r.rewind()?;
+        Ok(Box::new(r))
+    }
+}
+
+struct PqReader<'a> {
+    src: &'a ParquetSource,
+    range: Range<u64>,
+    chunk_rows: usize,
+    inner: Option<ParquetRecordBatchReader>,
+    next_row: u64,
+    buf: Vec<f32>,
+    seq: u64,
+    skipped: u64,
+}
+
+impl PqReader<'_> {
+    fn path(&self) -> &PathBuf {
+        &self.src.info.path
+    }
+
+    /// Writes one batch into `self.buf` (row-major), nulls as NaN.
+    /// Returns the first null (row within the batch, column name), if any.
+    fn fill(&mut self, batch: &RecordBatch) -> Result<Option<(usize, String)>, ReadError> {
+        let n = batch.num_rows();
+        let dim = self.src.info.dim;
+        self.buf.clear();
+        self.buf.resize(n * dim, 0.0);
+        let mut first_null: Option<(usize, String)> = None;
+        for c in &self.src.cols {
+            let arr = batch.column_by_name(&c.name).ok_or_else(|| {
+                format_err(
+                    self.path(),
+                    format!("column {} missing from a batch", c.name),
+                )
+            })?;
+            let null_row = match c.kind {
+                ColKind::Scalar => {
+                    scatter(arr, &mut self.buf, dim, c.offset, 1);
+                    first_null_row(arr.as_ref())
+                }
+                ColKind::FixedList(w) => {
+                    let l = arr.as_fixed_size_list();
+                    let start = l.value_offset_at(0);
+                    let vals = l.values().slice(start, n * w);
+                    scatter(&vals, &mut self.buf, dim, c.offset, w);
+                    first_null_row(arr.as_ref()).or_else(|| first_null_row(&vals).map(|v| v / w))
+                }
+                ColKind::List(w) => {
+                    let (start, vals) = match arr.data_type() {
+                        DataType::LargeList(_) => {
+                            let l = arr.as_list::<i64>();
+                            (
+                                l.value_offsets()
+                                    .to_vec()
+                                    .into_iter()
+                                    .map(|o| o as usize)
+                                    .collect::<Vec<_>>(),
+                                l.values().clone(),
+                            )
+                        }
+                        _ => {
+                            let l = arr.as_list::<i32>();
+                            (
+                                l.value_offsets()
+                                    .iter()
+                                    .map(|&o| o as usize)
+                                    .collect::<Vec<_>>(),
+                                l.values().clone(),
+                            )
+                        }
+                    };
+                    for i in 0..n {
+                        let len = start[i + 1] - start[i];
+                        if len != w && !arr.is_null(i) {
+                            let row = self.next_row + i as u64;
+                            return Err(ReadError::Ragged {
+                                path: self.path().clone(),
+                                line: 0,
+                                row,
+                                detail: format!(
+                                    "list column {:?} has {len} values in this row, {w} in the first",
+                                    c.name
+                                ),
+                            });
+                        }
+                    }
+                    let base = start[0];
+                    let contiguous = start[n] - base == n * w;
+                    if contiguous {
+                        let vals = vals.slice(base, n * w);
+                        scatter(&vals, &mut self.buf, dim, c.offset, w);
+                        first_null_row(arr.as_ref())
+                            .or_else(|| first_null_row(&vals).map(|v| v / w))
+                    } else {
+                        // Null list entries take no values: fill row by row.
+                        for i in 0..n {
+                            if arr.is_null(i) {
+                                continue;
+                            }
+                            let v = vals.slice(start[i], w);
+                            scatter(&v, &mut self.buf[i * dim..], dim, c.offset, w);
+                        }
+                        first_null_row(arr.as_ref())
+                    }
+                }
+            };
+            if let Some(r) = null_row {
+                if first_null.as_ref().is_none_or(|(fr, _)| r < *fr) {
+                    first_null = Some((r, c.name.clone()));
+                }
+                if self.src.skip_invalid {
+                    mark_nulls(arr.as_ref(), c, &mut self.buf, dim);
+                }
+            }
+        }
+        Ok(first_null)
+    }
+}
+
+fn first_null_row(arr: &dyn Array) -> Option<usize> {
+    if arr.null_count() == 0 {
+        return None;
+    }
+    (0..arr.len()).find(|&i| arr.is_null(i))
+}
+
+/// Sets every dimension of rows with a null in column `c` to NaN, so the
+/// finite check drops them under `skip_invalid`.
+fn mark_nulls(arr: &dyn Array, c: &Col, buf: &mut [f32], dim: usize) {
+    let w = c.width();
+    let child: Option<ArrayRef> = match arr.data_type() {
+        DataType::FixedSizeList(..) => {
+            let l = arr.as_fixed_size_list();
+            Some(l.values().slice(l.value_offset_at(0), arr.len() * w))
+        }
+        _ => None,
+    };
+    for i in 0..arr.len() {
+        let null = arr.is_null(i)
+            || child
+                .as_ref()
+                .is_some_and(|v| (0..w).any(|t| v.is_null(i * w + t)));
+        if null {
+            buf[i * dim + c.offset] = f32::NAN;
+        }
+    }
+}
+
+/// Copies the numbers of `arr` (flattened, `width` per row) into the
+/// row-major `out` at dimension `offset` of rows of length `dim`.
+fn scatter(arr: &ArrayRef, out: &mut [f32], dim: usize, offset: usize, width: usize) {
+    fn put<T: Copy>(
+        vals: &[T],
+        out: &mut [f32],
+        dim: usize,
+        offset: usize,
+        width: usize,
+        f: impl Fn(T) -> f32,
+    ) {
+        if width == dim {
+            for (o, v) in out.iter_mut().zip(vals) {
+                *o = f(*v);
+            }
+        } else if width == 1 {
+            for (row, v) in out.chunks_mut(dim).zip(vals) {
+                row[offset] = f(*v);
+            }
+        } else {
+            for (row, v) in out.chunks_mut(dim).zip(vals.chunks(width)) {
+                for (o, x) in row[offset..offset + width].iter_mut().zip(v) {
+                    *o = f(*x);
+                }
+            }
+        }
+    }
+    macro_rules! prim {
+        ($t:ty, $f:expr) => {
+            put(
+                arr.as_primitive::<$t>().values(),
+                out,
+                dim,
+                offset,
+                width,
+                $f,
+            )
+        };
+    }
+    match arr.data_type() {
+        DataType::Float16 => prim!(Float16Type, |v: half::f16| v.to_f32()),
+        DataType::Float32 => prim!(Float32Type, |v: f32| v),
+        DataType::Float64 => prim!(Float64Type, |v: f64| v as f32),
+        DataType::Int8 => prim!(Int8Type, |v: i8| v as f32),
+        DataType::Int16 => prim!(Int16Type, |v: i16| v as f32),
+        DataType::Int32 => prim!(Int32Type, |v: i32| v as f32),
+        DataType::Int64 => prim!(Int64Type, |v: i64| v as f32),
+        DataType::UInt8 => prim!(UInt8Type, |v: u8| v as f32),
+        DataType::UInt16 => prim!(UInt16Type, |v: u16| v as f32),
+        DataType::UInt32 => prim!(UInt32Type, |v: u32| v as f32),
+        DataType::UInt64 => prim!(UInt64Type, |v: u64| v as f32),
+        _ => {}
+    }
+}
+
+impl ChunkReader for PqReader<'_> {
+    fn next_block(&mut self) -> Result<Option<Block<'_>>, ReadError> {
+        loop {
+            let Some(inner) = self.inner.as_mut() else {
+                return Ok(None);
+            };
+            let path = self.src.info.path.clone();
+            let Some(batch) = next_batch(&path, inner)? else {
+                self.inner = None;
+                return Ok(None);
+            };
+            let n = batch.num_rows();
+            if n == 0 {
+                continue;
+            }
+            let first = self.next_row;
+            if let Some((r, col)) = self.fill(&batch)? {
+                if !self.src.skip_invalid {
+                    return Err(ReadError::Null {
+                        path,
+                        row: first + r as u64,
+                        column: col,
+                    });
+                }
+            }
+            self.next_row += n as u64;
+            let dim = self.src.info.dim;
+            if let Some((kept, dropped)) = check_block(
+                &self.buf,
+                dim,
+                first,
+                &self.src.info.columns,
+                &path,
+                self.src.skip_invalid,
+            )? {
+                self.buf = kept;
+                self.skipped += dropped;
+                if self.buf.is_empty() {
+                    continue;
+                }
+            }
+            let seq = self.seq;
+            self.seq += 1;
+            return Ok(Some(Block {
+                data: &self.buf,
+                dim,
+                first_row: first,
+                seq,
+            }));
+        }
+    }
+
+    fn rewind(&mut self) -> Result<(), ReadError> {
+        self.seq = 0;
+        self.skipped = 0;
+        self.next_row = self.range.start;
+        if self.range.is_empty() {
+            self.inner = None;
+            return Ok(());
+        }
+        let starts = &self.src.rg_starts;
+        let rgs: Vec<usize> = (0..starts.len() - 1)
+            .filter(|&g| starts[g + 1] > self.range.start && starts[g] < self.range.end)
+            .collect();
+        let offset = (self.range.start - starts[rgs[0]]) as usize;
+        let limit = (self.range.end - self.range.start) as usize;
+        self.inner = Some(build_reader(
+            &self.src.info.path,
+            &self.src.meta,
+            self.src.mask.clone(),
+            &rgs,
+            self.chunk_rows,
+            offset,
+            limit,
+        )?);
+        Ok(())
+    }
+
+    fn skipped(&self) -> u64 {
+        self.skipped
+    }
+}

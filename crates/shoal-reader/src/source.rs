@@ -1,0 +1,162 @@
+//! The seam every format implements: a [`Source`] describes a point set and
+//! hands out [`ChunkReader`]s over row ranges; a reader lends row-major `f32`
+//! [`Block`]s of at most `chunk_rows` rows.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::error::ReadError;
+
+/// The file formats shoal reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Npy,
+    RawF32,
+    Parquet,
+    Csv,
+}
+
+impl Format {
+    /// The format implied by a path's extension (`.npy`, `.f32`, `.parquet`/`.pq`, `.csv`).
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "npy" => Some(Format::Npy),
+            "f32" => Some(Format::RawF32),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Npy => "npy",
+            Format::RawF32 => "raw f32",
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// What a source knows about its point set before reading any data.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    pub path: PathBuf,
+    pub format: Format,
+    /// Number of data rows (points).
+    pub rows: u64,
+    /// Number of f32 values per point.
+    pub dim: usize,
+    /// One name per dimension, in block order (`x0..`, or the file's column
+    /// names; a vector column `emb` of width 3 gives `emb[0]`, `emb[1]`, `emb[2]`).
+    pub columns: Vec<String>,
+    /// How each selected source column is stored, e.g. `float64` or
+    /// `fixed_size_list<float32, 3>`; one entry per source column, not per dimension.
+    pub storage: Vec<(String, String)>,
+    /// Parquet row groups (or `None` for other formats).
+    pub row_groups: Option<usize>,
+    /// Size of the file in bytes.
+    pub file_bytes: u64,
+}
+
+/// A borrowed, validated block of points: `data.len() == rows * dim`.
+#[derive(Debug, Clone, Copy)]
+pub struct Block<'a> {
+    /// Row-major values.
+    pub data: &'a [f32],
+    pub dim: usize,
+    /// Index (0-based, in the whole source) of the block's first row. With
+    /// `skip_invalid`, rows of the block after a skipped row are no longer
+    /// contiguous in the source; `first_row` is still the input index of the
+    /// first row the block was read from.
+    pub first_row: u64,
+    /// Sequence number of the block within its reader (0, 1, 2, ...).
+    pub seq: u64,
+}
+
+impl Block<'_> {
+    pub fn rows(&self) -> usize {
+        self.data.len().checked_div(self.dim).unwrap_or(0)
+    }
+
+    /// Row `i` as a slice of `dim` values.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+/// A lending reader: each call to `next_block` returns the next block of at
+/// most `chunk_rows` rows, reusing its own buffer.
+pub trait ChunkReader: Send {
+    fn next_block(&mut self) -> Result<Option<Block<'_>>, ReadError>;
+    /// Start again from the first row of the reader's range.
+    fn rewind(&mut self) -> Result<(), ReadError>;
+    /// How many rows were skipped as invalid so far (with `skip_invalid`).
+    fn skipped(&self) -> u64 {
+        0
+    }
+}
+
+/// An opened point-set file.
+pub trait Source: Send + Sync + std::fmt::Debug {
+    fn info(&self) -> &SourceInfo;
+
+    /// Row ranges that can be read independently and in parallel, in order,
+    /// covering `0..rows`: Parquet row groups, or fixed-size byte ranges of a
+    /// memory map. They depend only on the file, never on the thread count.
+    fn partitions(&self) -> Vec<Range<u64>>;
+
+    /// A reader over `rows` (which must lie within `0..info().rows`) that
+    /// yields blocks of at most `chunk_rows` rows.
+    fn reader(
+        &self,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader + '_>, ReadError>;
+
+    /// The whole point set as one row-major `f32` slice, when the file holds
+    /// exactly that (little-endian C-order float32, memory-mapped): no copy,
+    /// no conversion. The values are *not* validated here.
+    fn as_contiguous(&self) -> Option<&[f32]> {
+        None
+    }
+}
+
+/// Options for opening a source.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Columns to select and their order (Parquet and CSV). `None`: every numeric column.
+    pub columns: Option<Vec<String>>,
+    /// Dimension of a raw `.f32` file (otherwise read from its `.json` sidecar).
+    pub dim: Option<usize>,
+    /// Skip rows with NaN/Inf/null values instead of failing.
+    pub skip_invalid: bool,
+}
+
+/// Read a whole source into memory (row-major), for small inputs and tests.
+pub fn read_all(source: &dyn Source, chunk_rows: usize) -> Result<Vec<f32>, ReadError> {
+    let info = source.info();
+    let mut out = Vec::with_capacity(info.rows as usize * info.dim);
+    let mut reader = source.reader(0..info.rows, chunk_rows)?;
+    while let Some(block) = reader.next_block()? {
+        out.extend_from_slice(block.data);
+    }
+    Ok(out)
+}
+
+/// Default partition size for memory-mapped sources, in rows of dimension 1;
+/// a partition holds about this many values (4 MiB of f32) whatever the dimension.
+pub(crate) const MMAP_PARTITION_VALUES: u64 = 1 << 20;
+
+pub(crate) fn fixed_partitions(rows: u64, dim: usize) -> Vec<Range<u64>> {
+    let per = (MMAP_PARTITION_VALUES / dim.max(1) as u64).max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < rows {
+        let end = (start + per).min(rows);
+        out.push(start..end);
+        start = end;
+    }
+    out
+}

@@ -1,0 +1,90 @@
+//! Finite-value checks on decoded blocks: fail naming the first bad row and
+//! column, or (with `skip_invalid`) compact the block and count what was dropped.
+
+use std::path::Path;
+
+use crate::error::ReadError;
+
+/// True when every value is finite. Branch-free inner loop so it vectorises.
+#[inline]
+pub fn all_finite(data: &[f32]) -> bool {
+    data.chunks(256)
+        .all(|c| c.iter().fold(true, |ok, x| ok & x.is_finite()))
+}
+
+fn describe(v: f32) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v > 0.0 {
+        "+inf".into()
+    } else {
+        "-inf".into()
+    }
+}
+
+/// Checks a row-major block. Returns `Ok(None)` when every value is finite.
+/// Otherwise, without `skip`, the error names the first bad row and column;
+/// with `skip`, returns the compacted rows and the number of rows dropped.
+pub(crate) fn check_block(
+    data: &[f32],
+    dim: usize,
+    first_row: u64,
+    columns: &[String],
+    path: &Path,
+    skip: bool,
+) -> Result<Option<(Vec<f32>, u64)>, ReadError> {
+    if all_finite(data) {
+        return Ok(None);
+    }
+    if !skip {
+        for (i, row) in data.chunks_exact(dim).enumerate() {
+            if let Some(c) = row.iter().position(|x| !x.is_finite()) {
+                return Err(ReadError::NonFinite {
+                    path: path.to_path_buf(),
+                    row: first_row + i as u64,
+                    column: columns.get(c).cloned().unwrap_or_else(|| c.to_string()),
+                    value: describe(row[c]),
+                });
+            }
+        }
+        return Ok(None);
+    }
+    let mut kept = Vec::with_capacity(data.len());
+    let mut dropped = 0;
+    for row in data.chunks_exact(dim) {
+        if all_finite(row) {
+            kept.extend_from_slice(row);
+        } else {
+            dropped += 1;
+        }
+    }
+    Ok(Some((kept, dropped)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_first_bad_row_and_column() {
+        let cols = vec!["a".to_string(), "b".to_string()];
+        let data = [1.0, 2.0, 3.0, f32::NAN, f32::INFINITY, 0.0];
+        let err = check_block(&data, 2, 10, &cols, Path::new("f"), false).unwrap_err();
+        assert_eq!(err.row(), Some(11));
+        assert_eq!(err.column(), Some("b"));
+        let (kept, dropped) = check_block(&data, 2, 10, &cols, Path::new("f"), true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept, vec![1.0, 2.0]);
+        assert_eq!(dropped, 2);
+    }
+
+    #[test]
+    fn finite_block_passes() {
+        let data: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        assert!(all_finite(&data));
+        assert!(check_block(&data, 4, 0, &[], Path::new("f"), false)
+            .unwrap()
+            .is_none());
+    }
+}
