@@ -1,1 +1,59 @@
-fn main() {}
+//! `shoal`: cluster point sets too large for memory.
+
+mod cli;
+mod demo;
+mod exit;
+mod gen;
+mod info;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::Parser;
+
+/// Set by Ctrl-C; long work polls it and stops, removing partial outputs.
+pub static CANCEL: AtomicBool = AtomicBool::new(false);
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    if let Err(e) = ctrlc::set_handler(|| {
+        if CANCEL.swap(true, Ordering::SeqCst) {
+            // A second Ctrl-C: stop at once (temporary files are cleaned by the OS only).
+            std::process::exit(130);
+        }
+    }) {
+        eprintln!("shoal: warning: cannot install the Ctrl-C handler: {e}");
+    }
+    if let Some(t) = args.global.threads {
+        if t == 0 {
+            eprintln!("shoal: error: --threads must be at least 1");
+            return ExitCode::from(2);
+        }
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+        {
+            eprintln!("shoal: error: cannot start {t} threads: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let result = match &args.command {
+        cli::Command::Gen(g) => gen::run(&args.global, g),
+        cli::Command::Info(i) => info::run(&args.global, i),
+        cli::Command::Demo(d) => demo::run(&args.global, d),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = exit::code_for(&e);
+            if code == exit::INTERRUPTED {
+                eprintln!("shoal: interrupted; no output was written");
+            } else {
+                eprintln!("shoal: error: {}", exit::render(&e));
+            }
+            ExitCode::from(code)
+        }
+    }
+}

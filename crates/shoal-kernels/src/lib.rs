@@ -1,1 +1,8 @@
+//! Pure compute kernels over in-memory, row-major `f32` blocks (`data`,
+//! `dim`). No I/O and no threads of their own; accumulation is in `f64`.
+//! Stateful kernels follow the partial-aggregate contract
+//! `update` (one block) / `merge` (another partial, in order) / `finish`.
 
+pub mod stats;
+
+pub use stats::{ColumnStats, ColumnSummary};

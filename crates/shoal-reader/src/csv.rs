@@ -187,7 +187,7 @@ impl Source for CsvSource {
     }
 
     fn partitions(&self) -> Vec<Range<u64>> {
-        vec![0..self.info.rows]
+        std::iter::once(0..self.info.rows).collect()
     }
 
     fn reader(

@@ -122,7 +122,6 @@ impl DenseSource {
         self.layout.elem == Elem::F32
             && !self.layout.fortran
             && (self.layout.big_endian == cfg!(target_endian = "big"))
-            && (self.layout.dim == 1 || !self.layout.fortran)
     }
 }
 

@@ -446,11 +446,11 @@ impl PqReader<'_> {
                             .or_else(|| first_null_row(&vals).map(|v| v / w))
                     } else {
                         // Null list entries take no values: fill row by row.
-                        for i in 0..n {
+                        for (i, &s) in start[..n].iter().enumerate() {
                             if arr.is_null(i) {
                                 continue;
                             }
-                            let v = vals.slice(start[i], w);
+                            let v = vals.slice(s, w);
                             scatter(&v, &mut self.buf[i * dim..], dim, c.offset, w);
                         }
                         first_null_row(arr.as_ref())

@@ -319,6 +319,8 @@ impl ParquetTableWriter {
         ));
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
+            // Dictionaries do not pay on continuous floats and cost encode time.
+            .set_dictionary_enabled(false)
             .set_max_row_group_row_count(Some(row_group_rows.max(1)))
             .build();
         let handle = file.file().try_clone().map_err(io(path))?;
@@ -396,7 +398,7 @@ pub enum MatrixWriter {
         dim: usize,
     },
     Parquet {
-        w: ParquetTableWriter,
+        w: Box<ParquetTableWriter>,
         dim: usize,
         store: StoreType,
     },
@@ -447,7 +449,7 @@ impl MatrixWriter {
                     )));
                 }
                 Ok(MatrixWriter::Parquet {
-                    w: ParquetTableWriter::create(path, &cols, row_group_rows)?,
+                    w: Box::new(ParquetTableWriter::create(path, &cols, row_group_rows)?),
                     dim,
                     store,
                 })
@@ -533,18 +535,20 @@ impl MatrixWriter {
 #[derive(Debug)]
 pub enum LabelWriter {
     Npy(NpyWriter<i32>),
-    Parquet(ParquetTableWriter),
+    Parquet(Box<ParquetTableWriter>),
 }
 
 impl LabelWriter {
     pub fn create(path: &Path, column: &str) -> Result<Self, WriteError> {
         match Format::from_path(path) {
             Some(Format::Npy) => Ok(LabelWriter::Npy(NpyWriter::create(path, None)?)),
-            Some(Format::Parquet) => Ok(LabelWriter::Parquet(ParquetTableWriter::create(
-                path,
-                &[(column.to_string(), DataType::Int32)],
-                DEFAULT_ROW_GROUP_ROWS,
-            )?)),
+            Some(Format::Parquet) => {
+                Ok(LabelWriter::Parquet(Box::new(ParquetTableWriter::create(
+                    path,
+                    &[(column.to_string(), DataType::Int32)],
+                    DEFAULT_ROW_GROUP_ROWS,
+                )?)))
+            }
             _ => Err(WriteError::Usage {
                 path: path.to_path_buf(),
                 detail: "labels are written to .npy or .parquet".into(),

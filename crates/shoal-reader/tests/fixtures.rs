@@ -2,6 +2,8 @@
 //! pyarrow and Python's csv module, each with the float32 array a reader must
 //! produce (`*.expect.npy`) or the class of error it must report.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 
 use shoal_reader::{open, read_all, OpenOptions};

@@ -1,0 +1,244 @@
+//! Command-line definitions (clap). Parsing only; validation of values that
+//! depend on each other happens in the commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shoal",
+    version,
+    about = "Cluster point sets too large for memory: streaming, parallel, deterministic.",
+    long_about = "shoal reads .parquet, .npy, raw .f32 and .csv point sets in bounded chunks \
+and runs clustering passes over them on all cores.\n\n\
+Results go to stdout (a table, or JSON with --json); progress and logs go to stderr.\n\
+Exit codes: 0 success, 1 failure (I/O, bad or corrupt data), 2 usage error, 130 interrupted.",
+    after_help = "Examples:\n  shoal demo\n  shoal gen blobs --rows 1M --dim 2 --k 10 --out blobs.parquet\n  shoal info blobs.parquet --stats"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long, global = true, value_name = "T", help_heading = "Global options")]
+    pub threads: Option<usize>,
+    /// No progress bars.
+    #[arg(short, long, global = true, help_heading = "Global options")]
+    pub quiet: bool,
+    /// More detail on stderr (chunk sizes, timings).
+    #[arg(short, long, global = true, help_heading = "Global options")]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a synthetic point set (seeded; identical for any --threads).
+    #[command(subcommand)]
+    Gen(GenCommand),
+    /// Describe a point-set file: rows, dimension, columns and storage types.
+    Info(InfoArgs),
+    /// Run the built-in demonstration on about a million generated GPS points.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum DType {
+    #[default]
+    F32,
+    F16,
+    F64,
+}
+
+/// Options every generator shares.
+#[derive(Debug, Args)]
+pub struct GenCommon {
+    /// Number of points; accepts 1000000, 1_000_000, 1e6, 1M, 100k, 1B.
+    #[arg(long, value_parser = parse_count, value_name = "N")]
+    pub rows: u64,
+    /// Random seed; the same seed gives the same bytes.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
+    /// Output file: .parquet (one column per dimension), .npy or .f32 (raw, with a .json sidecar).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also write each row's true cluster (noise = -1) to .npy (int32) or .parquet (column `cluster`).
+    #[arg(long, value_name = "FILE")]
+    pub labels_out: Option<PathBuf>,
+    /// Also write the true centres (k x d) to .npy, .parquet or .f32.
+    #[arg(long, value_name = "FILE")]
+    pub centers_out: Option<PathBuf>,
+    /// Storage type of the points.
+    #[arg(long, value_enum, default_value_t = DType::F32)]
+    pub dtype: DType,
+    /// Rows per Parquet row group.
+    #[arg(long, default_value_t = 1 << 20, value_parser = parse_count_usize, value_name = "N")]
+    pub row_group_rows: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenCommand {
+    /// K isotropic Gaussian clusters in D dimensions (centres uniform in a box).
+    Blobs {
+        #[command(flatten)]
+        common: GenCommon,
+        /// Dimension.
+        #[arg(long, value_name = "D")]
+        dim: usize,
+        /// Number of clusters.
+        #[arg(long, short = 'k', value_name = "K")]
+        k: usize,
+        /// Standard deviation of each cluster.
+        #[arg(long, default_value_t = 1.0)]
+        spread: f64,
+        /// Centres are uniform in [-B, B]^D.
+        #[arg(long, default_value_t = 10.0, value_name = "B")]
+        center_box: f64,
+    },
+    /// Latitude/longitude points around K cities (Zipf-like sizes, spreads of a few km) plus uniform noise.
+    Spatial {
+        #[command(flatten)]
+        common: GenCommon,
+        /// Number of cities.
+        #[arg(long, short = 'k', value_name = "K")]
+        k: usize,
+        /// Fraction of rows that are background noise (label -1).
+        #[arg(long, default_value_t = 0.05)]
+        noise: f64,
+        /// Bounding box MIN_LAT,MIN_LON,MAX_LAT,MAX_LON in degrees [default: contiguous US].
+        #[arg(long, value_parser = parse_bbox, value_name = "BOX")]
+        bbox: Option<[f64; 4]>,
+        /// Zipf exponent of city sizes.
+        #[arg(long, default_value_t = 1.1)]
+        zipf: f64,
+    },
+    /// Uniform points in [-H, H]^D.
+    Uniform {
+        #[command(flatten)]
+        common: GenCommon,
+        /// Dimension.
+        #[arg(long, value_name = "D")]
+        dim: usize,
+        /// Half-width of the box.
+        #[arg(long, default_value_t = 10.0, value_name = "H")]
+        half_width: f64,
+    },
+}
+
+/// How to read an input file (shared by every command that reads one).
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// Columns to use, in order (Parquet, CSV) [default: every numeric column].
+    #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
+    pub columns: Option<Vec<String>>,
+    /// Dimension of a raw .f32 file [default: from FILE.json].
+    #[arg(long, value_name = "D")]
+    pub dim: Option<usize>,
+    /// Skip rows with NaN, Inf or null values (and report how many) instead of failing.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+impl InputArgs {
+    pub fn options(&self) -> shoal_reader::OpenOptions {
+        shoal_reader::OpenOptions {
+            columns: self.columns.clone(),
+            dim: self.dim,
+            skip_invalid: self.skip_invalid,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// A .parquet, .npy, .f32 or .csv file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// One streaming pass for min, max, mean and std of every column.
+    #[arg(long)]
+    pub stats: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Points to generate.
+    #[arg(long, default_value = "1M", value_parser = parse_count, value_name = "N")]
+    pub rows: u64,
+    /// Keep the generated files in DIR instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Parses counts such as `1000000`, `1_000_000`, `1e6`, `1M`, `100k`, `1B`.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let t = s.trim().replace('_', "");
+    let (num, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1e6),
+        Some('g' | 'G' | 'b' | 'B') => (&t[..t.len() - 1], 1e9),
+        _ => (&t[..], 1.0),
+    };
+    if let Ok(v) = num.parse::<u64>() {
+        return v
+            .checked_mul(mult as u64)
+            .ok_or_else(|| format!("{s:?} is too large"));
+    }
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a count (try 1000000, 1e6 or 1M)"))?;
+    let v = v * mult;
+    if !(v >= 0.0 && v.fract() == 0.0 && v < 1.8e19) {
+        return Err(format!("{s:?} is not a whole, non-negative count"));
+    }
+    Ok(v as u64)
+}
+
+fn parse_count_usize(s: &str) -> Result<usize, String> {
+    parse_count(s).map(|v| v as usize)
+}
+
+fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("{s:?}: expected four numbers MIN_LAT,MIN_LON,MAX_LAT,MAX_LON"))?;
+    v.try_into()
+        .map_err(|_| format!("{s:?}: expected four numbers MIN_LAT,MIN_LON,MAX_LAT,MAX_LON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts() {
+        assert_eq!(parse_count("1000000"), Ok(1_000_000));
+        assert_eq!(parse_count("1_000_000"), Ok(1_000_000));
+        assert_eq!(parse_count("1e6"), Ok(1_000_000));
+        assert_eq!(parse_count("1M"), Ok(1_000_000));
+        assert_eq!(parse_count("2.5k"), Ok(2_500));
+        assert_eq!(parse_count("1B"), Ok(1_000_000_000));
+        assert!(parse_count("-5").is_err());
+        assert!(parse_count("1.5").is_err());
+        assert!(parse_count("lots").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

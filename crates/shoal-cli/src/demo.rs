@@ -1,0 +1,68 @@
+//! `shoal demo`: the README's first command. Generates about a million GPS
+//! points around cities into a temporary directory and shows what shoal
+//! knows about them.
+
+use anyhow::{Context, Result};
+use shoal_data_gen::{Generator, Spatial};
+
+use crate::cli::{DType, DemoArgs, Global, InfoArgs, InputArgs};
+use crate::gen::{generate, print_report, Outputs};
+
+pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::Builder::new()
+                .prefix("shoal-demo-")
+                .tempdir()
+                .context("creating a temporary directory")?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let points = dir.join("gps_points.parquet");
+    let labels = dir.join("gps_true_cities.npy");
+    println!(
+        "== shoal demo: {} GPS fixes around 12 cities, 5% background noise",
+        args.rows
+    );
+    println!();
+    let spatial = Spatial::new(args.rows, 12, 7);
+    let rep = generate(
+        global,
+        Generator::Spatial(spatial),
+        &Outputs {
+            out: points.clone(),
+            labels_out: Some(labels.clone()),
+            centers_out: None,
+            dtype: DType::F32,
+            row_group_rows: 1 << 18,
+        },
+    )?;
+    print_report(&rep);
+    println!();
+    println!("== shoal info {} --stats", points.display());
+    let info = crate::info::report(
+        global,
+        &InfoArgs {
+            file: points.clone(),
+            input: InputArgs {
+                columns: None,
+                dim: None,
+                skip_invalid: false,
+            },
+            stats: true,
+            json: false,
+        },
+    )?;
+    info.print();
+    println!();
+    match &args.dir {
+        Some(d) => println!("files kept in {}", d.display()),
+        None => println!("(generated files are removed; pass --dir DIR to keep them)"),
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! `shoal gen`: synthetic point sets, streamed to disk.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use shoal_data_gen::{Blobs, Generator, Spatial, Uniform};
+use shoal_reader::{LabelWriter, MatrixWriter, StoreType};
+
+use crate::cli::{DType, GenCommand, GenCommon, Global};
+use crate::exit::{usage, Interrupted};
+use crate::output::{bytes, rate, thousands};
+use crate::progress::Bar;
+use crate::CANCEL;
+
+/// Where and how to write a generated set.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    pub out: PathBuf,
+    pub labels_out: Option<PathBuf>,
+    pub centers_out: Option<PathBuf>,
+    pub dtype: DType,
+    pub row_group_rows: usize,
+}
+
+impl From<&GenCommon> for Outputs {
+    fn from(c: &GenCommon) -> Self {
+        Outputs {
+            out: c.out.clone(),
+            labels_out: c.labels_out.clone(),
+            centers_out: c.centers_out.clone(),
+            dtype: c.dtype,
+            row_group_rows: c.row_group_rows,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct GenReport {
+    pub path: PathBuf,
+    pub rows: u64,
+    pub dim: usize,
+    pub columns: Vec<String>,
+    pub dtype: &'static str,
+    pub file_bytes: u64,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+pub fn run(global: &Global, cmd: &GenCommand) -> Result<()> {
+    let (gen, common) = match cmd {
+        GenCommand::Blobs {
+            common,
+            dim,
+            k,
+            spread,
+            center_box,
+        } => {
+            let mut b = Blobs::new(common.rows, *dim, *k, common.seed);
+            b.spread = *spread;
+            b.center_box = *center_box;
+            (Generator::Blobs(b), common)
+        }
+        GenCommand::Spatial {
+            common,
+            k,
+            noise,
+            bbox,
+            zipf,
+        } => {
+            let mut s = Spatial::new(common.rows, *k, common.seed);
+            s.noise = *noise;
+            s.zipf = *zipf;
+            if let Some(b) = bbox {
+                s.bbox = *b;
+            }
+            (Generator::Spatial(s), common)
+        }
+        GenCommand::Uniform {
+            common,
+            dim,
+            half_width,
+        } => (
+            Generator::Uniform(Uniform {
+                rows: common.rows,
+                dim: *dim,
+                seed: common.seed,
+                half_width: *half_width,
+            }),
+            common,
+        ),
+    };
+    let report = generate(global, gen, &Outputs::from(common))?;
+    if common.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+pub fn print_report(r: &GenReport) {
+    println!(
+        "wrote {} rows x {} ({}) to {} ({}) in {:.2} s, {} rows/s",
+        thousands(r.rows),
+        r.dim,
+        r.dtype,
+        r.path.display(),
+        bytes(r.file_bytes),
+        r.seconds,
+        rate(r.rows, r.seconds)
+    );
+}
+
+fn store(d: DType) -> StoreType {
+    match d {
+        DType::F32 => StoreType::F32,
+        DType::F16 => StoreType::F16,
+        DType::F64 => StoreType::F64,
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+}
+
+/// Generates `gen` into `outs`; all outputs appear only if everything succeeded.
+pub fn generate(global: &Global, gen: Generator, outs: &Outputs) -> Result<GenReport> {
+    let start = Instant::now();
+    let columns = gen.columns();
+    let dim = gen.dim();
+    let rows = gen.rows();
+    for extra in [&outs.labels_out, &outs.centers_out].into_iter().flatten() {
+        if same_file(extra, &outs.out) {
+            return Err(usage(format!(
+                "{} is given both as --out and as another output",
+                extra.display()
+            )));
+        }
+    }
+    let plan = gen.plan()?;
+    let mut writer = MatrixWriter::create(
+        &outs.out,
+        dim,
+        &columns,
+        store(outs.dtype),
+        outs.row_group_rows,
+    )?;
+    let mut labels = match &outs.labels_out {
+        Some(p) => Some(LabelWriter::create(p, "cluster")?),
+        None => None,
+    };
+    let bar = Bar::rows(rows, "generating", global.quiet);
+    let completed = plan.run(&CANCEL, |pts, labs| -> Result<()> {
+        writer.write(pts)?;
+        if let Some(l) = labels.as_mut() {
+            l.write(labs)?;
+        }
+        bar.inc(labs.len() as u64);
+        Ok(())
+    })?;
+    bar.finish();
+    if !completed {
+        return Err(Interrupted.into());
+    }
+    let written = writer.finish().context("finishing the output")?;
+    if let Some(l) = labels {
+        l.finish().context("finishing the labels")?;
+    }
+    if let Some(p) = &outs.centers_out {
+        let k = plan.centers.len() / dim.max(1);
+        if k == 0 {
+            return Err(usage("--centers-out: uniform data has no centres"));
+        }
+        let mut w = MatrixWriter::create(p, dim, &columns, StoreType::F32, outs.row_group_rows)?;
+        let c: Vec<f32> = plan.centers.iter().map(|&v| v as f32).collect();
+        w.write(&c)?;
+        w.finish()?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let file_bytes = std::fs::metadata(&outs.out).map(|m| m.len()).unwrap_or(0);
+    Ok(GenReport {
+        path: outs.out.clone(),
+        rows: written,
+        dim,
+        columns,
+        dtype: store(outs.dtype).name(),
+        file_bytes,
+        seconds,
+        rows_per_second: written as f64 / seconds.max(1e-9),
+        peak_rss_bytes: crate::output::peak_rss(),
+    })
+}

@@ -1,0 +1,131 @@
+//! The same points through every source and every chunk size give the same
+//! blocks: npy (memory-mapped, zero-copy), npy float64, raw f32, Parquet and
+//! CSV; chunk sizes 1, 7, 1000 and more than the row count.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::io::Write;
+use std::path::Path;
+
+use shoal_reader::{open, MatrixWriter, OpenOptions, Source, StoreType};
+
+fn points(n: usize, d: usize) -> Vec<f32> {
+    // A simple LCG: any values will do, including negatives and tiny ones.
+    let mut s = 0x2545F4914F6CDD1Du64;
+    (0..n * d)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2000.0
+        })
+        .collect()
+}
+
+fn write(path: &Path, x: &[f32], d: usize, store: StoreType) {
+    let cols: Vec<String> = (0..d).map(|i| format!("c{i}")).collect();
+    let mut w = MatrixWriter::create(path, d, &cols, store, 777).unwrap();
+    for part in x.chunks(d * 500) {
+        w.write(part).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// Reads with `chunk`, checking block invariants, and returns all values.
+fn read(src: &dyn Source, chunk: usize) -> Vec<f32> {
+    let info = src.info();
+    let mut r = src.reader(0..info.rows, chunk).unwrap();
+    let mut out = Vec::new();
+    let mut expect_first = 0u64;
+    let mut expect_seq = 0u64;
+    while let Some(b) = r.next_block().unwrap() {
+        assert_eq!(b.dim, info.dim);
+        assert!(b.rows() >= 1 && b.rows() <= chunk);
+        assert_eq!(b.first_row, expect_first);
+        assert_eq!(b.seq, expect_seq);
+        expect_first += b.rows() as u64;
+        expect_seq += 1;
+        out.extend_from_slice(b.data);
+    }
+    assert_eq!(expect_first, info.rows);
+    // rewind replays the same blocks
+    r.rewind().unwrap();
+    let first = r.next_block().unwrap().unwrap();
+    assert_eq!(first.first_row, 0);
+    assert_eq!(first.data, &out[..first.data.len()]);
+    out
+}
+
+#[test]
+fn every_source_and_chunk_size_gives_the_same_points() {
+    let (n, d) = (2345, 3);
+    let x = points(n, d);
+    let dir = tempfile::tempdir().unwrap();
+    let npy = dir.path().join("p.npy");
+    let npy64 = dir.path().join("p64.npy");
+    let raw = dir.path().join("p.f32");
+    let pq = dir.path().join("p.parquet");
+    let csv = dir.path().join("p.csv");
+    write(&npy, &x, d, StoreType::F32);
+    write(&npy64, &x, d, StoreType::F64);
+    write(&raw, &x, d, StoreType::F32);
+    write(&pq, &x, d, StoreType::F32);
+    let mut f = std::fs::File::create(&csv).unwrap();
+    writeln!(f, "c0,name,c1,c2").unwrap();
+    for (i, r) in x.chunks(d).enumerate() {
+        // f64 Display of an f32 value is exact, so parsing gives it back
+        writeln!(f, "{},row{i},{},{}", r[0] as f64, r[1] as f64, r[2] as f64).unwrap();
+    }
+    drop(f);
+
+    let mmap = open(&npy, &OpenOptions::default()).unwrap();
+    assert!(
+        mmap.as_contiguous().is_some(),
+        "little-endian f32 npy is served without a copy"
+    );
+    assert_eq!(mmap.as_contiguous().unwrap(), &x[..]);
+    let sources: Vec<(&str, Box<dyn Source>)> = vec![
+        ("npy", mmap),
+        ("npy f64", open(&npy64, &OpenOptions::default()).unwrap()),
+        ("raw", open(&raw, &OpenOptions::default()).unwrap()),
+        ("parquet", open(&pq, &OpenOptions::default()).unwrap()),
+        ("csv", open(&csv, &OpenOptions::default()).unwrap()),
+    ];
+    assert_eq!(sources[3].1.partitions().len(), n.div_ceil(777));
+    for (name, src) in &sources {
+        assert_eq!((src.info().rows, src.info().dim), (n as u64, d), "{name}");
+        for chunk in [1, 7, 1000, n + 1] {
+            let got = read(src.as_ref(), chunk);
+            assert!(
+                got.iter().zip(&x).all(|(a, b)| a.to_bits() == b.to_bits()) && got.len() == x.len(),
+                "{name} with chunk {chunk} differs"
+            );
+        }
+        // A sub-range reader starts where asked.
+        let mut r = src.reader(100..205, 50).unwrap();
+        let b = r.next_block().unwrap().unwrap();
+        assert_eq!(b.first_row, 100);
+        assert_eq!(b.data, &x[300..450], "{name}");
+    }
+}
+
+#[test]
+fn csv_lf_and_crlf_report_the_same_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, eol) in [("lf.csv", "\n"), ("crlf.csv", "\r\n")] {
+        let p = dir.path().join(name);
+        let text = ["a,b", "1,2", "3,4", "5,x", "7,8"].join(eol) + eol;
+        std::fs::write(&p, text).unwrap();
+        let src = open(
+            &p,
+            &OpenOptions {
+                columns: Some(vec!["a".into(), "b".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let err = shoal_reader::read_all(src.as_ref(), 10).unwrap_err();
+        assert!(err.to_string().contains("line 4"), "{name}: {err}");
+        assert_eq!(err.row(), Some(2));
+    }
+}
