@@ -45,6 +45,26 @@ pub enum Command {
     Info(InfoArgs),
     /// Run the built-in demonstration on about a million generated GPS points.
     Demo(DemoArgs),
+    /// Benchmarks: `bench read FILE` times one bare streaming pass.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// One streaming pass that decodes and touches every value: rows/s, GB/s, peak RSS.
+    Read {
+        /// A .parquet, .npy, .f32 or .csv file.
+        file: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        /// Rows per chunk.
+        #[arg(long, default_value = "64k", value_parser = parse_count_usize, value_name = "N")]
+        chunk_rows: usize,
+        /// Print JSON instead of a line of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! `shoal`: cluster point sets too large for memory.
 
+mod bench;
 mod cli;
 mod demo;
 mod exit;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         cli::Command::Gen(g) => gen::run(&args.global, g),
         cli::Command::Info(i) => info::run(&args.global, i),
         cli::Command::Demo(d) => demo::run(&args.global, d),
+        cli::Command::Bench(b) => bench::run(&args.global, b),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ use half::f16;
 use memmap2::Mmap;
 
 use crate::error::ReadError;
+use crate::mmap::{populate, release};
 use crate::source::{fixed_partitions, Block, ChunkReader, Source, SourceInfo};
 use crate::validate::check_block;
 
@@ -112,6 +113,20 @@ impl DenseSource {
         })
     }
 
+    /// Byte range of rows `rows` in the file.
+    fn byte_range(&self, rows: &Range<u64>) -> (usize, usize) {
+        let row_bytes = self.layout.dim * self.layout.elem.size();
+        if self.layout.fortran {
+            // columns are far apart: the whole payload is touched
+            let n = self.layout.rows as usize * row_bytes;
+            return (self.layout.offset, n);
+        }
+        (
+            self.layout.offset + rows.start as usize * row_bytes,
+            (rows.end - rows.start) as usize * row_bytes,
+        )
+    }
+
     fn payload(&self) -> &[u8] {
         let n = self.layout.rows as usize * self.layout.dim * self.layout.elem.size();
         &self.map[self.layout.offset..self.layout.offset + n]
@@ -140,6 +155,10 @@ impl Source for DenseSource {
         chunk_rows: usize,
     ) -> Result<Box<dyn ChunkReader + '_>, ReadError> {
         assert!(rows.end <= self.layout.rows && rows.start <= rows.end);
+        if !self.layout.fortran {
+            let (off, len) = self.byte_range(&rows);
+            populate(&self.map, off, len);
+        }
         Ok(Box::new(DenseReader {
             src: self,
             range: rows.clone(),
@@ -199,6 +218,16 @@ fn convert(bytes: &[u8], elem: Elem, big: bool, out: &mut [f32], stride: usize) 
         Elem::U16 => conv!(u16, 2, |v: u16| v as f32),
         Elem::U32 => conv!(u32, 4, |v: u32| v as f32),
         Elem::U64 => conv!(u64, 8, |v: u64| v as f32),
+    }
+}
+
+impl Drop for DenseReader<'_> {
+    fn drop(&mut self) {
+        // Pages already read leave our resident set (they stay cached).
+        if !self.src.layout.fortran && self.next > self.range.start {
+            let (off, len) = self.src.byte_range(&(self.range.start..self.next));
+            release(&self.src.map, off, len);
+        }
     }
 }
 

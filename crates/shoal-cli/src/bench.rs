@@ -1,0 +1,95 @@
+//! `shoal bench read`: the bare cost of one streaming pass (decode, convert,
+//! validate and touch every value), the ceiling for every clustering pass.
+
+use anyhow::Result;
+use serde::Serialize;
+use shoal_engine::{run_pass, PassConfig};
+use shoal_reader::open;
+
+use crate::cli::{BenchCommand, Global};
+use crate::output::{bytes, rate, thousands};
+use crate::progress::Bar;
+use crate::CANCEL;
+
+#[derive(Debug, Serialize)]
+struct ReadReport {
+    file: String,
+    rows: u64,
+    dim: usize,
+    threads: usize,
+    chunk_rows: usize,
+    seconds: f64,
+    rows_per_second: f64,
+    /// Decoded f32 bytes per second (rows x dim x 4).
+    f32_bytes_per_second: f64,
+    peak_rss_bytes: Option<u64>,
+    checksum: f64,
+}
+
+pub fn run(global: &Global, cmd: &BenchCommand) -> Result<()> {
+    let BenchCommand::Read {
+        file,
+        input,
+        chunk_rows,
+        json,
+    } = cmd;
+    let src = open(file, &input.options())?;
+    let info = src.info().clone();
+    let cfg = PassConfig {
+        chunk_rows: (*chunk_rows).max(1),
+        ..PassConfig::default()
+    };
+    let bar = Bar::rows(info.rows, "read", global.quiet);
+    let (sum, pass) = run_pass(
+        src.as_ref(),
+        &cfg,
+        &CANCEL,
+        &bar,
+        || 0.0f64,
+        |acc, b| {
+            // 16 independent lanes (two AVX registers) so the sum vectorises
+            // and keeps up with memory.
+            let mut lanes = [0.0f32; 16];
+            let mut it = b.data.chunks_exact(16);
+            for c in &mut it {
+                for (l, v) in lanes.iter_mut().zip(c) {
+                    *l += v;
+                }
+            }
+            for (l, v) in lanes.iter_mut().zip(it.remainder()) {
+                *l += v;
+            }
+            *acc += lanes.iter().map(|&v| v as f64).sum::<f64>();
+        },
+        |a, b| *a += b,
+    )?;
+    bar.finish();
+    let secs = pass.elapsed.as_secs_f64();
+    let rep = ReadReport {
+        file: file.display().to_string(),
+        rows: pass.rows,
+        dim: info.dim,
+        threads: rayon::current_num_threads(),
+        chunk_rows: cfg.chunk_rows,
+        seconds: secs,
+        rows_per_second: pass.rows as f64 / secs.max(1e-9),
+        f32_bytes_per_second: (pass.rows * info.dim as u64 * 4) as f64 / secs.max(1e-9),
+        peak_rss_bytes: crate::output::peak_rss(),
+        checksum: sum,
+    };
+    if *json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        println!(
+            "read {} rows x {} in {:.3} s: {} rows/s, {}/s of f32, peak RSS {} ({} threads)",
+            thousands(rep.rows),
+            rep.dim,
+            secs,
+            rate(rep.rows, secs),
+            bytes(rep.f32_bytes_per_second as u64),
+            rep.peak_rss_bytes.map_or("?".into(), bytes),
+            rep.threads
+        );
+    }
+    Ok(())
+}
