@@ -39,7 +39,7 @@ fn inner_pages(offset: usize, len: usize) -> Option<(usize, usize)> {
     const PAGE: usize = 4096;
     let start = offset.div_ceil(PAGE) * PAGE;
     let end = (offset + len) / PAGE * PAGE;
-    (end > start).then_some((start, end - start))
+    (end > start).then(|| (start, end - start))
 }
 
 /// Asks the kernel to map `len` bytes at `offset` in one go (Linux 5.14+

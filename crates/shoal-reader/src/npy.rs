@@ -255,6 +255,19 @@ mod tests {
     }
 
     #[test]
+    fn version_3_utf8_header() {
+        let text = "{'descr': '<i2', 'fortran_order': False, 'shape': (4, 2), }  \n";
+        let mut v = MAGIC.to_vec();
+        v.extend_from_slice(&[3, 0]);
+        v.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        v.extend_from_slice(text.as_bytes());
+        let h = parse_header(Path::new("a.npy"), &v).unwrap();
+        assert_eq!(h.data_offset, 12 + text.len());
+        assert_eq!(h.shape, vec![4, 2]);
+        assert_eq!(parse_descr(&h.descr), Some((Elem::I16, false)));
+    }
+
+    #[test]
     fn refuses_structured_and_object() {
         let e = parse_header(
             Path::new("a.npy"),

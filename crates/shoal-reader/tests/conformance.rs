@@ -129,3 +129,45 @@ fn csv_lf_and_crlf_report_the_same_line() {
         assert_eq!(err.row(), Some(2));
     }
 }
+
+#[test]
+fn parquet_integer_columns_convert_to_f32() {
+    use arrow_schema::DataType;
+    use shoal_reader::{ColumnData, ParquetTableWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ints.parquet");
+    let a: Vec<i32> = vec![-3, 0, 7, 1 << 20];
+    let b: Vec<i64> = vec![-(1 << 40), 5, 9, 11];
+    let c: Vec<u32> = vec![0, 1, u32::MAX, 42];
+    let mut w = ParquetTableWriter::create(
+        &p,
+        &[
+            ("a".into(), DataType::Int32),
+            ("b".into(), DataType::Int64),
+            ("c".into(), DataType::UInt32),
+        ],
+        3,
+    )
+    .unwrap();
+    w.write(&[
+        ColumnData::I32(&a),
+        ColumnData::I64(&b),
+        ColumnData::U32(&c),
+    ])
+    .unwrap();
+    w.finish().unwrap();
+    let src = open(
+        &p,
+        &OpenOptions {
+            columns: Some(vec!["c".into(), "a".into(), "b".into()]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(src.info().columns, vec!["c", "a", "b"]);
+    let got = shoal_reader::read_all(src.as_ref(), 2).unwrap();
+    let want: Vec<f32> = (0..4)
+        .flat_map(|i| [c[i] as f32, a[i] as f32, b[i] as f32])
+        .collect();
+    assert_eq!(got, want);
+}
