@@ -45,6 +45,12 @@ pub enum Command {
     Info(InfoArgs),
     /// Run the built-in demonstration on about a million generated GPS points.
     Demo(DemoArgs),
+    /// Fit k-means to a file of any size (streaming Lloyd), write MODEL.json and optionally labels.
+    Fit(FitArgs),
+    /// Assign every row to its nearest centroid (scipy's vq): cluster and distance per row.
+    Assign(AssignArgs),
+    /// Divide every column by its standard deviation (scipy's whiten), streaming.
+    Whiten(WhitenArgs),
     /// Benchmarks: `bench read FILE` times one bare streaming pass.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -191,6 +197,107 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Algo {
+    /// Exact k-means: one streaming pass per iteration.
+    Lloyd,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  shoal fit gps.parquet -k 50 --model gps.json --labels gps_labels.parquet\n  shoal fit emb.npy -k 256 --n-init 3 --standardize --model emb.json"
+)]
+pub struct FitArgs {
+    /// A .parquet, .npy, .f32 or .csv file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Number of clusters.
+    #[arg(short = 'k', long, value_name = "K")]
+    pub k: usize,
+    /// Algorithm.
+    #[arg(long, value_enum, default_value_t = Algo::Lloyd)]
+    pub algo: Algo,
+    /// Initialisation: kmeans++ (greedy, on a sample), random, or a .npy file of k x d centroids.
+    #[arg(long, default_value = "kmeans++", value_name = "METHOD|FILE.npy")]
+    pub init: String,
+    /// Starts tried on the sample; the best is refined on all the data [default: 1 for kmeans++, 10 for random].
+    #[arg(long, value_name = "N")]
+    pub n_init: Option<usize>,
+    /// Random seed (sampling and initialisation).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Maximum Lloyd iterations over the whole data.
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    pub max_iter: usize,
+    /// Stop when the total squared centre shift is at most TOL x the mean feature variance (scikit-learn's rule).
+    #[arg(long, default_value_t = 1e-4, value_name = "TOL")]
+    pub tol: f64,
+    /// Rows sampled for initialisation [default: max(256 k, 100000)].
+    #[arg(long, value_parser = parse_count_usize, value_name = "M")]
+    pub sample_size: Option<usize>,
+    /// Cluster z-scores ((x - mean) / std); the model and centroids stay in input units.
+    #[arg(long, conflicts_with = "whiten")]
+    pub standardize: bool,
+    /// Cluster x / std (scipy's whiten); the model and centroids stay in input units.
+    #[arg(long)]
+    pub whiten: bool,
+    /// Where to write the model (JSON).
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: PathBuf,
+    /// Write each row's cluster (and distance, for .parquet) in input order.
+    #[arg(long, value_name = "OUT")]
+    pub labels: Option<PathBuf>,
+    /// Write the centroids (k x d, input units) to .npy, .parquet or .f32.
+    #[arg(long, value_name = "C.npy")]
+    pub centroids_out: Option<PathBuf>,
+    /// Rows per chunk.
+    #[arg(long, default_value = "64k", value_parser = parse_count_usize, value_name = "N")]
+    pub chunk_rows: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// A .parquet, .npy, .f32 or .csv file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// A model written by `shoal fit` (applies its scaling).
+    #[arg(
+        long,
+        value_name = "MODEL.json",
+        required_unless_present = "centroids",
+        conflicts_with = "centroids"
+    )]
+    pub model: Option<PathBuf>,
+    /// A codebook: k x d centroids in .npy (no scaling).
+    #[arg(long, value_name = "C.npy")]
+    pub centroids: Option<PathBuf>,
+    /// Output: .parquet (cluster, distance) or .npy (cluster), rows in input order.
+    #[arg(long, value_name = "OUT")]
+    pub out: PathBuf,
+    /// Rows per chunk.
+    #[arg(long, default_value = "64k", value_parser = parse_count_usize, value_name = "N")]
+    pub chunk_rows: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WhitenArgs {
+    /// A .parquet, .npy, .f32 or .csv file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output (.parquet, .npy or .f32), same columns.
+    #[arg(long, value_name = "OUT")]
+    pub out: PathBuf,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Points to generate.
@@ -225,7 +332,7 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     Ok(v as u64)
 }
 
-fn parse_count_usize(s: &str) -> Result<usize, String> {
+pub fn parse_count_usize(s: &str) -> Result<usize, String> {
     parse_count(s).map(|v| v as usize)
 }
 

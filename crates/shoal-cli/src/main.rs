@@ -1,13 +1,18 @@
 //! `shoal`: cluster point sets too large for memory.
 
+mod assign;
 mod bench;
 mod cli;
 mod demo;
 mod exit;
+mod fit;
 mod gen;
 mod info;
+mod labels;
+mod model;
 mod output;
 mod progress;
+mod whiten;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +50,9 @@ fn main() -> ExitCode {
         cli::Command::Info(i) => info::run(&args.global, i),
         cli::Command::Demo(d) => demo::run(&args.global, d),
         cli::Command::Bench(b) => bench::run(&args.global, b),
+        cli::Command::Fit(f) => fit::run(&args.global, f).map(|_| ()),
+        cli::Command::Assign(a) => assign::run(&args.global, a),
+        cli::Command::Whiten(w) => whiten::run(&args.global, w),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

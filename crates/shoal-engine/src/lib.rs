@@ -8,6 +8,8 @@
 //! Partitions are processed in windows of a few per thread, so at most one
 //! window of partials and one chunk per thread are in memory.
 
+pub mod kmeans;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 

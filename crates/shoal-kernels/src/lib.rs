@@ -2,7 +2,12 @@
 //! `dim`). No I/O and no threads of their own; accumulation is in `f64`.
 //! Stateful kernels follow the partial-aggregate contract
 //! `update` (one block) / `merge` (another partial, in order) / `finish`.
+//! Distances are squared Euclidean unless a name says otherwise.
 
+pub mod assign;
+mod gemm;
+pub mod kmeans;
 pub mod stats;
 
+pub use assign::{assign, assign_naive, sq_dist, AssignScratch, Centroids};
 pub use stats::{ColumnStats, ColumnSummary};

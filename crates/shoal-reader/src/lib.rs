@@ -28,6 +28,7 @@ mod source;
 mod validate;
 mod writer;
 
+pub use arrow_schema::DataType;
 pub use dense::Elem;
 pub use error::{ErrorClass, ReadError};
 pub use npy::{parse_descr, parse_header, NpyHeader};

@@ -1,0 +1,234 @@
+//! `shoal fit`: streaming k-means.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use shoal_engine::kmeans::{
+    fit, Init, KMeansConfig, KMeansError, KMeansFit, LabelSink, ScalingKind,
+};
+use shoal_engine::PassConfig;
+use shoal_reader::{open, read_all, MatrixWriter, OpenOptions, StoreType};
+
+use crate::cli::{FitArgs, Global};
+use crate::exit::usage;
+use crate::labels::LabelOut;
+use crate::model::{Model, ScalingJson, FORMAT};
+use crate::output::{rate, thousands};
+use crate::progress::Bar;
+use crate::CANCEL;
+
+#[derive(Debug, Serialize)]
+struct FitReport<'a> {
+    model: &'a Model,
+    seconds: f64,
+    passes: Vec<(String, f64, u64)>,
+    sample_rows: usize,
+    sample_inertia: Option<f64>,
+    peak_rss_bytes: Option<u64>,
+}
+
+fn load_init(path: &Path, k: usize, dim: usize) -> Result<Vec<f32>> {
+    let src = open(path, &OpenOptions::default()).with_context(|| "reading --init centroids")?;
+    let info = src.info();
+    if info.rows as usize != k || info.dim != dim {
+        return Err(usage(format!(
+            "{}: holds {} x {} centroids, expected k x dim = {k} x {dim}",
+            path.display(),
+            info.rows,
+            info.dim
+        )));
+    }
+    Ok(read_all(src.as_ref(), 1 << 16)?)
+}
+
+/// Maps k-means errors to the CLI's error classes.
+pub fn kmeans_err(e: KMeansError) -> anyhow::Error {
+    match e {
+        KMeansError::Engine(en) => en.into(),
+        KMeansError::Write(w) => w.into(),
+        KMeansError::KTooLarge { .. } | KMeansError::KZero | KMeansError::BadInit(_) => {
+            usage(e.to_string())
+        }
+        KMeansError::TooFewDistinct { .. } => anyhow::Error::new(e),
+    }
+}
+
+pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
+    let src = open(&args.file, &args.input.options())?;
+    let info = src.info().clone();
+    if args.k == 0 {
+        return Err(usage("-k must be at least 1"));
+    }
+    if !(args.tol >= 0.0 && args.tol.is_finite()) {
+        return Err(usage("--tol must be a finite number >= 0"));
+    }
+    let (init, init_name) = match args.init.as_str() {
+        "kmeans++" | "k-means++" => (Init::KMeansPlusPlus, "kmeans++".to_string()),
+        "random" => (Init::Random, "random".to_string()),
+        path => {
+            let p = Path::new(path);
+            if !p.exists() {
+                return Err(usage(format!(
+                    "--init {path:?}: expected kmeans++, random or an existing .npy file of centroids"
+                )));
+            }
+            (
+                Init::Given(load_init(p, args.k, info.dim)?),
+                format!("file:{path}"),
+            )
+        }
+    };
+    let n_init = args
+        .n_init
+        .unwrap_or(if matches!(init, Init::Random) { 10 } else { 1 });
+    if n_init == 0 {
+        return Err(usage("--n-init must be at least 1"));
+    }
+    let cfg = KMeansConfig {
+        k: args.k,
+        init,
+        n_init,
+        max_iter: args.max_iter,
+        tol: args.tol,
+        seed: args.seed,
+        sample_size: args.sample_size,
+        scaling: if args.standardize {
+            ScalingKind::Standardize
+        } else if args.whiten {
+            ScalingKind::Whiten
+        } else {
+            ScalingKind::None
+        },
+        pass: PassConfig {
+            chunk_rows: args.chunk_rows.max(1),
+            ..PassConfig::default()
+        },
+    };
+    let start = std::time::Instant::now();
+    let mut labels = match &args.labels {
+        Some(p) => Some(LabelOut::create(p)?),
+        None => None,
+    };
+    let bar = Bar::rows(info.rows, "k-means", global.quiet);
+    let result = fit(
+        src.as_ref(),
+        &cfg,
+        &CANCEL,
+        &bar,
+        labels.as_mut().map(|l| l as &mut dyn LabelSink),
+    );
+    bar.finish();
+    let fitted = result.map_err(kmeans_err)?;
+    let model = Model {
+        format: FORMAT.into(),
+        algo: "lloyd".into(),
+        k: fitted.k,
+        dim: fitted.dim,
+        columns: info.columns.clone(),
+        centroids: fitted
+            .centroids
+            .chunks(fitted.dim)
+            .map(|c| c.to_vec())
+            .collect(),
+        counts: fitted.counts.clone(),
+        inertia: fitted.inertia,
+        iterations: fitted.iterations,
+        converged: fitted.converged,
+        empty_cluster_relocations: fitted.relocations,
+        scaling: (!fitted.scaling.is_identity()).then(|| ScalingJson {
+            kind: match fitted.scaling.kind {
+                ScalingKind::Whiten => "whiten".into(),
+                _ => "standardize".into(),
+            },
+            shift: fitted.scaling.shift.clone(),
+            scale: fitted.scaling.scale.clone(),
+        }),
+        init: init_name,
+        n_init,
+        seed: args.seed,
+        tol: args.tol,
+        max_iter: args.max_iter,
+        rows: fitted.rows,
+        skipped_rows: fitted.skipped_rows,
+        source: args.file.display().to_string(),
+    };
+    // All outputs are complete before any is renamed into place.
+    if let Some(p) = &args.centroids_out {
+        let mut w = MatrixWriter::create(p, fitted.dim, &info.columns, StoreType::F32, 1 << 20)?;
+        w.write(&fitted.centroids)?;
+        w.finish()?;
+    }
+    if let Some(l) = labels {
+        l.finish()?;
+    }
+    model.save(&args.model)?;
+    let seconds = start.elapsed().as_secs_f64();
+    if args.json {
+        let rep = FitReport {
+            model: &model,
+            seconds,
+            passes: fitted
+                .passes
+                .iter()
+                .map(|p| (p.name.clone(), p.seconds, p.rows))
+                .collect(),
+            sample_rows: fitted.sample_rows,
+            sample_inertia: fitted.sample_inertia,
+            peak_rss_bytes: crate::output::peak_rss(),
+        };
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        print_summary(&model, &fitted, seconds);
+    }
+    Ok(fitted)
+}
+
+pub fn print_summary(m: &Model, f: &KMeansFit, seconds: f64) {
+    println!(
+        "k-means (lloyd): k = {}, {} rows x {}, {} iterations ({}), inertia {:.6e}",
+        m.k,
+        thousands(m.rows),
+        m.dim,
+        m.iterations,
+        if m.converged {
+            "converged"
+        } else {
+            "not converged: raise --max-iter"
+        },
+        m.inertia
+    );
+    println!(
+        "{} passes in {:.2} s ({} rows/s per pass); init on a sample of {} rows{}",
+        f.passes.len() - 1,
+        seconds,
+        rate(m.rows * (f.passes.len() as u64 - 1), seconds),
+        thousands(f.sample_rows as u64),
+        if m.empty_cluster_relocations > 0 {
+            format!("; {} empty clusters relocated", m.empty_cluster_relocations)
+        } else {
+            String::new()
+        }
+    );
+    if m.skipped_rows > 0 {
+        println!("{} invalid rows skipped", thousands(m.skipped_rows));
+    }
+    let show = m.k.min(20);
+    let w = m.dim.min(6);
+    println!();
+    print!("{:>7}  {:>12}", "cluster", "count");
+    for c in m.columns.iter().take(w) {
+        print!("  {:>12}", c);
+    }
+    println!();
+    for j in 0..show {
+        print!("{:>7}  {:>12}", j, thousands(m.counts[j]));
+        for v in m.centroids[j].iter().take(w) {
+            print!("  {:>12.5}", v);
+        }
+        println!();
+    }
+    if m.k > show {
+        println!("  ... {} more clusters in the model file", m.k - show);
+    }
+}

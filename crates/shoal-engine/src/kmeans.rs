@@ -1,0 +1,439 @@
+//! Streaming k-means: Lloyd iterations as passes over a source.
+//!
+//! Passes: (1) column statistics and a seeded uniform sample in one pass;
+//! initialisation on the sample (best of `n_init` starts, each refined by
+//! Lloyd on the sample); (2..) one pass per full-data Lloyd iteration until
+//! the total squared centre shift is at most `tol x mean feature variance`
+//! (scikit-learn's rule) or `max_iter`; (last) an assignment pass so the
+//! returned labels, counts and inertia belong to the returned centroids.
+//! Every pass merges per-partition partials in partition order: results are
+//! bit-identical for any thread count and chunk size.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use shoal_kernels::kmeans::{
+    kmeans_plus_plus, lloyd_in_memory, random_init, InitError, LloydPartial, LloydScratch, Sample,
+    Uniform01,
+};
+use shoal_kernels::{Centroids, ColumnStats};
+use shoal_reader::{Source, WriteError};
+
+use crate::{run_pass, EngineError, Observer, PassConfig};
+
+/// Feature scaling applied before clustering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScalingKind {
+    #[default]
+    None,
+    /// z-score: `(x - mean) / std`.
+    Standardize,
+    /// scipy's `whiten`: `x / std` (population std; zero-std columns unchanged).
+    Whiten,
+}
+
+/// The affine map from input units to clustered units: `(x - shift) / scale`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaling {
+    pub kind: ScalingKind,
+    pub shift: Vec<f64>,
+    pub scale: Vec<f64>,
+}
+
+impl Scaling {
+    pub fn from_stats(kind: ScalingKind, stats: &ColumnStats, dim: usize) -> Scaling {
+        let s = stats.finish();
+        let std = |j: usize| {
+            let v = s.get(j).map_or(1.0, |c| c.std);
+            if v > 0.0 {
+                v
+            } else {
+                1.0
+            }
+        };
+        match kind {
+            ScalingKind::None => Scaling::identity(dim),
+            ScalingKind::Standardize => Scaling {
+                kind,
+                shift: (0..dim).map(|j| s.get(j).map_or(0.0, |c| c.mean)).collect(),
+                scale: (0..dim).map(std).collect(),
+            },
+            ScalingKind::Whiten => Scaling {
+                kind,
+                shift: vec![0.0; dim],
+                scale: (0..dim).map(std).collect(),
+            },
+        }
+    }
+
+    pub fn identity(dim: usize) -> Scaling {
+        Scaling {
+            kind: ScalingKind::None,
+            shift: vec![0.0; dim],
+            scale: vec![1.0; dim],
+        }
+    }
+
+    pub fn is_identity(&self) -> bool {
+        self.kind == ScalingKind::None
+    }
+
+    /// Scales row-major `x` into `out`.
+    pub fn apply(&self, x: &[f32], out: &mut Vec<f32>) {
+        let d = self.shift.len();
+        out.clear();
+        out.reserve(x.len());
+        for row in x.chunks_exact(d) {
+            for (j, &v) in row.iter().enumerate() {
+                out.push(((v as f64 - self.shift[j]) / self.scale[j]) as f32);
+            }
+        }
+    }
+
+    /// Maps clustered-unit points back to input units.
+    pub fn invert(&self, x: &[f32]) -> Vec<f32> {
+        let d = self.shift.len();
+        x.chunks_exact(d)
+            .flat_map(|row| {
+                row.iter()
+                    .enumerate()
+                    .map(|(j, &v)| (v as f64 * self.scale[j] + self.shift[j]) as f32)
+            })
+            .collect()
+    }
+}
+
+/// How to choose the starting centroids.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Init {
+    /// Greedy k-means++ on the sample.
+    KMeansPlusPlus,
+    /// k distinct sample points chosen uniformly.
+    Random,
+    /// Explicit centroids in input units (`k x dim`, row-major).
+    Given(Vec<f32>),
+}
+
+/// k-means parameters.
+#[derive(Debug, Clone)]
+pub struct KMeansConfig {
+    pub k: usize,
+    pub init: Init,
+    /// Starts to try on the sample; the best (lowest sample inertia) is kept.
+    pub n_init: usize,
+    /// Maximum full-data Lloyd iterations.
+    pub max_iter: usize,
+    /// Relative tolerance (scikit-learn's): stop when the total squared centre
+    /// shift is at most `tol x mean per-feature variance`.
+    pub tol: f64,
+    pub seed: u64,
+    /// Rows sampled for initialisation [default: max(256 k, 100 000), at most all].
+    pub sample_size: Option<usize>,
+    pub scaling: ScalingKind,
+    pub pass: PassConfig,
+}
+
+impl Default for KMeansConfig {
+    fn default() -> Self {
+        KMeansConfig {
+            k: 8,
+            init: Init::KMeansPlusPlus,
+            n_init: 1,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            sample_size: None,
+            scaling: ScalingKind::None,
+            pass: PassConfig::default(),
+        }
+    }
+}
+
+/// Errors of k-means (besides those of a pass).
+#[derive(Debug, thiserror::Error)]
+pub enum KMeansError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("writing labels: {0}")]
+    Write(#[from] WriteError),
+    #[error("k = {k} is larger than the {rows} rows of the data")]
+    KTooLarge { k: usize, rows: u64 },
+    #[error("k must be at least 1")]
+    KZero,
+    #[error("the data has only {distinct} distinct points, fewer than k = {k}")]
+    TooFewDistinct { distinct: usize, k: usize },
+    #[error("initial centroids: {0}")]
+    BadInit(String),
+}
+
+impl KMeansConfig {
+    pub fn default_sample_size(&self, rows: u64) -> usize {
+        let want = self.sample_size.unwrap_or((256 * self.k).max(100_000));
+        (want as u64).min(rows) as usize
+    }
+}
+
+/// Receives the labels (0..k-1) and squared distances of every row, in input order.
+pub trait LabelSink {
+    fn write(&mut self, labels: &[u32], dist2: &[f32]) -> Result<(), WriteError>;
+}
+
+/// Timing of one pass.
+#[derive(Debug, Clone)]
+pub struct PassTiming {
+    pub name: String,
+    pub seconds: f64,
+    pub rows: u64,
+}
+
+/// The outcome of a fit.
+#[derive(Debug, Clone)]
+pub struct KMeansFit {
+    pub k: usize,
+    pub dim: usize,
+    /// Centroids in input units.
+    pub centroids: Vec<f32>,
+    /// Centroids in clustered (scaled) units.
+    pub centroids_scaled: Vec<f32>,
+    pub counts: Vec<u64>,
+    /// Sum of squared distances to the nearest centroid, in clustered units.
+    pub inertia: f64,
+    pub iterations: usize,
+    pub converged: bool,
+    pub relocations: usize,
+    pub scaling: Scaling,
+    pub rows: u64,
+    pub skipped_rows: u64,
+    pub sample_rows: usize,
+    pub sample_inertia: Option<f64>,
+    pub passes: Vec<PassTiming>,
+    pub mean_variance: f64,
+}
+
+struct Partial {
+    lloyd: LloydPartial,
+    scratch: LloydScratch,
+    buf: Vec<f32>,
+    labels: Vec<u32>,
+    dist2: Vec<f32>,
+}
+
+/// One pass of assignment + accumulation to `c` (clustered units); with a
+/// sink, the labels and distances are streamed to it in order.
+pub fn lloyd_pass(
+    source: &dyn Source,
+    cfg: &PassConfig,
+    scaling: &Scaling,
+    c: &Centroids,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    mut sink: Option<&mut dyn LabelSink>,
+) -> Result<(LloydPartial, crate::PassReport), KMeansError> {
+    let (k, d) = (c.k(), c.dim());
+    let keep = sink.is_some();
+    let mut write_err: Option<WriteError> = None;
+    let (acc, rep) = run_pass(
+        source,
+        cfg,
+        cancel,
+        observer,
+        || Partial {
+            lloyd: LloydPartial::new(k, d),
+            scratch: LloydScratch::default(),
+            buf: Vec::new(),
+            labels: Vec::new(),
+            dist2: Vec::new(),
+        },
+        |p, b| {
+            let x: &[f32] = if scaling.is_identity() {
+                b.data
+            } else {
+                scaling.apply(b.data, &mut p.buf);
+                &p.buf
+            };
+            p.lloyd.update(x, b.first_row, c, &mut p.scratch);
+            if keep {
+                p.labels.extend_from_slice(&p.scratch.labels);
+                p.dist2.extend_from_slice(&p.scratch.dist2);
+            }
+        },
+        |a, p| {
+            a.lloyd.merge(&p.lloyd);
+            if let Some(s) = sink.as_mut() {
+                if write_err.is_none() {
+                    if let Err(e) = s.write(&p.labels, &p.dist2) {
+                        write_err = Some(e);
+                    }
+                }
+            }
+        },
+    )?;
+    if let Some(e) = write_err {
+        return Err(e.into());
+    }
+    Ok((acc.lloyd, rep))
+}
+
+fn shift2(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum()
+}
+
+fn init_err(e: InitError) -> KMeansError {
+    match e {
+        InitError::TooFewDistinct { distinct, k } => KMeansError::TooFewDistinct { distinct, k },
+    }
+}
+
+/// Fits k-means to `source`. With `sink`, every row's label and squared
+/// distance to its centroid are streamed to it in input order.
+pub fn fit(
+    source: &dyn Source,
+    cfg: &KMeansConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    sink: Option<&mut dyn LabelSink>,
+) -> Result<KMeansFit, KMeansError> {
+    let info = source.info();
+    let (k, d) = (cfg.k, info.dim);
+    if k == 0 {
+        return Err(KMeansError::KZero);
+    }
+    if k as u64 > info.rows {
+        return Err(KMeansError::KTooLarge { k, rows: info.rows });
+    }
+    let mut passes = Vec::new();
+
+    // Pass 1: statistics and the sample.
+    let sample_cap = cfg.default_sample_size(info.rows).max(k);
+    let ((stats, sample), rep) = run_pass(
+        source,
+        &cfg.pass,
+        cancel,
+        observer,
+        || (ColumnStats::new(d), Sample::new(sample_cap, d, cfg.seed)),
+        |(s, smp), b| {
+            s.update(b.data);
+            smp.update(b.data, b.first_row);
+        },
+        |(a, sa), (b, sb)| {
+            a.merge(&b);
+            sa.merge(&sb);
+        },
+    )?;
+    passes.push(PassTiming {
+        name: "stats+sample".into(),
+        seconds: rep.elapsed.as_secs_f64(),
+        rows: rep.rows,
+    });
+    if (k as u64) > rep.rows {
+        return Err(KMeansError::KTooLarge { k, rows: rep.rows });
+    }
+    let scaling = Scaling::from_stats(cfg.scaling, &stats, d);
+    let mut sample_x = sample.finish();
+    if !scaling.is_identity() {
+        let raw = std::mem::take(&mut sample_x);
+        scaling.apply(&raw, &mut sample_x);
+    }
+    // Mean per-feature variance in clustered units, for the tolerance.
+    let summaries = stats.finish();
+    let mean_variance = summaries
+        .iter()
+        .enumerate()
+        .map(|(j, s)| (s.std / scaling.scale[j]).powi(2))
+        .sum::<f64>()
+        / d as f64;
+    let tol = cfg.tol * mean_variance;
+
+    // Initialisation.
+    let init_start = Instant::now();
+    let mut sample_inertia = None;
+    let mut cent: Vec<f32> = match &cfg.init {
+        Init::Given(c) => {
+            if c.len() != k * d {
+                return Err(KMeansError::BadInit(format!(
+                    "{} values given, expected k x dim = {k} x {d}",
+                    c.len()
+                )));
+            }
+            if c.iter().any(|v| !v.is_finite()) {
+                return Err(KMeansError::BadInit("a value is NaN or infinite".into()));
+            }
+            let mut out = Vec::new();
+            scaling.apply(c, &mut out);
+            out
+        }
+        method => {
+            let mut best: Option<(f64, Vec<f32>)> = None;
+            for s in 0..cfg.n_init.max(1) {
+                let mut rng = Uniform01::new(cfg.seed, s as u64);
+                let c0 = match method {
+                    Init::Random => random_init(&sample_x, d, k, &mut rng),
+                    _ => kmeans_plus_plus(&sample_x, d, None, k, &mut rng),
+                }
+                .map_err(init_err)?;
+                let (c1, inertia, _) = lloyd_in_memory(&sample_x, d, c0, cfg.max_iter, tol);
+                if best.as_ref().is_none_or(|b| inertia < b.0) {
+                    best = Some((inertia, c1));
+                }
+            }
+            let (inertia, c) = best.ok_or_else(|| KMeansError::BadInit("no start".into()))?;
+            sample_inertia = Some(inertia);
+            c
+        }
+    };
+    passes.push(PassTiming {
+        name: "init (in memory)".into(),
+        seconds: init_start.elapsed().as_secs_f64(),
+        rows: sample_x.len() as u64 / d as u64,
+    });
+
+    // Lloyd iterations over the full data.
+    let mut iterations = 0;
+    let mut converged = false;
+    let mut relocations = 0;
+    while iterations < cfg.max_iter {
+        let c = Centroids::new(cent.clone(), d);
+        let (acc, rep) = lloyd_pass(source, &cfg.pass, &scaling, &c, cancel, observer, None)?;
+        let (next, moved) = acc.centroids(&cent);
+        relocations += moved;
+        iterations += 1;
+        passes.push(PassTiming {
+            name: format!("lloyd {iterations}"),
+            seconds: rep.elapsed.as_secs_f64(),
+            rows: rep.rows,
+        });
+        let shift = shift2(&next, &cent);
+        cent = next;
+        if shift <= tol && moved == 0 {
+            converged = true;
+            break;
+        }
+    }
+
+    // Final assignment: labels, counts and inertia of the returned centroids.
+    let c = Centroids::new(cent.clone(), d);
+    let (acc, rep) = lloyd_pass(source, &cfg.pass, &scaling, &c, cancel, observer, sink)?;
+    passes.push(PassTiming {
+        name: "assign".into(),
+        seconds: rep.elapsed.as_secs_f64(),
+        rows: rep.rows,
+    });
+    Ok(KMeansFit {
+        k,
+        dim: d,
+        centroids: scaling.invert(&cent),
+        centroids_scaled: cent,
+        counts: acc.counts.clone(),
+        inertia: acc.inertia,
+        iterations,
+        converged,
+        relocations,
+        scaling,
+        rows: rep.rows,
+        skipped_rows: rep.skipped,
+        sample_rows: sample_x.len() / d,
+        sample_inertia,
+        passes,
+        mean_variance,
+    })
+}

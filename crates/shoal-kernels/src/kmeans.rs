@@ -1,0 +1,599 @@
+//! k-means building blocks: the Lloyd partial aggregate, greedy k-means++
+//! (scikit-learn's variant, with weights), random init, and an
+//! order-independent uniform sample.
+
+use crate::assign::{assign, sq_dist, AssignScratch, Centroids};
+
+/// How many far points a partial keeps for relocating empty clusters.
+pub fn far_capacity(k: usize) -> usize {
+    k.clamp(1, 32)
+}
+
+/// The points farthest from their centroids seen so far, best first by
+/// (distance descending, row ascending).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FarPoints {
+    cap: usize,
+    /// (squared distance, row, label)
+    items: Vec<(f32, u64, u32)>,
+    /// The points themselves, `dim` values per item, same order as `items`.
+    points: Vec<f32>,
+    dim: usize,
+}
+
+impl FarPoints {
+    pub fn new(cap: usize, dim: usize) -> Self {
+        FarPoints {
+            cap,
+            items: Vec::with_capacity(cap + 1),
+            points: Vec::with_capacity((cap + 1) * dim),
+            dim,
+        }
+    }
+
+    /// Smallest distance that would still enter (or -inf while not full).
+    #[inline]
+    fn threshold(&self) -> f32 {
+        if self.items.len() < self.cap {
+            f32::NEG_INFINITY
+        } else {
+            self.items.last().map_or(f32::NEG_INFINITY, |x| x.0)
+        }
+    }
+
+    fn offer(&mut self, d2: f32, row: u64, label: u32, point: &[f32]) {
+        if self.cap == 0 {
+            return;
+        }
+        let pos = self
+            .items
+            .iter()
+            .position(|&(d, r, _)| d2 > d || (d2 == d && row < r))
+            .unwrap_or(self.items.len());
+        if pos >= self.cap {
+            return;
+        }
+        self.items.insert(pos, (d2, row, label));
+        let at = pos * self.dim;
+        self.points.splice(at..at, point.iter().copied());
+        if self.items.len() > self.cap {
+            self.items.pop();
+            self.points.truncate(self.cap * self.dim);
+        }
+    }
+
+    fn merge(&mut self, other: &FarPoints) {
+        for (i, &(d, r, l)) in other.items.iter().enumerate() {
+            self.offer(d, r, l, &other.points[i * self.dim..(i + 1) * self.dim]);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Item `i`: (squared distance, row, label, point).
+    pub fn get(&self, i: usize) -> (f32, u64, u32, &[f32]) {
+        let (d, r, l) = self.items[i];
+        (d, r, l, &self.points[i * self.dim..(i + 1) * self.dim])
+    }
+}
+
+/// Partial state of one Lloyd pass: per-cluster f64 sums and counts, the
+/// inertia (sum of squared distances, f64) and the farthest points. Rows are
+/// folded one by one in order, so a partition's partial does not depend on
+/// how its rows were chunked.
+#[derive(Debug, Clone)]
+pub struct LloydPartial {
+    pub k: usize,
+    pub dim: usize,
+    pub sums: Vec<f64>,
+    pub counts: Vec<u64>,
+    pub inertia: f64,
+    pub far: FarPoints,
+}
+
+/// Per-thread buffers for [`LloydPartial::update`].
+#[derive(Debug, Default)]
+pub struct LloydScratch {
+    pub labels: Vec<u32>,
+    pub dist2: Vec<f32>,
+    pub assign: AssignScratch,
+}
+
+impl LloydPartial {
+    pub fn new(k: usize, dim: usize) -> Self {
+        LloydPartial {
+            k,
+            dim,
+            sums: vec![0.0; k * dim],
+            counts: vec![0; k],
+            inertia: 0.0,
+            far: FarPoints::new(far_capacity(k), dim),
+        }
+    }
+
+    /// Assigns the rows of `x` (first row index `first_row`) to `c` and
+    /// accumulates. Leaves the labels and squared distances in `scratch`.
+    pub fn update(&mut self, x: &[f32], first_row: u64, c: &Centroids, scratch: &mut LloydScratch) {
+        let d = self.dim;
+        let n = x.len() / d;
+        scratch.labels.resize(n, 0);
+        scratch.dist2.resize(n, 0.0);
+        assign(
+            x,
+            c,
+            &mut scratch.labels,
+            &mut scratch.dist2,
+            &mut scratch.assign,
+        );
+        self.accumulate(x, first_row, &scratch.labels, &scratch.dist2);
+    }
+
+    /// Accumulates rows whose labels and squared distances are known.
+    pub fn accumulate(&mut self, x: &[f32], first_row: u64, labels: &[u32], dist2: &[f32]) {
+        let d = self.dim;
+        let mut thr = self.far.threshold();
+        for (i, row) in x.chunks_exact(d).enumerate() {
+            let l = labels[i] as usize;
+            let s = &mut self.sums[l * d..(l + 1) * d];
+            for (a, &v) in s.iter_mut().zip(row) {
+                *a += v as f64;
+            }
+            self.counts[l] += 1;
+            let e = dist2[i];
+            self.inertia += e as f64;
+            if e >= thr {
+                self.far.offer(e, first_row + i as u64, l as u32, row);
+                thr = self.far.threshold();
+            }
+        }
+    }
+
+    /// Appends a partial of later rows.
+    pub fn merge(&mut self, other: &LloydPartial) {
+        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
+            *a += b;
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.inertia += other.inertia;
+        self.far.merge(&other.far);
+    }
+
+    /// New centroids: cluster means, and empty clusters relocated to the
+    /// farthest points as scikit-learn does (each far point leaves its old
+    /// cluster's sum and becomes the empty cluster's centre). Returns the
+    /// centroids (row-major) and how many clusters were relocated.
+    pub fn centroids(&self, old: &[f32]) -> (Vec<f32>, usize) {
+        let (k, d) = (self.k, self.dim);
+        let mut sums = self.sums.clone();
+        let mut counts = self.counts.clone();
+        let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
+        let mut relocated = 0;
+        for (&j, i) in empty.iter().zip(0..self.far.len()) {
+            let (_, _, from, p) = self.far.get(i);
+            let from = from as usize;
+            if counts[from] <= 1 {
+                continue; // would empty another cluster
+            }
+            for t in 0..d {
+                sums[from * d + t] -= p[t] as f64;
+                sums[j * d + t] = p[t] as f64;
+            }
+            counts[from] -= 1;
+            counts[j] = 1;
+            relocated += 1;
+        }
+        let mut out = vec![0.0f32; k * d];
+        for j in 0..k {
+            for t in 0..d {
+                out[j * d + t] = if counts[j] > 0 {
+                    (sums[j * d + t] / counts[j] as f64) as f32
+                } else {
+                    old[j * d + t]
+                };
+            }
+        }
+        (out, relocated)
+    }
+}
+
+/// SplitMix64: a fast, well-mixed hash used for seeded, order-independent randomness.
+#[inline]
+pub fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The sampling key of a row: uniform, fixed by (seed, row), independent of
+/// the order in which rows are seen.
+#[inline]
+pub fn row_key(seed: u64, row: u64) -> u64 {
+    splitmix64(seed ^ splitmix64(row))
+}
+
+/// A uniform sample without replacement of `cap` rows: the rows with the
+/// smallest keys (bottom-k sampling). Partials merge in any order to the
+/// same sample, so it is identical for any thread count and chunking.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    cap: usize,
+    dim: usize,
+    seed: u64,
+    /// max-heap of (key, row) with the points in `points` at slot indices
+    heap: std::collections::BinaryHeap<(u64, u64, usize)>,
+    points: Vec<f32>,
+    free: Vec<usize>,
+}
+
+impl Sample {
+    pub fn new(cap: usize, dim: usize, seed: u64) -> Self {
+        Sample {
+            cap,
+            dim,
+            seed,
+            heap: std::collections::BinaryHeap::with_capacity(cap + 1),
+            points: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn offer(&mut self, key: u64, row: u64, p: &[f32]) {
+        if self.cap == 0 {
+            return;
+        }
+        if self.heap.len() == self.cap {
+            let Some(&(top_key, top_row, _)) = self.heap.peek() else {
+                return;
+            };
+            if (key, row) >= (top_key, top_row) {
+                return;
+            }
+            if let Some((_, _, slot)) = self.heap.pop() {
+                self.free.push(slot);
+            }
+        }
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.points[s * self.dim..(s + 1) * self.dim].copy_from_slice(p);
+                s
+            }
+            None => {
+                self.points.extend_from_slice(p);
+                self.points.len() / self.dim - 1
+            }
+        };
+        self.heap.push((key, row, slot));
+    }
+
+    pub fn update(&mut self, x: &[f32], first_row: u64) {
+        let d = self.dim;
+        for (i, p) in x.chunks_exact(d).enumerate() {
+            let row = first_row + i as u64;
+            self.offer(row_key(self.seed, row), row, p);
+        }
+    }
+
+    /// Updates with rows whose indices are given (after skipped rows).
+    pub fn merge(&mut self, other: &Sample) {
+        for &(key, row, slot) in other.heap.iter() {
+            self.offer(
+                key,
+                row,
+                &other.points[slot * self.dim..(slot + 1) * self.dim],
+            );
+        }
+    }
+
+    /// The sampled points in key order (a random order fixed by the seed).
+    pub fn finish(&self) -> Vec<f32> {
+        let mut items: Vec<_> = self.heap.iter().copied().collect();
+        items.sort_unstable();
+        let mut out = Vec::with_capacity(items.len() * self.dim);
+        for (_, _, slot) in items {
+            out.extend_from_slice(&self.points[slot * self.dim..(slot + 1) * self.dim]);
+        }
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+/// Why an initialisation could not produce `k` centroids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitError {
+    /// The points have fewer distinct values than `k`.
+    TooFewDistinct { distinct: usize, k: usize },
+}
+
+/// A seeded stream of uniform f64 in [0, 1).
+#[derive(Debug, Clone)]
+pub struct Uniform01 {
+    state: u64,
+}
+
+impl Uniform01 {
+    pub fn new(seed: u64, stream: u64) -> Self {
+        Uniform01 {
+            state: splitmix64(seed ^ splitmix64(stream ^ 0xA5A5_5A5A)),
+        }
+    }
+
+    pub fn next_f64(&mut self) -> f64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        (splitmix64(self.state) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Greedy k-means++ (Arthur & Vassilvitskii with scikit-learn's
+/// `2 + ln k` local trials) on in-memory points `x` with optional weights.
+/// Deterministic for a given `rng`; parallel over fixed pieces of `x`.
+pub fn kmeans_plus_plus(
+    x: &[f32],
+    dim: usize,
+    weights: Option<&[f64]>,
+    k: usize,
+    rng: &mut Uniform01,
+) -> Result<Vec<f32>, InitError> {
+    use rayon::prelude::*;
+    let n = x.len() / dim;
+    assert!(n >= 1 && k >= 1);
+    let w = |i: usize| weights.map_or(1.0, |w| w[i]);
+    let trials = 2 + (k as f64).ln() as usize;
+    const PIECE: usize = 4096;
+
+    // first centre: a point drawn with probability proportional to its weight
+    let total_w: f64 = (0..n).map(w).sum();
+    let first = pick(&(0..n).map(w).collect::<Vec<_>>(), rng.next_f64() * total_w);
+    let mut centers: Vec<f32> = x[first * dim..(first + 1) * dim].to_vec();
+    let mut closest: Vec<f32> = x
+        .par_chunks(dim)
+        .map(|p| sq_dist(p, &centers[..dim]))
+        .collect();
+    let pot_of = |d2: &[f32]| -> f64 {
+        d2.par_chunks(PIECE)
+            .enumerate()
+            .map(|(b, c)| {
+                c.iter()
+                    .enumerate()
+                    .map(|(i, &v)| v as f64 * w(b * PIECE + i))
+                    .sum::<f64>()
+            })
+            .collect::<Vec<f64>>()
+            .iter()
+            .sum()
+    };
+    let mut pot = pot_of(&closest);
+    for c in 1..k {
+        if pot <= 0.0 {
+            return Err(InitError::TooFewDistinct { distinct: c, k });
+        }
+        let cum: Vec<f64> = {
+            let mut acc = 0.0;
+            closest
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    acc += v as f64 * w(i);
+                    acc
+                })
+                .collect()
+        };
+        let cands: Vec<usize> = (0..trials)
+            .map(|_| {
+                let r = rng.next_f64() * pot;
+                cum.partition_point(|&v| v <= r).min(n - 1)
+            })
+            .collect();
+        let mut best: Option<(f64, usize, Vec<f32>)> = None;
+        for &cid in &cands {
+            let cp = &x[cid * dim..(cid + 1) * dim];
+            let d2: Vec<f32> = x
+                .par_chunks(dim)
+                .zip(closest.par_iter())
+                .map(|(p, &old)| sq_dist(p, cp).min(old))
+                .collect();
+            let p = pot_of(&d2);
+            if best.as_ref().is_none_or(|b| p < b.0) {
+                best = Some((p, cid, d2));
+            }
+        }
+        let Some((p, cid, d2)) = best else {
+            return Err(InitError::TooFewDistinct { distinct: c, k });
+        };
+        pot = p;
+        closest = d2;
+        centers.extend_from_slice(&x[cid * dim..(cid + 1) * dim]);
+    }
+    Ok(centers)
+}
+
+/// Index `i` with `cum(w)[i-1] <= r < cum(w)[i]`.
+fn pick(w: &[f64], r: f64) -> usize {
+    let mut acc = 0.0;
+    for (i, &v) in w.iter().enumerate() {
+        acc += v;
+        if r < acc {
+            return i;
+        }
+    }
+    w.len() - 1
+}
+
+/// `k` distinct points of `x` chosen uniformly (partial Fisher–Yates over
+/// row indices), refusing when fewer than `k` distinct values exist.
+pub fn random_init(
+    x: &[f32],
+    dim: usize,
+    k: usize,
+    rng: &mut Uniform01,
+) -> Result<Vec<f32>, InitError> {
+    let n = x.len() / dim;
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut out: Vec<f32> = Vec::with_capacity(k * dim);
+    let mut taken = 0;
+    let mut i = 0;
+    while taken < k && i < n {
+        let j = i + ((rng.next_f64() * (n - i) as f64) as usize).min(n - i - 1);
+        idx.swap(i, j);
+        let p = &x[idx[i] * dim..(idx[i] + 1) * dim];
+        if !out.chunks_exact(dim).any(|c| c == p) {
+            out.extend_from_slice(p);
+            taken += 1;
+        }
+        i += 1;
+    }
+    if taken < k {
+        return Err(InitError::TooFewDistinct { distinct: taken, k });
+    }
+    Ok(out)
+}
+
+/// Lloyd's algorithm on in-memory points, for the sample: runs until the
+/// total squared centre shift is at most `tol` or `max_iter` iterations.
+/// Returns (centroids, inertia of the returned centroids, iterations).
+pub fn lloyd_in_memory(
+    x: &[f32],
+    dim: usize,
+    init: Vec<f32>,
+    max_iter: usize,
+    tol: f64,
+) -> (Vec<f32>, f64, usize) {
+    use rayon::prelude::*;
+    const PIECE: usize = 8192;
+    let k = init.len() / dim;
+    let pass = |c: &Centroids| -> LloydPartial {
+        let parts: Vec<LloydPartial> = x
+            .par_chunks(PIECE * dim)
+            .enumerate()
+            .map(|(b, xb)| {
+                let mut p = LloydPartial::new(k, dim);
+                let mut s = LloydScratch::default();
+                p.update(xb, (b * PIECE) as u64, c, &mut s);
+                p
+            })
+            .collect();
+        let mut acc = LloydPartial::new(k, dim);
+        for p in &parts {
+            acc.merge(p);
+        }
+        acc
+    };
+    let mut cent = init;
+    let mut iters = 0;
+    while iters < max_iter {
+        let acc = pass(&Centroids::new(cent.clone(), dim));
+        let (next, _) = acc.centroids(&cent);
+        iters += 1;
+        let shift: f64 = next
+            .iter()
+            .zip(&cent)
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum();
+        cent = next;
+        if shift <= tol {
+            break;
+        }
+    }
+    let inertia = pass(&Centroids::new(cent.clone(), dim)).inertia;
+    (cent, inertia, iters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_is_order_independent_and_uniform_sized() {
+        let x: Vec<f32> = (0..5000).map(|i| i as f32).collect();
+        let mut a = Sample::new(100, 1, 7);
+        a.update(&x, 0);
+        let mut b1 = Sample::new(100, 1, 7);
+        b1.update(&x[..1234], 0);
+        let mut b2 = Sample::new(100, 1, 7);
+        b2.update(&x[1234..], 1234);
+        // merge in the other order
+        b2.merge(&b1);
+        assert_eq!(a.finish(), b2.finish());
+        assert_eq!(a.len(), 100);
+        // a uniform sample of 0..5000 has a mean near 2500
+        let m: f32 = a.finish().iter().sum::<f32>() / 100.0;
+        assert!((m - 2500.0).abs() < 500.0, "{m}");
+    }
+
+    #[test]
+    fn lloyd_step_closed_form() {
+        // {0, 2, 3} and {10, 12}: from centres 0 and 12, one step gives the
+        // means 5/3 and 11; the inertia of the first assignment is 0+4+9+4+0.
+        let x = [0.0f32, 2.0, 3.0, 10.0, 12.0];
+        let init = vec![0.0f32, 12.0];
+        let mut p = LloydPartial::new(2, 1);
+        p.update(
+            &x,
+            0,
+            &Centroids::new(init.clone(), 1),
+            &mut LloydScratch::default(),
+        );
+        assert_eq!(p.counts, vec![3, 2]);
+        assert_eq!(p.inertia, 17.0);
+        let (c, moved) = p.centroids(&init);
+        assert_eq!(moved, 0);
+        assert_eq!(c, vec![(5.0f64 / 3.0) as f32, 11.0]);
+    }
+
+    #[test]
+    fn empty_cluster_takes_the_farthest_point() {
+        // centre 2 (at 100) gets no point; the farthest point (9, from
+        // centre 0) moves to it and leaves centre 0's mean.
+        let x = [0.0f32, 1.0, 9.0, 20.0, 21.0];
+        let init = vec![0.0f32, 20.0, 100.0];
+        let mut p = LloydPartial::new(3, 1);
+        p.update(
+            &x,
+            0,
+            &Centroids::new(init.clone(), 1),
+            &mut LloydScratch::default(),
+        );
+        let (c, moved) = p.centroids(&init);
+        assert_eq!(moved, 1);
+        assert_eq!(c, vec![0.5, 20.5, 9.0]);
+    }
+
+    #[test]
+    fn too_few_distinct_points_is_reported() {
+        let x = [1.0f32, 1.0, 2.0, 2.0, 1.0, 1.0];
+        let r = kmeans_plus_plus(&x, 2, None, 3, &mut Uniform01::new(0, 0));
+        assert_eq!(r, Err(InitError::TooFewDistinct { distinct: 2, k: 3 }));
+        let r = random_init(&x, 2, 3, &mut Uniform01::new(0, 0));
+        assert!(matches!(r, Err(InitError::TooFewDistinct { .. })));
+        assert_eq!(
+            random_init(&x, 2, 2, &mut Uniform01::new(0, 0)).map(|v| v.len()),
+            Ok(4)
+        );
+    }
+
+    #[test]
+    fn far_points_keep_the_largest() {
+        let mut f = FarPoints::new(2, 1);
+        for (i, d) in [1.0, 5.0, 3.0, 5.0, 0.5].iter().enumerate() {
+            f.offer(*d, i as u64, 0, &[i as f32]);
+        }
+        assert_eq!((f.get(0).0, f.get(0).1), (5.0, 1));
+        assert_eq!((f.get(1).0, f.get(1).1), (5.0, 3));
+    }
+}
