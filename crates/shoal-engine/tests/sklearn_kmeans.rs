@@ -1,0 +1,177 @@
+//! k-means against scikit-learn's own results on the clustbench sets,
+//! frozen in `tests/golden/sklearn_kmeans.json` by `tools/make_sklearn_golden.py`.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use serde_json::Value;
+use shoal_engine::kmeans::{fit, Init, KMeansConfig, LabelSink};
+use shoal_engine::Silent;
+use shoal_kernels::sq_dist;
+use shoal_reader::{open, MatrixWriter, Source, StoreType, WriteError};
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/clustbench")
+}
+
+fn golden() -> Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/sklearn_kmeans.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// Points of a clustbench set, parsed as f64 and rounded to f32 (as numpy's
+/// `loadtxt(...).astype(float32)` and shoal's CSV reader do).
+fn load(name: &str) -> (Vec<f32>, usize) {
+    let mut text = String::new();
+    let f = std::fs::File::open(shared().join(format!("{name}.data.gz"))).unwrap();
+    flate2::read::GzDecoder::new(f)
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut d = 0;
+    let mut x = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let row: Vec<f32> = line
+            .split_whitespace()
+            .map(|v| v.parse::<f64>().unwrap() as f32)
+            .collect();
+        d = row.len();
+        x.extend(row);
+    }
+    (x, d)
+}
+
+fn source(dir: &Path, x: &[f32], d: usize) -> Box<dyn Source> {
+    let p = dir.join("x.npy");
+    let cols: Vec<String> = (0..d).map(|i| format!("x{i}")).collect();
+    let mut w = MatrixWriter::create(&p, d, &cols, StoreType::F32, 1 << 20).unwrap();
+    w.write(x).unwrap();
+    w.finish().unwrap();
+    open(&p, &Default::default()).unwrap()
+}
+
+#[derive(Default)]
+struct Labels(Vec<u32>);
+impl LabelSink for Labels {
+    fn write(&mut self, l: &[u32], _: &[f32]) -> Result<(), WriteError> {
+        self.0.extend_from_slice(l);
+        Ok(())
+    }
+}
+
+fn flat(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn lloyd_from_explicit_centroids_equals_scikit_learn() {
+    let g = golden();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, e) in g["datasets"].as_object().unwrap() {
+        let (x, d) = load(name);
+        let k = e["k"].as_u64().unwrap() as usize;
+        let rows: Vec<usize> = e["init_rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        let init: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| x[r * d..(r + 1) * d].to_vec())
+            .collect();
+        let src = source(dir.path(), &x, d);
+        let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
+        for (it, want) in e["lloyd"].as_object().unwrap() {
+            let cfg = KMeansConfig {
+                k,
+                init: Init::Given(init.clone()),
+                max_iter: it.parse().unwrap(),
+                tol: 1e-4,
+                ..KMeansConfig::default()
+            };
+            let mut labels = Labels::default();
+            let f = fit(
+                src.as_ref(),
+                &cfg,
+                &AtomicBool::new(false),
+                &Silent,
+                Some(&mut labels),
+            )
+            .unwrap();
+            let wc = flat(&want["centroids"]);
+            for (j, (a, b)) in f.centroids.iter().zip(&wc).enumerate() {
+                let tol = 1e-4 * b.abs().max(1e-3 * scale);
+                assert!(
+                    (*a as f64 - b).abs() <= tol,
+                    "{name} max_iter {it}: centroid value {j}: {a} vs {b}"
+                );
+            }
+            let wl: Vec<u32> = want["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u32)
+                .collect();
+            let c = &f.centroids;
+            for (i, (&a, &b)) in labels.0.iter().zip(&wl).enumerate() {
+                if a != b {
+                    // only an exact tie (up to f32 rounding) may differ
+                    let p = &x[i * d..(i + 1) * d];
+                    let da = sq_dist(p, &c[a as usize * d..(a as usize + 1) * d]) as f64;
+                    let db = sq_dist(p, &c[b as usize * d..(b as usize + 1) * d]) as f64;
+                    assert!(
+                        (da - db).abs() <= 1e-5 * da.max(db),
+                        "{name} max_iter {it}: row {i} label {a} vs {b} ({da} vs {db})"
+                    );
+                }
+            }
+            let wi = want["inertia"].as_f64().unwrap();
+            assert!(
+                (f.inertia - wi).abs() <= 1e-4 * wi,
+                "{name} max_iter {it}: inertia {} vs {wi}",
+                f.inertia
+            );
+            let n_iter = want["n_iter"].as_u64().unwrap() as usize;
+            assert_eq!(f.iterations, n_iter, "{name} max_iter {it}: iterations");
+        }
+    }
+}
+
+#[test]
+fn best_of_10_inertia_is_no_worse_than_scikit_learn() {
+    let g = golden();
+    let dir = tempfile::tempdir().unwrap();
+    let mut report = Vec::new();
+    for (name, e) in g["datasets"].as_object().unwrap() {
+        let (x, d) = load(name);
+        let k = e["k"].as_u64().unwrap() as usize;
+        let src = source(dir.path(), &x, d);
+        let cfg = KMeansConfig {
+            k,
+            n_init: 10,
+            seed: 0,
+            ..KMeansConfig::default()
+        };
+        let f = fit(src.as_ref(), &cfg, &AtomicBool::new(false), &Silent, None).unwrap();
+        let sk = e["best10"]["inertia"].as_f64().unwrap();
+        report.push(format!(
+            "{name}: shoal {:.6e} / scikit-learn {:.6e} = {:.5}",
+            f.inertia,
+            sk,
+            f.inertia / sk
+        ));
+        assert!(
+            f.inertia <= 1.001 * sk,
+            "{name}: inertia {} vs scikit-learn's best of 10 {sk}",
+            f.inertia
+        );
+    }
+    eprintln!("{}", report.join("\n"));
+}
