@@ -326,3 +326,304 @@ fn ctrl_c_exits_130_and_leaves_nothing() {
     assert!(t1.elapsed().as_secs_f64() < 5.0, "took too long to stop");
     assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
 }
+
+fn gen_blobs(dir: &Path, name: &str, rows: &str, dim: &str, k: &str) -> PathBuf {
+    let out = dir.join(name);
+    let o = shoal(&[
+        "gen",
+        "blobs",
+        "--rows",
+        rows,
+        "--dim",
+        dim,
+        "--k",
+        k,
+        "--seed",
+        "3",
+        "--out",
+        p(&out),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+#[test]
+fn fit_model_is_identical_for_any_thread_count_and_chunk_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // several partitions: 300k x 8 = 2.4M values (the mmap partition is 1M values)
+    let data = gen_blobs(dir.path(), "b.npy", "300k", "8", "6");
+    let pq = dir.path().join("b.parquet");
+    let o = shoal(&[
+        "gen",
+        "blobs",
+        "--rows",
+        "300k",
+        "--dim",
+        "8",
+        "--k",
+        "6",
+        "--seed",
+        "3",
+        "--out",
+        p(&pq),
+        "--row-group-rows",
+        "70000",
+        "-q",
+    ]);
+    assert!(o.status.success());
+    for input in [&data, &pq] {
+        let mut models = Vec::new();
+        for (threads, chunk) in [("1", "64k"), ("2", "1000"), ("4", "7777"), ("2", "1M")] {
+            let m = dir.path().join(format!("m_{threads}_{chunk}.json"));
+            let o = shoal(&[
+                "fit",
+                p(input),
+                "-k",
+                "6",
+                "--seed",
+                "11",
+                "--model",
+                p(&m),
+                "--threads",
+                threads,
+                "--chunk-rows",
+                chunk,
+                "-q",
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            models.push(std::fs::read(&m).unwrap());
+        }
+        assert!(
+            models.windows(2).all(|w| w[0] == w[1]),
+            "{}: models differ",
+            input.display()
+        );
+    }
+}
+
+#[test]
+fn fit_labels_equal_assign_labels_and_recover_the_centres() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("b.parquet");
+    let centers = dir.path().join("c.npy");
+    let o = shoal(&[
+        "gen",
+        "blobs",
+        "--rows",
+        "200k",
+        "--dim",
+        "3",
+        "--k",
+        "5",
+        "--seed",
+        "8",
+        "--spread",
+        "0.3",
+        "--out",
+        p(&data),
+        "--centers-out",
+        p(&centers),
+        "-q",
+    ]);
+    assert!(o.status.success());
+    let model = dir.path().join("m.json");
+    let fit_labels = dir.path().join("fit.parquet");
+    let o = shoal(&[
+        "fit",
+        p(&data),
+        "-k",
+        "5",
+        "--n-init",
+        "3",
+        "--model",
+        p(&model),
+        "--labels",
+        p(&fit_labels),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let assigned = dir.path().join("assign.parquet");
+    let o = shoal(&[
+        "assign",
+        p(&data),
+        "--model",
+        p(&model),
+        "--out",
+        p(&assigned),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = read_all(
+        open(&fit_labels, &OpenOptions::default()).unwrap().as_ref(),
+        1 << 16,
+    )
+    .unwrap();
+    let b = read_all(
+        open(&assigned, &OpenOptions::default()).unwrap().as_ref(),
+        1 << 16,
+    )
+    .unwrap();
+    assert_eq!(a.len(), 400_000); // cluster and distance per row
+    assert!(a == b, "fit --labels and assign disagree");
+    // well-separated blobs (spread 0.3 in a box of 10): every true centre has a fitted centroid within 0.05
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    assert_eq!(m["converged"], true);
+    let truth = read_all(
+        open(&centers, &OpenOptions::default()).unwrap().as_ref(),
+        16,
+    )
+    .unwrap();
+    for t in truth.chunks(3) {
+        let best = m["centroids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c.as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(t)
+                    .map(|(v, w)| (v.as_f64().unwrap() - *w as f64).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            best < 0.05,
+            "true centre {t:?} is {best} from the nearest centroid"
+        );
+    }
+}
+
+#[test]
+fn standardize_keeps_the_model_in_input_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("s.parquet");
+    let o = shoal(&[
+        "gen",
+        "spatial",
+        "--rows",
+        "50k",
+        "--k",
+        "4",
+        "--noise",
+        "0",
+        "--seed",
+        "2",
+        "--out",
+        p(&data),
+        "-q",
+    ]);
+    assert!(o.status.success());
+    let model = dir.path().join("m.json");
+    let o = shoal(&[
+        "fit",
+        p(&data),
+        "-k",
+        "4",
+        "--standardize",
+        "--n-init",
+        "4",
+        "--model",
+        p(&model),
+        "--json",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    assert_eq!(m["scaling"]["kind"], "standardize");
+    // centroids are latitudes/longitudes inside the generator's default box
+    for c in m["centroids"].as_array().unwrap() {
+        let (lat, lon) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+        assert!(
+            (24.0..50.0).contains(&lat) && (-125.0..-66.0).contains(&lon),
+            "{lat},{lon}"
+        );
+    }
+}
+
+#[test]
+fn whiten_divides_by_the_population_std() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = gen_blobs(dir.path(), "b.npy", "10k", "2", "3");
+    let out = dir.path().join("w.npy");
+    let o = shoal(&["whiten", p(&data), "--out", p(&out), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w = read_all(open(&out, &OpenOptions::default()).unwrap().as_ref(), 4096).unwrap();
+    for j in 0..2 {
+        let col: Vec<f64> = w.chunks(2).map(|r| r[j] as f64).collect();
+        let mean = col.iter().sum::<f64>() / col.len() as f64;
+        let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / col.len() as f64;
+        assert!((var - 1.0).abs() < 1e-5, "column {j} variance {var}");
+    }
+}
+
+#[test]
+fn kmeans_bad_input_is_refused_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = gen_blobs(dir.path(), "b.npy", "100", "2", "3");
+    let model = dir.path().join("m.json");
+    let labels = dir.path().join("l.npy");
+    let before = listing(dir.path());
+    // k larger than the data, k = 0: usage errors
+    for k in ["101", "0"] {
+        let o = shoal(&[
+            "fit",
+            p(&data),
+            "-k",
+            k,
+            "--model",
+            p(&model),
+            "--labels",
+            p(&labels),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "k={k}: {}", stderr(&o));
+        assert!(stderr(&o).contains('k'), "{}", stderr(&o));
+    }
+    // NaN in the data: exit 1 naming the row; no model, no labels
+    let o = shoal(&[
+        "fit",
+        p(&fixtures().join("f32_nan.npy")),
+        "-k",
+        "3",
+        "--model",
+        p(&model),
+        "--labels",
+        p(&labels),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("row 17"));
+    assert_eq!(listing(dir.path()), before);
+    // a model of another dimension
+    let o = shoal(&["fit", p(&data), "-k", "3", "--model", p(&model), "-q"]);
+    assert!(o.status.success());
+    let d3 = gen_blobs(dir.path(), "d3.npy", "100", "3", "3");
+    let out = dir.path().join("a.npy");
+    let o = shoal(&["assign", p(&d3), "--model", p(&model), "--out", p(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("dimension"), "{}", stderr(&o));
+    assert!(!out.exists());
+    // an unreadable model, a codebook with NaN
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{not json").unwrap();
+    let o = shoal(&["assign", p(&data), "--model", p(&junk), "--out", p(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("junk.json"));
+    let o = shoal(&[
+        "assign",
+        p(&data),
+        "--centroids",
+        p(&fixtures().join("f32_nan.npy")),
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+    // fewer distinct points than k
+    let same = dir.path().join("same.csv");
+    std::fs::write(&same, "x,y\n1,1\n1,1\n2,2\n1,1\n").unwrap();
+    let o = shoal(&["fit", p(&same), "-k", "3", "--model", p(&model)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("distinct"), "{}", stderr(&o));
+}
