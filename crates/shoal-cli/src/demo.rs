@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use shoal_data_gen::{Generator, Spatial};
 
-use crate::cli::{DType, DemoArgs, Global, InfoArgs, InputArgs};
+use crate::cli::{Algo, AssignArgs, DType, DemoArgs, FitArgs, Global, InfoArgs, InputArgs};
 use crate::gen::{generate, print_report, Outputs};
 
 pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
@@ -27,7 +27,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let labels = dir.join("gps_true_cities.npy");
     println!(
         "== shoal demo: {} GPS fixes around 12 cities, 5% background noise",
-        args.rows
+        crate::output::thousands(args.rows)
     );
     println!();
     let spatial = Spatial::new(args.rows, 12, 7);
@@ -59,6 +59,60 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         },
     )?;
     info.print();
+    println!();
+
+    let model = dir.join("gps_model.json");
+    let labels = dir.join("gps_labels.parquet");
+    println!(
+        "== shoal fit {} -k 12 --n-init 3 --model {} --labels {}",
+        points.display(),
+        model.display(),
+        labels.display()
+    );
+    let fit_args = FitArgs {
+        file: points.clone(),
+        input: InputArgs {
+            columns: None,
+            dim: None,
+            skip_invalid: false,
+        },
+        k: 12,
+        algo: Algo::Lloyd,
+        init: "kmeans++".into(),
+        n_init: Some(3),
+        seed: 0,
+        max_iter: 300,
+        tol: 1e-4,
+        sample_size: None,
+        standardize: false,
+        whiten: false,
+        model: model.clone(),
+        labels: Some(labels.clone()),
+        centroids_out: None,
+        chunk_rows: 1 << 16,
+        json: false,
+    };
+    crate::fit::run(global, &fit_args)?;
+    println!();
+    let assigned = dir.join("gps_assigned.parquet");
+    println!(
+        "== shoal assign {} --model {} --out {}",
+        points.display(),
+        model.display(),
+        assigned.display()
+    );
+    crate::assign::run(
+        global,
+        &AssignArgs {
+            file: points.clone(),
+            input: fit_args.input.clone(),
+            model: Some(model.clone()),
+            centroids: None,
+            out: assigned,
+            chunk_rows: 1 << 16,
+            json: false,
+        },
+    )?;
     println!();
     match &args.dir {
         Some(d) => println!("files kept in {}", d.display()),

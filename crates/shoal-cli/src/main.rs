@@ -23,6 +23,9 @@ use clap::Parser;
 pub static CANCEL: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
+    // `shoal info big.parquet | head` must end quietly, as other Unix tools
+    // do, not panic on a closed stdout.
+    sigpipe::reset();
     let args = cli::Cli::parse();
     if let Err(e) = ctrlc::set_handler(|| {
         if CANCEL.swap(true, Ordering::SeqCst) {
