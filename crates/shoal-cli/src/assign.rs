@@ -76,7 +76,7 @@ pub fn run(global: &Global, args: &AssignArgs) -> Result<()> {
         rows: rep.rows,
         k: c.k(),
         counts: acc.counts.clone(),
-        inertia: acc.inertia,
+        inertia: acc.inertia(),
         seconds: secs,
         out: args.out.display().to_string(),
     };

@@ -27,12 +27,21 @@ struct ReadReport {
 }
 
 pub fn run(global: &Global, cmd: &BenchCommand) -> Result<()> {
-    let BenchCommand::Read {
-        file,
-        input,
-        chunk_rows,
-        json,
-    } = cmd;
+    let (file, input, chunk_rows, json) = match cmd {
+        BenchCommand::Read {
+            file,
+            input,
+            chunk_rows,
+            json,
+        } => (file, input, chunk_rows, json),
+        BenchCommand::Assign {
+            file,
+            input,
+            centroids,
+            repeat,
+            json,
+        } => return bench_assign(global, file, input, centroids, *repeat, *json),
+    };
     let src = open(file, &input.options())?;
     let info = src.info().clone();
     let cfg = PassConfig {
@@ -89,6 +98,80 @@ pub fn run(global: &Global, cmd: &BenchCommand) -> Result<()> {
             bytes(rep.f32_bytes_per_second as u64),
             rep.peak_rss_bytes.map_or("?".into(), bytes),
             rep.threads
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct AssignBench {
+    rows: u64,
+    dim: usize,
+    k: usize,
+    threads: usize,
+    best_seconds: f64,
+    points_per_second: f64,
+    inertia: f64,
+}
+
+fn bench_assign(
+    global: &Global,
+    file: &std::path::Path,
+    input: &crate::cli::InputArgs,
+    centroids: &std::path::Path,
+    repeat: usize,
+    json: bool,
+) -> Result<()> {
+    use shoal_engine::kmeans::{lloyd_pass, Scaling};
+    use shoal_kernels::Centroids;
+    let src = open(file, &input.options())?;
+    let cs = open(centroids, &shoal_reader::OpenOptions::default())?;
+    let dim = src.info().dim;
+    if cs.info().dim != dim {
+        return Err(crate::exit::usage("centroids and data differ in dimension"));
+    }
+    let c = Centroids::new(shoal_reader::read_all(cs.as_ref(), 1 << 16)?, dim);
+    let mut best = f64::INFINITY;
+    let mut inertia = 0.0;
+    let mut rows = 0;
+    for _ in 0..repeat.max(1) {
+        let bar = Bar::rows(src.info().rows, "assign", global.quiet);
+        let (acc, rep) = lloyd_pass(
+            src.as_ref(),
+            &PassConfig::default(),
+            &Scaling::identity(dim),
+            &c,
+            &CANCEL,
+            &bar,
+            None,
+        )
+        .map_err(crate::fit::kmeans_err)?;
+        bar.finish();
+        best = best.min(rep.elapsed.as_secs_f64());
+        inertia = acc.inertia();
+        rows = rep.rows;
+    }
+    let r = AssignBench {
+        rows,
+        dim,
+        k: c.k(),
+        threads: rayon::current_num_threads(),
+        best_seconds: best,
+        points_per_second: rows as f64 / best,
+        inertia,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "assign {} rows x {} to k = {}: best {:.3} s, {} points/s ({} threads), inertia {:.6e}",
+            thousands(rows),
+            dim,
+            r.k,
+            best,
+            rate(rows, best),
+            r.threads,
+            inertia
         );
     }
     Ok(())

@@ -71,6 +71,22 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// One assignment pass (nearest centroid for every row, no output): points/s.
+    Assign {
+        /// A .parquet, .npy, .f32 or .csv file.
+        file: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        /// Centroids (k x d) in .npy.
+        #[arg(long, value_name = "C.npy")]
+        centroids: PathBuf,
+        /// Passes to time (the best is reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        /// Print JSON instead of a line of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]

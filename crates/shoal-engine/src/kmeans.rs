@@ -424,7 +424,7 @@ pub fn fit(
         centroids: scaling.invert(&cent),
         centroids_scaled: cent,
         counts: acc.counts.clone(),
-        inertia: acc.inertia,
+        inertia: acc.inertia(),
         iterations,
         converged,
         relocations,

@@ -83,17 +83,21 @@ impl FarPoints {
     }
 }
 
+/// Lanes of the inertia sum: row `r` is added to lane `r % INERTIA_LANES`.
+const INERTIA_LANES: usize = 8;
+
 /// Partial state of one Lloyd pass: per-cluster f64 sums and counts, the
 /// inertia (sum of squared distances, f64) and the farthest points. Rows are
-/// folded one by one in order, so a partition's partial does not depend on
-/// how its rows were chunked.
+/// folded one by one in order (the inertia in 8 lanes chosen by the absolute
+/// row index), so a partition's partial does not depend on how its rows
+/// were chunked.
 #[derive(Debug, Clone)]
 pub struct LloydPartial {
     pub k: usize,
     pub dim: usize,
     pub sums: Vec<f64>,
     pub counts: Vec<u64>,
-    pub inertia: f64,
+    inertia_lanes: [f64; INERTIA_LANES],
     pub far: FarPoints,
 }
 
@@ -112,7 +116,7 @@ impl LloydPartial {
             dim,
             sums: vec![0.0; k * dim],
             counts: vec![0; k],
-            inertia: 0.0,
+            inertia_lanes: [0.0; INERTIA_LANES],
             far: FarPoints::new(far_capacity(k), dim),
         }
     }
@@ -134,21 +138,82 @@ impl LloydPartial {
         self.accumulate(x, first_row, &scratch.labels, &scratch.dist2);
     }
 
+    /// Sum of squared distances so far (lanes added in a fixed order).
+    pub fn inertia(&self) -> f64 {
+        self.inertia_lanes.iter().sum()
+    }
+
     /// Accumulates rows whose labels and squared distances are known.
     pub fn accumulate(&mut self, x: &[f32], first_row: u64, labels: &[u32], dist2: &[f32]) {
+        match self.dim {
+            1 => self.accumulate_d::<1>(x, first_row, labels, dist2),
+            2 => self.accumulate_d::<2>(x, first_row, labels, dist2),
+            3 => self.accumulate_d::<3>(x, first_row, labels, dist2),
+            4 => self.accumulate_d::<4>(x, first_row, labels, dist2),
+            8 => self.accumulate_d::<8>(x, first_row, labels, dist2),
+            _ => self.accumulate_any(x, first_row, labels, dist2),
+        }
+    }
+
+    fn accumulate_any(&mut self, x: &[f32], first_row: u64, labels: &[u32], dist2: &[f32]) {
         let d = self.dim;
-        let mut thr = self.far.threshold();
-        for (i, row) in x.chunks_exact(d).enumerate() {
-            let l = labels[i] as usize;
+        for (row, &l) in x.chunks_exact(d).zip(labels) {
+            let l = l as usize;
             let s = &mut self.sums[l * d..(l + 1) * d];
             for (a, &v) in s.iter_mut().zip(row) {
                 *a += v as f64;
             }
             self.counts[l] += 1;
-            let e = dist2[i];
-            self.inertia += e as f64;
+        }
+        self.accumulate_inertia(x, first_row, labels, dist2);
+    }
+
+    fn accumulate_d<const D: usize>(
+        &mut self,
+        x: &[f32],
+        first_row: u64,
+        labels: &[u32],
+        dist2: &[f32],
+    ) {
+        let (sums, _) = self.sums.as_chunks_mut::<D>();
+        let (rows, _) = x.as_chunks::<D>();
+        for (row, &l) in rows.iter().zip(labels) {
+            let s = &mut sums[l as usize];
+            for t in 0..D {
+                s[t] += row[t] as f64;
+            }
+            self.counts[l as usize] += 1;
+        }
+        self.accumulate_inertia(x, first_row, labels, dist2);
+    }
+
+    /// Inertia lanes and far points.
+    fn accumulate_inertia(&mut self, x: &[f32], first_row: u64, labels: &[u32], dist2: &[f32]) {
+        let d = self.dim;
+        let n = labels.len();
+        // Align to the lane of each absolute row: row r goes to lane r % 8.
+        let lead = ((INERTIA_LANES as u64 - first_row % INERTIA_LANES as u64)
+            % INERTIA_LANES as u64) as usize;
+        let lead = lead.min(n);
+        for (i, &e) in dist2[..lead].iter().enumerate() {
+            self.inertia_lanes[((first_row + i as u64) % INERTIA_LANES as u64) as usize] +=
+                e as f64;
+        }
+        let (body, tail) = dist2[lead..n].as_chunks::<INERTIA_LANES>();
+        for c in body {
+            for t in 0..INERTIA_LANES {
+                self.inertia_lanes[t] += c[t] as f64;
+            }
+        }
+        for (t, &e) in tail.iter().enumerate() {
+            self.inertia_lanes[t] += e as f64;
+        }
+        let mut thr = self.far.threshold();
+        for (i, &e) in dist2[..n].iter().enumerate() {
             if e >= thr {
-                self.far.offer(e, first_row + i as u64, l as u32, row);
+                let l = labels[i];
+                self.far
+                    .offer(e, first_row + i as u64, l, &x[i * d..(i + 1) * d]);
                 thr = self.far.threshold();
             }
         }
@@ -162,7 +227,9 @@ impl LloydPartial {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += b;
         }
-        self.inertia += other.inertia;
+        for (a, b) in self.inertia_lanes.iter_mut().zip(&other.inertia_lanes) {
+            *a += b;
+        }
         self.far.merge(&other.far);
     }
 
@@ -510,7 +577,7 @@ pub fn lloyd_in_memory(
             break;
         }
     }
-    let inertia = pass(&Centroids::new(cent.clone(), dim)).inertia;
+    let inertia = pass(&Centroids::new(cent.clone(), dim)).inertia();
     (cent, inertia, iters)
 }
 
@@ -550,7 +617,7 @@ mod tests {
             &mut LloydScratch::default(),
         );
         assert_eq!(p.counts, vec![3, 2]);
-        assert_eq!(p.inertia, 17.0);
+        assert_eq!(p.inertia(), 17.0);
         let (c, moved) = p.centroids(&init);
         assert_eq!(moved, 0);
         assert_eq!(c, vec![(5.0f64 / 3.0) as f32, 11.0]);

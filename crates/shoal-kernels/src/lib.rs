@@ -9,5 +9,5 @@ mod gemm;
 pub mod kmeans;
 pub mod stats;
 
-pub use assign::{assign, assign_naive, sq_dist, AssignScratch, Centroids};
+pub use assign::{assign, assign_naive, sq_dist, sq_dist_wide, AssignScratch, Centroids};
 pub use stats::{ColumnStats, ColumnSummary};
