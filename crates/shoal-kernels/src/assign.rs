@@ -27,7 +27,7 @@ pub struct Centroids {
 impl Centroids {
     /// `data` is row-major `k x dim`; `k >= 1`, `dim >= 1`.
     pub fn new(data: Vec<f32>, dim: usize) -> Self {
-        assert!(dim >= 1 && !data.is_empty() && data.len() % dim == 0);
+        assert!(dim >= 1 && !data.is_empty() && data.len().is_multiple_of(dim));
         let k = data.len() / dim;
         let norms = data
             .chunks_exact(dim)

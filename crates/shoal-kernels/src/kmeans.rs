@@ -201,8 +201,8 @@ impl LloydPartial {
         }
         let (body, tail) = dist2[lead..n].as_chunks::<INERTIA_LANES>();
         for c in body {
-            for t in 0..INERTIA_LANES {
-                self.inertia_lanes[t] += c[t] as f64;
+            for (lane, &e) in self.inertia_lanes.iter_mut().zip(c) {
+                *lane += e as f64;
             }
         }
         for (t, &e) in tail.iter().enumerate() {

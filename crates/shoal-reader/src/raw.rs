@@ -61,7 +61,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
     })?;
     let row_bytes = dim as u64 * 4;
     let len = map.len() as u64;
-    if len % row_bytes != 0 {
+    if !len.is_multiple_of(row_bytes) {
         return Err(ReadError::Truncated {
             path: path.to_path_buf(),
             detail: format!(

@@ -204,7 +204,7 @@ impl<T: NpyElem> NpyWriter<T> {
     pub fn finish(mut self) -> Result<u64, WriteError> {
         let path = self.file.path().to_path_buf();
         let d = self.dim.unwrap_or(1) as u64;
-        if self.values % d != 0 {
+        if !self.values.is_multiple_of(d) {
             return Err(WriteError::Usage {
                 path,
                 detail: format!("{} values are not whole rows of {d}", self.values),
