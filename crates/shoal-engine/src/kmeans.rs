@@ -310,7 +310,12 @@ pub fn fit(
         &cfg.pass,
         cancel,
         observer,
-        || (ColumnStats::new(d), Sample::new(sample_cap, d, cfg.seed)),
+        || {
+            (
+                ColumnStats::new(d),
+                Sample::new(sample_cap, d, cfg.seed, info.rows),
+            )
+        },
         |(s, smp), b| {
             s.update(b.data);
             smp.update(b.data, b.first_row);

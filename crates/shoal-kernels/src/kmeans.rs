@@ -288,96 +288,85 @@ pub fn row_key(seed: u64, row: u64) -> u64 {
 }
 
 /// A uniform sample without replacement of `cap` rows: the rows with the
-/// smallest keys (bottom-k sampling). Partials merge in any order to the
-/// same sample, so it is identical for any thread count and chunking.
+/// smallest keys (bottom-k sampling by [`row_key`]). Partials merge in any
+/// order to the same sample, so it is identical for any thread count and
+/// chunking.
+///
+/// Knowing the total row count `n`, only rows whose key is below
+/// `tau = (cap + 6 sqrt(cap) + 16) / n` (as a fraction of the key range) are
+/// kept, so a row costs a hash and a compare. When at least `cap` rows pass
+/// (all but certainly: the count is six standard deviations above `cap`),
+/// the result is exactly the bottom-`cap` sample; otherwise it is every row
+/// under `tau`, which is still a uniform sample, of slightly fewer rows.
 #[derive(Debug, Clone)]
 pub struct Sample {
     cap: usize,
     dim: usize,
     seed: u64,
-    /// max-heap of (key, row) with the points in `points` at slot indices
-    heap: std::collections::BinaryHeap<(u64, u64, usize)>,
+    tau: u64,
+    keys: Vec<(u64, u64)>,
     points: Vec<f32>,
-    free: Vec<usize>,
 }
 
 impl Sample {
-    pub fn new(cap: usize, dim: usize, seed: u64) -> Self {
+    pub fn new(cap: usize, dim: usize, seed: u64, total_rows: u64) -> Self {
+        let want = cap as f64 + 6.0 * (cap as f64).sqrt() + 16.0;
+        let frac = want / total_rows.max(1) as f64;
+        let tau = if frac >= 1.0 {
+            u64::MAX
+        } else {
+            (frac * u64::MAX as f64) as u64
+        };
         Sample {
             cap,
             dim,
             seed,
-            heap: std::collections::BinaryHeap::with_capacity(cap + 1),
+            tau,
+            keys: Vec::new(),
             points: Vec::new(),
-            free: Vec::new(),
         }
-    }
-
-    #[inline]
-    fn offer(&mut self, key: u64, row: u64, p: &[f32]) {
-        if self.cap == 0 {
-            return;
-        }
-        if self.heap.len() == self.cap {
-            let Some(&(top_key, top_row, _)) = self.heap.peek() else {
-                return;
-            };
-            if (key, row) >= (top_key, top_row) {
-                return;
-            }
-            if let Some((_, _, slot)) = self.heap.pop() {
-                self.free.push(slot);
-            }
-        }
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.points[s * self.dim..(s + 1) * self.dim].copy_from_slice(p);
-                s
-            }
-            None => {
-                self.points.extend_from_slice(p);
-                self.points.len() / self.dim - 1
-            }
-        };
-        self.heap.push((key, row, slot));
     }
 
     pub fn update(&mut self, x: &[f32], first_row: u64) {
+        if self.cap == 0 {
+            return;
+        }
         let d = self.dim;
         for (i, p) in x.chunks_exact(d).enumerate() {
             let row = first_row + i as u64;
-            self.offer(row_key(self.seed, row), row, p);
+            let key = row_key(self.seed, row);
+            if key <= self.tau {
+                self.keys.push((key, row));
+                self.points.extend_from_slice(p);
+            }
         }
     }
 
-    /// Updates with rows whose indices are given (after skipped rows).
     pub fn merge(&mut self, other: &Sample) {
-        for &(key, row, slot) in other.heap.iter() {
-            self.offer(
-                key,
-                row,
-                &other.points[slot * self.dim..(slot + 1) * self.dim],
-            );
-        }
+        self.keys.extend_from_slice(&other.keys);
+        self.points.extend_from_slice(&other.points);
     }
 
     /// The sampled points in key order (a random order fixed by the seed).
     pub fn finish(&self) -> Vec<f32> {
-        let mut items: Vec<_> = self.heap.iter().copied().collect();
-        items.sort_unstable();
-        let mut out = Vec::with_capacity(items.len() * self.dim);
-        for (_, _, slot) in items {
-            out.extend_from_slice(&self.points[slot * self.dim..(slot + 1) * self.dim]);
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        order.sort_unstable_by_key(|&i| self.keys[i]);
+        order.truncate(self.cap);
+        let d = self.dim;
+        let mut out = Vec::with_capacity(order.len() * d);
+        for i in order {
+            out.extend_from_slice(&self.points[i * d..(i + 1) * d]);
         }
         out
     }
 
+    /// Rows held (before truncation to `cap`).
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.keys.is_empty()
     }
 }
 
@@ -586,21 +575,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sample_is_order_independent_and_uniform_sized() {
-        let x: Vec<f32> = (0..5000).map(|i| i as f32).collect();
-        let mut a = Sample::new(100, 1, 7);
+    fn sample_is_order_independent_and_the_exact_bottom_k() {
+        let n = 50_000u64;
+        let x: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let mut a = Sample::new(100, 1, 7, n);
         a.update(&x, 0);
-        let mut b1 = Sample::new(100, 1, 7);
-        b1.update(&x[..1234], 0);
-        let mut b2 = Sample::new(100, 1, 7);
-        b2.update(&x[1234..], 1234);
+        let mut b1 = Sample::new(100, 1, 7, n);
+        b1.update(&x[..12_345], 0);
+        let mut b2 = Sample::new(100, 1, 7, n);
+        b2.update(&x[12_345..], 12_345);
         // merge in the other order
         b2.merge(&b1);
-        assert_eq!(a.finish(), b2.finish());
-        assert_eq!(a.len(), 100);
-        // a uniform sample of 0..5000 has a mean near 2500
-        let m: f32 = a.finish().iter().sum::<f32>() / 100.0;
-        assert!((m - 2500.0).abs() < 500.0, "{m}");
+        let got = a.finish();
+        assert_eq!(got, b2.finish());
+        assert_eq!(got.len(), 100);
+        // the oracle: sort every row by its key, keep the first 100
+        let mut all: Vec<(u64, u64)> = (0..n).map(|r| (row_key(7, r), r)).collect();
+        all.sort_unstable();
+        let want: Vec<f32> = all[..100].iter().map(|&(_, r)| r as f32).collect();
+        assert_eq!(got, want);
+        // a uniform sample of 0..50000 has a mean near 25000
+        let m: f32 = got.iter().sum::<f32>() / 100.0;
+        assert!((m - 25_000.0).abs() < 5_000.0, "{m}");
     }
 
     #[test]
