@@ -2,7 +2,34 @@
 //! (scikit-learn's variant, with weights), random init, and an
 //! order-independent uniform sample.
 
-use crate::assign::{assign, sq_dist, AssignScratch, Centroids};
+use crate::assign::{assign, sq_dist_wide, AssignScratch, Centroids};
+
+/// For each candidate `t` (rows of `cands`): `outs[t][i] = min(|x_i - c_t|^2, cap[i])`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn dist_to_points(x: &[f32], dim: usize, cands: &[f32], cap: &[f32], outs: &mut [&mut [f32]]) {
+    for (i, (row, &c)) in x.chunks_exact(dim).zip(cap).enumerate() {
+        for (o, cp) in outs.iter_mut().zip(cands.chunks_exact(dim)) {
+            o[i] = sq_dist_wide(row, cp).min(c);
+        }
+    }
+}
+
+/// `out[i] = min(|x_i - p|^2, cap[i])` (or without the cap), vectorised.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn dist_to_point(x: &[f32], dim: usize, p: &[f32], cap: Option<&[f32]>, out: &mut [f32]) {
+    match cap {
+        Some(cap) => {
+            for ((o, row), &c) in out.iter_mut().zip(x.chunks_exact(dim)).zip(cap) {
+                *o = sq_dist_wide(row, p).min(c);
+            }
+        }
+        None => {
+            for (o, row) in out.iter_mut().zip(x.chunks_exact(dim)) {
+                *o = sq_dist_wide(row, p);
+            }
+        }
+    }
+}
 
 /// How many far points a partial keeps for relocating empty clusters.
 pub fn far_capacity(k: usize) -> usize {
@@ -417,10 +444,11 @@ pub fn kmeans_plus_plus(
     let total_w: f64 = (0..n).map(w).sum();
     let first = pick(&(0..n).map(w).collect::<Vec<_>>(), rng.next_f64() * total_w);
     let mut centers: Vec<f32> = x[first * dim..(first + 1) * dim].to_vec();
-    let mut closest: Vec<f32> = x
-        .par_chunks(dim)
-        .map(|p| sq_dist(p, &centers[..dim]))
-        .collect();
+    let mut closest = vec![0.0f32; n];
+    closest
+        .par_chunks_mut(PIECE)
+        .zip(x.par_chunks(PIECE * dim))
+        .for_each(|(o, xb)| dist_to_point(xb, dim, &centers[..dim], None, o));
     let pot_of = |d2: &[f32]| -> f64 {
         d2.par_chunks(PIECE)
             .enumerate()
@@ -456,19 +484,38 @@ pub fn kmeans_plus_plus(
                 cum.partition_point(|&v| v <= r).min(n - 1)
             })
             .collect();
-        let mut best: Option<(f64, usize, Vec<f32>)> = None;
-        for &cid in &cands {
-            let cp = &x[cid * dim..(cid + 1) * dim];
-            let d2: Vec<f32> = x
-                .par_chunks(dim)
-                .zip(closest.par_iter())
-                .map(|(p, &old)| sq_dist(p, cp).min(old))
-                .collect();
-            let p = pot_of(&d2);
-            if best.as_ref().is_none_or(|b| p < b.0) {
-                best = Some((p, cid, d2));
+        // All trials in one sweep over x: each row is read once and meets
+        // every candidate while it is in L1 (the sweep is memory-bound).
+        let cand_pts: Vec<f32> = cands
+            .iter()
+            .flat_map(|&cid| x[cid * dim..(cid + 1) * dim].iter().copied())
+            .collect();
+        let t = cands.len();
+        let mut d2s = vec![0.0f32; t * n];
+        let mut views: Vec<&mut [f32]> = d2s.chunks_mut(n).collect();
+        // pieces of each trial's output, zipped piece by piece
+        let mut per_piece: Vec<Vec<&mut [f32]>> = (0..n.div_ceil(PIECE))
+            .map(|_| Vec::with_capacity(t))
+            .collect();
+        for v in views.iter_mut() {
+            for (pi, chunk) in std::mem::take(v).chunks_mut(PIECE).enumerate() {
+                per_piece[pi].push(chunk);
             }
         }
+        per_piece
+            .par_iter_mut()
+            .zip(x.par_chunks(PIECE * dim))
+            .zip(closest.par_chunks(PIECE))
+            .for_each(|((outs, xb), old)| dist_to_points(xb, dim, &cand_pts, old, outs));
+        drop(per_piece);
+        let mut best: Option<(f64, usize, usize)> = None;
+        for (ti, &cid) in cands.iter().enumerate() {
+            let p = pot_of(&d2s[ti * n..(ti + 1) * n]);
+            if best.as_ref().is_none_or(|b| p < b.0) {
+                best = Some((p, cid, ti));
+            }
+        }
+        let best = best.map(|(p, cid, ti)| (p, cid, d2s[ti * n..(ti + 1) * n].to_vec()));
         let Some((p, cid, d2)) = best else {
             return Err(InitError::TooFewDistinct { distinct: c, k });
         };
