@@ -234,7 +234,8 @@ pub struct FitArgs {
     /// Algorithm.
     #[arg(long, value_enum, default_value_t = Algo::Lloyd)]
     pub algo: Algo,
-    /// Initialisation: kmeans++ (greedy, on a sample), random, or a .npy file of k x d centroids.
+    /// Initialisation: kmeans++ (greedy, on a sample), kmeans-parallel (k-means||: oversampling
+    /// passes over all the data), random, or a .npy file of k x d centroids.
     #[arg(long, default_value = "kmeans++", value_name = "METHOD|FILE.npy")]
     pub init: String,
     /// Starts tried on the sample; the best is refined on all the data [default: 1 for kmeans++, 10 for random].

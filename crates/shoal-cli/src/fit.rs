@@ -66,11 +66,14 @@ pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
     let (init, init_name) = match args.init.as_str() {
         "kmeans++" | "k-means++" => (Init::KMeansPlusPlus, "kmeans++".to_string()),
         "random" => (Init::Random, "random".to_string()),
+        "kmeans-parallel" | "kmeans||" | "k-means||" => {
+            (Init::KMeansParallel, "kmeans-parallel".to_string())
+        }
         path => {
             let p = Path::new(path);
             if !p.exists() {
                 return Err(usage(format!(
-                    "--init {path:?}: expected kmeans++, random or an existing .npy file of centroids"
+                    "--init {path:?}: expected kmeans++, kmeans-parallel, random or an existing .npy file of centroids"
                 )));
             }
             (

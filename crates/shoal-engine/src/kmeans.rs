@@ -13,9 +13,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use shoal_kernels::kmeans::{
-    kmeans_plus_plus, lloyd_in_memory, random_init, InitError, LloydPartial, LloydScratch, Sample,
-    Uniform01,
+    kmeans_plus_plus, lloyd_in_memory, random_init, row_key, InitError, LloydPartial, LloydScratch,
+    Sample, Uniform01,
 };
+use shoal_kernels::{assign, AssignScratch};
 use shoal_kernels::{Centroids, ColumnStats};
 use shoal_reader::{Source, WriteError};
 
@@ -110,6 +111,9 @@ pub enum Init {
     KMeansPlusPlus,
     /// k distinct sample points chosen uniformly.
     Random,
+    /// k-means|| (Bahmani et al., 2012): oversampling passes over the whole
+    /// data, then weighted k-means++ on the candidates.
+    KMeansParallel,
     /// Explicit centroids in input units (`k x dim`, row-major).
     Given(Vec<f32>),
 }
@@ -372,10 +376,19 @@ pub fn fit(
             for s in 0..cfg.n_init.max(1) {
                 let mut rng = Uniform01::new(cfg.seed, s as u64);
                 let c0 = match method {
-                    Init::Random => random_init(&sample_x, d, k, &mut rng),
-                    _ => kmeans_plus_plus(&sample_x, d, None, k, &mut rng),
-                }
-                .map_err(init_err)?;
+                    Init::Random => random_init(&sample_x, d, k, &mut rng).map_err(init_err)?,
+                    Init::KMeansParallel => kmeans_parallel(
+                        source,
+                        cfg,
+                        &scaling,
+                        &sample_x,
+                        s as u64,
+                        cancel,
+                        observer,
+                        &mut passes,
+                    )?,
+                    _ => kmeans_plus_plus(&sample_x, d, None, k, &mut rng).map_err(init_err)?,
+                };
                 let (c1, inertia, _) = lloyd_in_memory(&sample_x, d, c0, cfg.max_iter, tol);
                 if best.as_ref().is_none_or(|b| inertia < b.0) {
                     best = Some((inertia, c1));
@@ -441,4 +454,133 @@ pub fn fit(
         passes,
         mean_variance,
     })
+}
+
+/// Rounds of k-means|| oversampling.
+pub const KMEANS_PARALLEL_ROUNDS: usize = 5;
+
+struct OversamplePartial {
+    cands: Vec<f32>,
+    phi: f64,
+    buf: Vec<f32>,
+    labels: Vec<u32>,
+    dist2: Vec<f32>,
+    scratch: AssignScratch,
+}
+
+/// k-means|| (Bahmani, Moseley, Vattani, Kumar, Vassilvitskii, 2012):
+/// `KMEANS_PARALLEL_ROUNDS` passes, each keeping row `x` with probability
+/// `min(1, l d(x)^2 / phi)` (`l = 2k`, `phi` the cost of the previous
+/// round), then one pass weighting each candidate by the rows nearest to
+/// it, then weighted k-means++ on the candidates. The per-row randomness is
+/// a hash of (seed, start, round, row), so the candidates do not depend on
+/// the thread count or chunking.
+#[allow(clippy::too_many_arguments)]
+fn kmeans_parallel(
+    source: &dyn Source,
+    cfg: &KMeansConfig,
+    scaling: &Scaling,
+    sample_x: &[f32],
+    start: u64,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    passes: &mut Vec<PassTiming>,
+) -> Result<Vec<f32>, KMeansError> {
+    let (k, d) = (cfg.k, scaling.shift.len());
+    let l = 2.0 * k as f64;
+    // first centre: a uniform random row (the sample is in random order)
+    let first = (start as usize * d) % sample_x.len().max(d);
+    let mut cands: Vec<f32> = sample_x[first..first + d].to_vec();
+    let (acc, rep) = lloyd_pass(
+        source,
+        &cfg.pass,
+        scaling,
+        &Centroids::new(cands.clone(), d),
+        cancel,
+        observer,
+        None,
+    )?;
+    passes.push(PassTiming {
+        name: "k-means|| cost".into(),
+        seconds: rep.elapsed.as_secs_f64(),
+        rows: rep.rows,
+    });
+    let mut phi = acc.inertia();
+    for round in 0..KMEANS_PARALLEL_ROUNDS {
+        if phi <= 0.0 {
+            break;
+        }
+        let c = Centroids::new(cands.clone(), d);
+        let seed = cfg.seed ^ row_key(start.wrapping_add(0x5EED), round as u64 + 1);
+        let (part, rep) = run_pass(
+            source,
+            &cfg.pass,
+            cancel,
+            observer,
+            || OversamplePartial {
+                cands: Vec::new(),
+                phi: 0.0,
+                buf: Vec::new(),
+                labels: Vec::new(),
+                dist2: Vec::new(),
+                scratch: AssignScratch::default(),
+            },
+            |p, b| {
+                let x: &[f32] = if scaling.is_identity() {
+                    b.data
+                } else {
+                    scaling.apply(b.data, &mut p.buf);
+                    &p.buf
+                };
+                let n = x.len() / d;
+                p.labels.resize(n, 0);
+                p.dist2.resize(n, 0.0);
+                assign(x, &c, &mut p.labels, &mut p.dist2, &mut p.scratch);
+                for (i, (&e, row)) in p.dist2.iter().zip(x.chunks_exact(d)).enumerate() {
+                    p.phi += e as f64;
+                    let prob = (l * e as f64 / phi).min(1.0);
+                    let u =
+                        (row_key(seed, b.first_row + i as u64) >> 11) as f64 / (1u64 << 53) as f64;
+                    if u < prob {
+                        p.cands.extend_from_slice(row);
+                    }
+                }
+            },
+            |a, p| {
+                a.cands.extend_from_slice(&p.cands);
+                a.phi += p.phi;
+            },
+        )?;
+        passes.push(PassTiming {
+            name: format!("k-means|| round {}", round + 1),
+            seconds: rep.elapsed.as_secs_f64(),
+            rows: rep.rows,
+        });
+        cands.extend_from_slice(&part.cands);
+        phi = part.phi;
+    }
+    let m = cands.len() / d;
+    if m < k {
+        // Too few candidates (tiny or nearly constant data): k-means++ on the sample.
+        let mut rng = Uniform01::new(cfg.seed, start);
+        return kmeans_plus_plus(sample_x, d, None, k, &mut rng).map_err(init_err);
+    }
+    // Weights: rows nearest to each candidate.
+    let (acc, rep) = lloyd_pass(
+        source,
+        &cfg.pass,
+        scaling,
+        &Centroids::new(cands.clone(), d),
+        cancel,
+        observer,
+        None,
+    )?;
+    passes.push(PassTiming {
+        name: "k-means|| weights".into(),
+        seconds: rep.elapsed.as_secs_f64(),
+        rows: rep.rows,
+    });
+    let weights: Vec<f64> = acc.counts.iter().map(|&c| c as f64).collect();
+    let mut rng = Uniform01::new(cfg.seed, start);
+    kmeans_plus_plus(&cands, d, Some(&weights), k, &mut rng).map_err(init_err)
 }
