@@ -400,6 +400,29 @@ fn fit_model_is_identical_for_any_thread_count_and_chunk_size() {
             input.display()
         );
     }
+    // k-means|| draws its own per-row randomness over whole passes
+    let mut models = Vec::new();
+    for (threads, chunk) in [("1", "64k"), ("4", "999")] {
+        let m = dir.path().join(format!("kp_{threads}.json"));
+        let o = shoal(&[
+            "fit",
+            p(&pq),
+            "-k",
+            "6",
+            "--init",
+            "kmeans-parallel",
+            "--model",
+            p(&m),
+            "--threads",
+            threads,
+            "--chunk-rows",
+            chunk,
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        models.push(std::fs::read(&m).unwrap());
+    }
+    assert!(models[0] == models[1], "k-means|| models differ");
 }
 
 #[test]
