@@ -296,6 +296,10 @@ pub struct AssignArgs {
     /// Output: .parquet (cluster, distance) or .npy (cluster), rows in input order.
     #[arg(long, value_name = "OUT")]
     pub out: PathBuf,
+    /// With a Parquet input and output: carry every input column (ids, names,
+    /// timestamps) into the output, then `cluster` and `distance`.
+    #[arg(long)]
+    pub keep_columns: bool,
     /// Rows per chunk.
     #[arg(long, default_value = "64k", value_parser = parse_count_usize, value_name = "N")]
     pub chunk_rows: usize,

@@ -109,6 +109,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             model: Some(model.clone()),
             centroids: None,
             out: assigned,
+            keep_columns: false,
             chunk_rows: 1 << 16,
             json: false,
         },

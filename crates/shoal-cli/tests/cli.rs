@@ -674,3 +674,77 @@ fn closed_stdout_is_not_a_panic() {
     child.wait().unwrap();
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn assign_keep_columns_carries_the_input_columns() {
+    let fx = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    // mixed.parquet: id (int64), lat, lon, count (int32); cluster on lat,lon
+    let input = fx.join("mixed.parquet");
+    let cents = dir.path().join("c.npy");
+    let mut w = shoal_reader::NpyWriter::<f32>::create(&cents, Some(2)).unwrap();
+    w.write(&[-1.0, -5.0, 1.0, -5.0]).unwrap();
+    w.finish().unwrap();
+    let out = dir.path().join("out.parquet");
+    let o = shoal(&[
+        "assign",
+        p(&input),
+        "--columns",
+        "lat,lon",
+        "--centroids",
+        p(&cents),
+        "--out",
+        p(&out),
+        "--keep-columns",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // the id column comes through unchanged, and cluster agrees with a plain assign
+    let ids = open(
+        &out,
+        &OpenOptions {
+            columns: Some(vec!["id".into(), "cluster".into()]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let v = read_all(ids.as_ref(), 300).unwrap();
+    assert_eq!(v.len(), 2000);
+    assert!(
+        v.chunks(2).enumerate().all(|(i, r)| r[0] == i as f32),
+        "ids changed"
+    );
+    let plain = dir.path().join("plain.npy");
+    let o = shoal(&[
+        "assign",
+        p(&input),
+        "--columns",
+        "lat,lon",
+        "--centroids",
+        p(&cents),
+        "--out",
+        p(&plain),
+        "-q",
+    ]);
+    assert!(o.status.success());
+    let labels = read_all(open(&plain, &OpenOptions::default()).unwrap().as_ref(), 300).unwrap();
+    assert!(v.chunks(2).zip(&labels).all(|(r, l)| r[1] == *l));
+    let all = open(&out, &OpenOptions::default()).unwrap();
+    assert_eq!(
+        all.info().columns,
+        vec!["id", "lat", "lon", "count", "cluster", "distance"]
+    );
+    // not for .npy outputs
+    let o = shoal(&[
+        "assign",
+        p(&input),
+        "--columns",
+        "lat,lon",
+        "--centroids",
+        p(&cents),
+        "--out",
+        p(&plain),
+        "--keep-columns",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -28,15 +28,18 @@ mod source;
 mod validate;
 mod writer;
 
+pub use arrow_array;
+pub use arrow_schema;
 pub use arrow_schema::DataType;
 pub use dense::Elem;
 pub use error::{ErrorClass, ReadError};
 pub use npy::{parse_descr, parse_header, NpyHeader};
 pub use open::open;
+pub use parquet::RecordBatches;
 pub use raw::sidecar_path;
 pub use source::{read_all, Block, ChunkReader, Format, OpenOptions, Source, SourceInfo};
 pub use validate::all_finite;
 pub use writer::{
-    AtomicFile, ColumnData, LabelWriter, MatrixWriter, NpyElem, NpyWriter, ParquetTableWriter,
-    StoreType, WriteError, DEFAULT_ROW_GROUP_ROWS,
+    AtomicFile, BatchWriter, ColumnData, LabelWriter, MatrixWriter, NpyElem, NpyWriter,
+    ParquetTableWriter, StoreType, WriteError, DEFAULT_ROW_GROUP_ROWS,
 };

@@ -636,3 +636,49 @@ impl ChunkReader for PqReader<'_> {
         self.skipped
     }
 }
+
+/// Every column of a Parquet file as Arrow record batches, in file order:
+/// for carrying a file's own columns (ids, names, timestamps) into an output.
+pub struct RecordBatches {
+    path: PathBuf,
+    inner: ParquetRecordBatchReader,
+    schema: arrow_schema::SchemaRef,
+}
+
+impl std::fmt::Debug for RecordBatches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordBatches")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl RecordBatches {
+    pub fn open(path: &Path, batch_rows: usize) -> Result<Self, ReadError> {
+        let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+        let builder = catch_unwind(AssertUnwindSafe(|| {
+            ParquetRecordBatchReaderBuilder::try_new(file)
+        }))
+        .map_err(|_| format_err(path, "the footer could not be decoded"))?
+        .map_err(|e| format_err(path, e))?;
+        let schema = builder.schema().clone();
+        let inner = builder
+            .with_batch_size(batch_rows.max(1))
+            .build()
+            .map_err(|e| format_err(path, e))?;
+        Ok(RecordBatches {
+            path: path.to_path_buf(),
+            inner,
+            schema,
+        })
+    }
+
+    pub fn schema(&self) -> arrow_schema::SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The next batch, or `None` at the end.
+    pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, ReadError> {
+        next_batch(&self.path, &mut self.inner)
+    }
+}

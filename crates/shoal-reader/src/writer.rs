@@ -623,3 +623,66 @@ mod tests {
         assert_eq!(mode, want);
     }
 }
+
+/// Streams Arrow record batches of a fixed schema to a Parquet file
+/// (snappy, `DEFAULT_ROW_GROUP_ROWS` rows per row group), atomically.
+pub struct BatchWriter {
+    writer: ArrowWriter<BufWriter<File>>,
+    file: AtomicFile,
+    rows: u64,
+}
+
+impl std::fmt::Debug for BatchWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchWriter")
+            .field("path", &self.file.path())
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl BatchWriter {
+    pub fn create(path: &Path, schema: Arc<Schema>) -> Result<Self, WriteError> {
+        let file = AtomicFile::create(path)?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(DEFAULT_ROW_GROUP_ROWS))
+            .build();
+        let handle = file.file().try_clone().map_err(io(path))?;
+        let writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(1 << 20, handle),
+            schema,
+            Some(props),
+        )
+        .map_err(|e| WriteError::Parquet {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        Ok(BatchWriter {
+            writer,
+            file,
+            rows: 0,
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), WriteError> {
+        self.writer.write(batch).map_err(|e| WriteError::Parquet {
+            path: self.file.path().to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<u64, WriteError> {
+        let path = self.file.path().to_path_buf();
+        let mut inner = self.writer.into_inner().map_err(|e| WriteError::Parquet {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        inner.flush().map_err(io(&path))?;
+        drop(inner);
+        self.file.commit()?;
+        Ok(self.rows)
+    }
+}
