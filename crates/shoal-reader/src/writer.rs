@@ -577,53 +577,6 @@ impl LabelWriter {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn npy_header_is_aligned_and_parseable() {
-        for dim in [None, Some(3)] {
-            let len = npy_header_len("<f4", dim);
-            assert_eq!(len % 64, 0);
-            let h = npy_header("<f4", 12345, dim, len);
-            assert_eq!(h.len(), len);
-            let parsed = crate::npy::parse_header(Path::new("t.npy"), &h).unwrap();
-            assert_eq!(parsed.data_offset, len);
-            assert_eq!(parsed.shape[0], 12345);
-        }
-    }
-
-    #[test]
-    fn dropped_writer_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("out.npy");
-        {
-            let mut w = NpyWriter::<f32>::create(&p, Some(2)).unwrap();
-            w.write(&[1.0, 2.0]).unwrap();
-        }
-        assert!(!p.exists());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn outputs_get_ordinary_permissions() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("out.npy");
-        let mut w = NpyWriter::<f32>::create(&p, None).unwrap();
-        w.write(&[1.0]).unwrap();
-        w.finish().unwrap();
-        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        // The oracle: a file created the ordinary way gets 0666 less the umask.
-        let plain = dir.path().join("plain");
-        std::fs::File::create(&plain).unwrap();
-        let want = std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, want);
-    }
-}
-
 /// Streams Arrow record batches of a fixed schema to a Parquet file
 /// (snappy, `DEFAULT_ROW_GROUP_ROWS` rows per row group), atomically.
 pub struct BatchWriter {
@@ -684,5 +637,52 @@ impl BatchWriter {
         drop(inner);
         self.file.commit()?;
         Ok(self.rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_header_is_aligned_and_parseable() {
+        for dim in [None, Some(3)] {
+            let len = npy_header_len("<f4", dim);
+            assert_eq!(len % 64, 0);
+            let h = npy_header("<f4", 12345, dim, len);
+            assert_eq!(h.len(), len);
+            let parsed = crate::npy::parse_header(Path::new("t.npy"), &h).unwrap();
+            assert_eq!(parsed.data_offset, len);
+            assert_eq!(parsed.shape[0], 12345);
+        }
+    }
+
+    #[test]
+    fn dropped_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.npy");
+        {
+            let mut w = NpyWriter::<f32>::create(&p, Some(2)).unwrap();
+            w.write(&[1.0, 2.0]).unwrap();
+        }
+        assert!(!p.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_ordinary_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.npy");
+        let mut w = NpyWriter::<f32>::create(&p, None).unwrap();
+        w.write(&[1.0]).unwrap();
+        w.finish().unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        // The oracle: a file created the ordinary way gets 0666 less the umask.
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let want = std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, want);
     }
 }
