@@ -91,6 +91,17 @@ impl Scaling {
         }
     }
 
+    /// `x` in clustered units: `x` itself when the scaling is the identity,
+    /// otherwise scaled into `buf`.
+    pub fn view<'a>(&self, x: &'a [f32], buf: &'a mut Vec<f32>) -> &'a [f32] {
+        if self.is_identity() {
+            x
+        } else {
+            self.apply(x, buf);
+            buf
+        }
+    }
+
     /// Maps clustered-unit points back to input units.
     pub fn invert(&self, x: &[f32]) -> Vec<f32> {
         let d = self.shift.len();
@@ -249,12 +260,7 @@ pub fn lloyd_pass(
             dist2: Vec::new(),
         },
         |p, b| {
-            let x: &[f32] = if scaling.is_identity() {
-                b.data
-            } else {
-                scaling.apply(b.data, &mut p.buf);
-                &p.buf
-            };
+            let x = scaling.view(b.data, &mut p.buf);
             p.lloyd.update(x, b.first_row, c, &mut p.scratch);
             if keep {
                 p.labels.extend_from_slice(&p.scratch.labels);
@@ -526,12 +532,7 @@ fn kmeans_parallel(
                 scratch: AssignScratch::default(),
             },
             |p, b| {
-                let x: &[f32] = if scaling.is_identity() {
-                    b.data
-                } else {
-                    scaling.apply(b.data, &mut p.buf);
-                    &p.buf
-                };
+                let x = scaling.view(b.data, &mut p.buf);
                 let n = x.len() / d;
                 p.labels.resize(n, 0);
                 p.dist2.resize(n, 0.0);

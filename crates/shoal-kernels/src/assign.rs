@@ -158,21 +158,8 @@ fn small<const D: usize>(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &m
         &mut labels[..full],
         &mut dist2[..full],
     );
-    // The remainder through the oracle's loop (same arithmetic order).
-    for i in full..n {
-        let row = &x[i * D..(i + 1) * D];
-        let mut best = f32::INFINITY;
-        let mut bi = 0u32;
-        for j in 0..c.k {
-            let v = sq_dist(row, c.row(j));
-            if v < best {
-                best = v;
-                bi = j as u32;
-            }
-        }
-        labels[i] = bi;
-        dist2[i] = best;
-    }
+    // The remainder through the oracle (same arithmetic order).
+    assign_naive(&x[full * D..], c, &mut labels[full..n], &mut dist2[full..n]);
 }
 
 /// 16 points at a time: transpose to lanes, then for each centroid the 16

@@ -289,21 +289,12 @@ impl ColumnData<'_> {
     }
 }
 
-/// Streams a Parquet table, one row group per `row_group_rows` rows, snappy-compressed.
+/// Streams a Parquet table of typed columns, one row group per
+/// `row_group_rows` rows, snappy-compressed, no dictionaries.
+#[derive(Debug)]
 pub struct ParquetTableWriter {
-    writer: ArrowWriter<BufWriter<File>>,
-    file: AtomicFile,
+    inner: BatchWriter,
     schema: Arc<Schema>,
-    rows: u64,
-}
-
-impl std::fmt::Debug for ParquetTableWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParquetTableWriter")
-            .field("path", &self.file.path())
-            .field("rows", &self.rows)
-            .finish()
-    }
 }
 
 /// Default rows per Parquet row group.
@@ -316,40 +307,20 @@ impl ParquetTableWriter {
         columns: &[(String, DataType)],
         row_group_rows: usize,
     ) -> Result<Self, WriteError> {
-        let file = AtomicFile::create(path)?;
         let schema = Arc::new(Schema::new(
             columns
                 .iter()
                 .map(|(n, t)| Field::new(n, t.clone(), false))
                 .collect::<Vec<_>>(),
         ));
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            // Dictionaries do not pay on continuous floats and cost encode time.
-            .set_dictionary_enabled(false)
-            .set_max_row_group_row_count(Some(row_group_rows.max(1)))
-            .build();
-        let handle = file.file().try_clone().map_err(io(path))?;
-        let writer = ArrowWriter::try_new(
-            BufWriter::with_capacity(1 << 20, handle),
-            schema.clone(),
-            Some(props),
-        )
-        .map_err(|e| WriteError::Parquet {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        Ok(ParquetTableWriter {
-            writer,
-            file,
-            schema,
-            rows: 0,
-        })
+        // Dictionaries do not pay on continuous numbers and cost encode time.
+        let inner = BatchWriter::with_options(path, schema.clone(), row_group_rows, false)?;
+        Ok(ParquetTableWriter { inner, schema })
     }
 
     /// Appends rows given column by column (all the same length, types as declared).
     pub fn write(&mut self, cols: &[ColumnData<'_>]) -> Result<(), WriteError> {
-        let path = self.file.path().to_path_buf();
+        let path = self.inner.file.path().to_path_buf();
         let perr = |detail: String| WriteError::Parquet {
             path: path.clone(),
             detail,
@@ -373,21 +344,11 @@ impl ParquetTableWriter {
         let arrays: Vec<ArrayRef> = cols.iter().map(|c| c.to_array()).collect();
         let batch =
             RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| perr(e.to_string()))?;
-        self.writer.write(&batch).map_err(|e| perr(e.to_string()))?;
-        self.rows += n as u64;
-        Ok(())
+        self.inner.write(&batch)
     }
 
     pub fn finish(self) -> Result<u64, WriteError> {
-        let path = self.file.path().to_path_buf();
-        let mut inner = self.writer.into_inner().map_err(|e| WriteError::Parquet {
-            path: path.clone(),
-            detail: e.to_string(),
-        })?;
-        inner.flush().map_err(io(&path))?;
-        drop(inner);
-        self.file.commit()?;
-        Ok(self.rows)
+        self.inner.finish()
     }
 }
 
@@ -595,11 +556,22 @@ impl std::fmt::Debug for BatchWriter {
 }
 
 impl BatchWriter {
+    /// Snappy, `DEFAULT_ROW_GROUP_ROWS` rows per row group, dictionaries where they pay.
     pub fn create(path: &Path, schema: Arc<Schema>) -> Result<Self, WriteError> {
+        Self::with_options(path, schema, DEFAULT_ROW_GROUP_ROWS, true)
+    }
+
+    pub fn with_options(
+        path: &Path,
+        schema: Arc<Schema>,
+        row_group_rows: usize,
+        dictionary: bool,
+    ) -> Result<Self, WriteError> {
         let file = AtomicFile::create(path)?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(DEFAULT_ROW_GROUP_ROWS))
+            .set_dictionary_enabled(dictionary)
+            .set_max_row_group_row_count(Some(row_group_rows.max(1)))
             .build();
         let handle = file.file().try_clone().map_err(io(path))?;
         let writer = ArrowWriter::try_new(
