@@ -201,6 +201,16 @@ pub struct PassTiming {
     pub rows: u64,
 }
 
+impl PassTiming {
+    pub fn new(name: impl Into<String>, rep: &crate::PassReport) -> Self {
+        PassTiming {
+            name: name.into(),
+            seconds: rep.elapsed.as_secs_f64(),
+            rows: rep.rows,
+        }
+    }
+}
+
 /// The outcome of a fit.
 #[derive(Debug, Clone)]
 pub struct KMeansFit {
@@ -335,11 +345,7 @@ pub fn fit(
             sa.merge(&sb);
         },
     )?;
-    passes.push(PassTiming {
-        name: "stats+sample".into(),
-        seconds: rep.elapsed.as_secs_f64(),
-        rows: rep.rows,
-    });
+    passes.push(PassTiming::new("stats+sample", &rep));
     if (k as u64) > rep.rows {
         return Err(KMeansError::KTooLarge { k, rows: rep.rows });
     }
@@ -421,11 +427,7 @@ pub fn fit(
         let (next, moved) = acc.centroids(&cent);
         relocations += moved;
         iterations += 1;
-        passes.push(PassTiming {
-            name: format!("lloyd {iterations}"),
-            seconds: rep.elapsed.as_secs_f64(),
-            rows: rep.rows,
-        });
+        passes.push(PassTiming::new(format!("lloyd {iterations}"), &rep));
         let shift = shift2(&next, &cent);
         cent = next;
         if shift <= tol && moved == 0 {
@@ -437,11 +439,7 @@ pub fn fit(
     // Final assignment: labels, counts and inertia of the returned centroids.
     let c = Centroids::new(cent.clone(), d);
     let (acc, rep) = lloyd_pass(source, &cfg.pass, &scaling, &c, cancel, observer, sink)?;
-    passes.push(PassTiming {
-        name: "assign".into(),
-        seconds: rep.elapsed.as_secs_f64(),
-        rows: rep.rows,
-    });
+    passes.push(PassTiming::new("assign", &rep));
     Ok(KMeansFit {
         k,
         dim: d,
@@ -506,11 +504,7 @@ fn kmeans_parallel(
         observer,
         None,
     )?;
-    passes.push(PassTiming {
-        name: "k-means|| cost".into(),
-        seconds: rep.elapsed.as_secs_f64(),
-        rows: rep.rows,
-    });
+    passes.push(PassTiming::new("k-means|| cost", &rep));
     let mut phi = acc.inertia();
     for round in 0..KMEANS_PARALLEL_ROUNDS {
         if phi <= 0.0 {
@@ -552,11 +546,10 @@ fn kmeans_parallel(
                 a.phi += p.phi;
             },
         )?;
-        passes.push(PassTiming {
-            name: format!("k-means|| round {}", round + 1),
-            seconds: rep.elapsed.as_secs_f64(),
-            rows: rep.rows,
-        });
+        passes.push(PassTiming::new(
+            format!("k-means|| round {}", round + 1),
+            &rep,
+        ));
         cands.extend_from_slice(&part.cands);
         phi = part.phi;
     }
@@ -576,11 +569,7 @@ fn kmeans_parallel(
         observer,
         None,
     )?;
-    passes.push(PassTiming {
-        name: "k-means|| weights".into(),
-        seconds: rep.elapsed.as_secs_f64(),
-        rows: rep.rows,
-    });
+    passes.push(PassTiming::new("k-means|| weights", &rep));
     let weights: Vec<f64> = acc.counts.iter().map(|&c| c as f64).collect();
     let mut rng = Uniform01::new(cfg.seed, start);
     kmeans_plus_plus(&cands, d, Some(&weights), k, &mut rng).map_err(init_err)
