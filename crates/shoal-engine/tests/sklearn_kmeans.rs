@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 use serde_json::Value;
 use shoal_engine::kmeans::{fit, Init, KMeansConfig, LabelSink};
 use shoal_engine::Silent;
+use shoal_kernels::metrics::adjusted_rand_index;
 use shoal_kernels::sq_dist;
 use shoal_reader::{open, MatrixWriter, Source, StoreType, WriteError};
 
@@ -41,6 +42,17 @@ fn load(name: &str) -> (Vec<f32>, usize) {
         x.extend(row);
     }
     (x, d)
+}
+
+fn load_labels(name: &str) -> Vec<i64> {
+    let mut text = String::new();
+    let f = std::fs::File::open(shared().join(format!("{name}.labels0.gz"))).unwrap();
+    flate2::read::GzDecoder::new(f)
+        .read_to_string(&mut text)
+        .unwrap();
+    text.split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect()
 }
 
 fn source(dir: &Path, x: &[f32], d: usize) -> Box<dyn Source> {
@@ -159,13 +171,27 @@ fn best_of_10_inertia_is_no_worse_than_scikit_learn() {
             seed: 0,
             ..KMeansConfig::default()
         };
-        let f = fit(src.as_ref(), &cfg, &AtomicBool::new(false), &Silent, None).unwrap();
+        let mut labels = Labels::default();
+        let f = fit(
+            src.as_ref(),
+            &cfg,
+            &AtomicBool::new(false),
+            &Silent,
+            Some(&mut labels),
+        )
+        .unwrap();
         let sk = e["best10"]["inertia"].as_f64().unwrap();
+        // ARI against the reference labels (noise, label 0, excluded), recorded beside scikit-learn's
+        let truth = load_labels(name);
+        let keep: Vec<usize> = (0..truth.len()).filter(|&i| truth[i] > 0).collect();
+        let ours = adjusted_rand_index(
+            &keep.iter().map(|&i| truth[i]).collect::<Vec<_>>(),
+            &keep.iter().map(|&i| labels.0[i] as i64).collect::<Vec<_>>(),
+        );
+        let sk_ari = e["best10"]["ari"].as_f64().unwrap();
         report.push(format!(
-            "{name}: shoal {:.6e} / scikit-learn {:.6e} = {:.5}",
-            f.inertia,
-            sk,
-            f.inertia / sk
+            "{name}: inertia shoal {:.6e} / scikit-learn {:.6e} = {:.5}; ARI shoal {ours:.4}, scikit-learn {sk_ari:.4}",
+            f.inertia, sk, f.inertia / sk
         ));
         assert!(
             f.inertia <= 1.001 * sk,
