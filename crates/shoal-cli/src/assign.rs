@@ -40,9 +40,7 @@ pub fn run(global: &Global, args: &AssignArgs) -> Result<()> {
             (model.flat_centroids(), model.scaling())
         }
         (None, Some(c)) => {
-            let cs = open(c, &OpenOptions::default()).context("reading --centroids")?;
-            let dim = cs.info().dim;
-            let v = read_all(cs.as_ref(), 1 << 16)?;
+            let (v, dim) = read_codebook(c).context("reading --centroids")?;
             (v, Scaling::identity(dim))
         }
         (None, None) => return Err(usage("give --model MODEL.json or --centroids C.npy")),
@@ -121,6 +119,13 @@ pub fn run(global: &Global, args: &AssignArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A codebook (k x d centroids, row-major) from any readable file, with its dimension.
+pub fn read_codebook(path: &std::path::Path) -> Result<(Vec<f32>, usize)> {
+    let src = open(path, &OpenOptions::default())?;
+    let dim = src.info().dim;
+    Ok((read_all(src.as_ref(), 1 << 16)?, dim))
 }
 
 /// Where the assignment pass sends labels.

@@ -125,12 +125,12 @@ fn bench_assign(
     use shoal_engine::kmeans::{lloyd_pass, Scaling};
     use shoal_kernels::Centroids;
     let src = open(file, &input.options())?;
-    let cs = open(centroids, &shoal_reader::OpenOptions::default())?;
+    let (codebook, cdim) = crate::assign::read_codebook(centroids)?;
     let dim = src.info().dim;
-    if cs.info().dim != dim {
+    if cdim != dim {
         return Err(crate::exit::usage("centroids and data differ in dimension"));
     }
-    let c = Centroids::new(shoal_reader::read_all(cs.as_ref(), 1 << 16)?, dim);
+    let c = Centroids::new(codebook, dim);
     let mut best = f64::INFINITY;
     let mut inertia = 0.0;
     let mut rows = 0;

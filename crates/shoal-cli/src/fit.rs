@@ -8,7 +8,7 @@ use shoal_engine::kmeans::{
     fit, Init, KMeansConfig, KMeansError, KMeansFit, LabelSink, ScalingKind,
 };
 use shoal_engine::PassConfig;
-use shoal_reader::{open, read_all, MatrixWriter, OpenOptions, StoreType};
+use shoal_reader::{open, MatrixWriter, StoreType};
 
 use crate::cli::{FitArgs, Global};
 use crate::exit::usage;
@@ -29,17 +29,15 @@ struct FitReport<'a> {
 }
 
 fn load_init(path: &Path, k: usize, dim: usize) -> Result<Vec<f32>> {
-    let src = open(path, &OpenOptions::default()).with_context(|| "reading --init centroids")?;
-    let info = src.info();
-    if info.rows as usize != k || info.dim != dim {
+    let (c, cdim) = crate::assign::read_codebook(path).context("reading --init centroids")?;
+    let rows = c.len() / cdim;
+    if rows != k || cdim != dim {
         return Err(usage(format!(
-            "{}: holds {} x {} centroids, expected k x dim = {k} x {dim}",
+            "{}: holds {rows} x {cdim} centroids, expected k x dim = {k} x {dim}",
             path.display(),
-            info.rows,
-            info.dim
         )));
     }
-    Ok(read_all(src.as_ref(), 1 << 16)?)
+    Ok(c)
 }
 
 /// Maps k-means errors to the CLI's error classes.

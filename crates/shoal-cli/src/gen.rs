@@ -1,6 +1,6 @@
 //! `shoal gen`: synthetic point sets, streamed to disk.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -122,10 +122,6 @@ fn store(d: DType) -> StoreType {
     }
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    a == b
-}
-
 /// Generates `gen` into `outs`; all outputs appear only if everything succeeded.
 pub fn generate(global: &Global, gen: Generator, outs: &Outputs) -> Result<GenReport> {
     let start = Instant::now();
@@ -133,7 +129,7 @@ pub fn generate(global: &Global, gen: Generator, outs: &Outputs) -> Result<GenRe
     let dim = gen.dim();
     let rows = gen.rows();
     for extra in [&outs.labels_out, &outs.centers_out].into_iter().flatten() {
-        if same_file(extra, &outs.out) {
+        if extra == &outs.out {
             return Err(usage(format!(
                 "{} is given both as --out and as another output",
                 extra.display()
@@ -149,14 +145,14 @@ pub fn generate(global: &Global, gen: Generator, outs: &Outputs) -> Result<GenRe
         outs.row_group_rows,
     )?;
     let mut labels = match &outs.labels_out {
-        Some(p) => Some(LabelWriter::create(p, "cluster")?),
+        Some(p) => Some(LabelWriter::create(p, false)?),
         None => None,
     };
     let bar = Bar::rows(rows, "generating", global.quiet);
     let completed = plan.run(&CANCEL, |pts, labs| -> Result<()> {
         writer.write(pts)?;
         if let Some(l) = labels.as_mut() {
-            l.write(labs)?;
+            l.write(labs, None)?;
         }
         bar.inc(labs.len() as u64);
         Ok(())

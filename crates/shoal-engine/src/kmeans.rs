@@ -324,7 +324,11 @@ pub fn fit(
     let mut passes = Vec::new();
 
     // Pass 1: statistics and the sample.
-    let sample_cap = cfg.default_sample_size(info.rows).max(k);
+    // Given centroids need no sample (a cap of 0 skips the per-row hashing).
+    let sample_cap = match cfg.init {
+        Init::Given(_) => 0,
+        _ => cfg.default_sample_size(info.rows).max(k),
+    };
     let ((stats, sample), rep) = run_pass(
         source,
         &cfg.pass,
@@ -495,16 +499,14 @@ fn kmeans_parallel(
     // first centre: a uniform random row (the sample is in random order)
     let first = (start as usize * d) % sample_x.len().max(d);
     let mut cands: Vec<f32> = sample_x[first..first + d].to_vec();
-    let (acc, rep) = lloyd_pass(
-        source,
-        &cfg.pass,
-        scaling,
-        &Centroids::new(cands.clone(), d),
-        cancel,
-        observer,
-        None,
-    )?;
-    passes.push(PassTiming::new("k-means|| cost", &rep));
+    // A timed pass of every row against the candidates: cost and counts.
+    let against = |cands: &[f32], name: &str, passes: &mut Vec<PassTiming>| {
+        let c = Centroids::new(cands.to_vec(), d);
+        let (acc, rep) = lloyd_pass(source, &cfg.pass, scaling, &c, cancel, observer, None)?;
+        passes.push(PassTiming::new(name, &rep));
+        Ok::<_, KMeansError>(acc)
+    };
+    let acc = against(&cands, "k-means|| cost", passes)?;
     let mut phi = acc.inertia();
     for round in 0..KMEANS_PARALLEL_ROUNDS {
         if phi <= 0.0 {
@@ -560,16 +562,7 @@ fn kmeans_parallel(
         return kmeans_plus_plus(sample_x, d, None, k, &mut rng).map_err(init_err);
     }
     // Weights: rows nearest to each candidate.
-    let (acc, rep) = lloyd_pass(
-        source,
-        &cfg.pass,
-        scaling,
-        &Centroids::new(cands.clone(), d),
-        cancel,
-        observer,
-        None,
-    )?;
-    passes.push(PassTiming::new("k-means|| weights", &rep));
+    let acc = against(&cands, "k-means|| weights", passes)?;
     let weights: Vec<f64> = acc.counts.iter().map(|&c| c as f64).collect();
     let mut rng = Uniform01::new(cfg.seed, start);
     kmeans_plus_plus(&cands, d, Some(&weights), k, &mut rng).map_err(init_err)

@@ -497,8 +497,9 @@ impl MatrixWriter {
     }
 }
 
-/// Writes integer labels (one per row) to `.npy` (int32, 1-D) or `.parquet`
-/// (an int32 column named `column`).
+/// Writes labels (one per row) to `.npy` (int32, 1-D) or `.parquet` (an
+/// int32 column `cluster`, and with `with_distance` a float32 `distance`;
+/// `.npy` holds the labels only).
 #[derive(Debug)]
 pub enum LabelWriter {
     Npy(NpyWriter<i32>),
@@ -506,13 +507,17 @@ pub enum LabelWriter {
 }
 
 impl LabelWriter {
-    pub fn create(path: &Path, column: &str) -> Result<Self, WriteError> {
+    pub fn create(path: &Path, with_distance: bool) -> Result<Self, WriteError> {
         match Format::from_path(path) {
             Some(Format::Npy) => Ok(LabelWriter::Npy(NpyWriter::create(path, None)?)),
             Some(Format::Parquet) => {
+                let mut cols = vec![("cluster".to_string(), DataType::Int32)];
+                if with_distance {
+                    cols.push(("distance".to_string(), DataType::Float32));
+                }
                 Ok(LabelWriter::Parquet(Box::new(ParquetTableWriter::create(
                     path,
-                    &[(column.to_string(), DataType::Int32)],
+                    &cols,
                     DEFAULT_ROW_GROUP_ROWS,
                 )?)))
             }
@@ -523,10 +528,15 @@ impl LabelWriter {
         }
     }
 
-    pub fn write(&mut self, labels: &[i32]) -> Result<(), WriteError> {
-        match self {
-            LabelWriter::Npy(w) => w.write(labels),
-            LabelWriter::Parquet(w) => w.write(&[ColumnData::I32(labels)]),
+    /// `distance` is required exactly when the writer was created `with_distance`
+    /// (and ignored for `.npy`).
+    pub fn write(&mut self, labels: &[i32], distance: Option<&[f32]>) -> Result<(), WriteError> {
+        match (self, distance) {
+            (LabelWriter::Npy(w), _) => w.write(labels),
+            (LabelWriter::Parquet(w), None) => w.write(&[ColumnData::I32(labels)]),
+            (LabelWriter::Parquet(w), Some(d)) => {
+                w.write(&[ColumnData::I32(labels), ColumnData::F32(d)])
+            }
         }
     }
 
