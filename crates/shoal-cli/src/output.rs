@@ -43,13 +43,7 @@ pub fn rate(n: u64, secs: f64) -> String {
     }
 }
 
-/// Peak resident set size of this process in bytes (Linux), if known.
-pub fn peak_rss() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
+pub use shoal_engine::peak_rss;
 
 #[cfg(test)]
 mod tests {

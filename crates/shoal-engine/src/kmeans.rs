@@ -189,7 +189,7 @@ impl KMeansConfig {
 }
 
 /// Receives the labels (0..k-1) and squared distances of every row, in input order.
-pub trait LabelSink {
+pub trait LabelSink: Send {
     fn write(&mut self, labels: &[u32], dist2: &[f32]) -> Result<(), WriteError>;
 }
 

@@ -5,15 +5,24 @@
 //! groups, fixed row ranges of a memory map) to a partial state, folding its
 //! chunks in order, and merges the partials in partition order. Because
 //! partitions do not depend on the thread count, neither does the result.
-//! Partitions are processed in windows of a few per thread, so at most one
-//! window of partials and one chunk per thread are in memory.
+//!
+//! The pipeline: one worker per pool thread takes the next partition, reads
+//! and decodes it chunk by chunk, folds it into a partial and hands the
+//! partial to an ordered merge. At most `depth` partitions are between being
+//! claimed and being merged: a worker needs a token from a bounded
+//! `crossbeam-channel` before it claims a partition, and the merge gives the
+//! token back. So memory is bounded by `depth x (one chunk + one partial)`
+//! whatever the file size, and a slow partition stalls the others only once
+//! `depth` partitions are waiting behind it. The first error (or a
+//! cancellation, polled between chunks) stops every worker.
 
 pub mod kmeans;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
 use shoal_reader::{Block, ReadError, Source};
 
 /// Errors of a pass.
@@ -25,8 +34,25 @@ pub enum EngineError {
     Cancelled,
 }
 
+/// What a pass is, for progress displays.
+#[derive(Debug, Clone)]
+pub struct PassStart {
+    /// e.g. `lloyd 3`.
+    pub name: String,
+    /// 1-based number of this pass.
+    pub index: usize,
+    /// The most passes the run can take, when known.
+    pub max_passes: Option<usize>,
+    /// Rows the pass will read.
+    pub rows: u64,
+    /// The latest full-data inertia, when one is known.
+    pub inertia: Option<f64>,
+}
+
 /// Receives progress from running passes (the CLI draws a bar; tests record).
 pub trait Observer: Sync {
+    /// A pass begins.
+    fn pass_started(&self, _pass: &PassStart) {}
     /// `rows` more rows were processed.
     fn rows_done(&self, _rows: u64) {}
 }
@@ -41,7 +67,7 @@ impl Observer for Silent {}
 pub struct PassConfig {
     /// Rows per chunk handed to `update` (default 65 536).
     pub chunk_rows: usize,
-    /// Partitions in flight per pool thread (default 2).
+    /// Partitions in flight (claimed and not yet merged) per pool thread (default 2).
     pub window_per_thread: usize,
 }
 
@@ -54,6 +80,35 @@ impl Default for PassConfig {
     }
 }
 
+/// The default memory budget of a run (`--memory`).
+pub const DEFAULT_MEMORY: u64 = 256 << 20;
+
+impl PassConfig {
+    /// Chunk size and depth for a memory budget of `budget` bytes, rows of
+    /// `dim` values and `threads` workers. Each partition in flight holds up
+    /// to three chunk-sized buffers (decoded values, a conversion or scaling
+    /// buffer, per-row labels and distances); half the budget is given to
+    /// them, the other half is left for the partitions' own pages (memory
+    /// maps, Parquet pages), the partials and the process itself:
+    /// `chunk_rows = clamp(budget / 2 / (depth x 3 x row_bytes), 256, 65536)`
+    /// with `depth = 2 x threads` and `row_bytes = 4 dim + 8`.
+    pub fn for_memory(budget: u64, dim: usize, threads: usize) -> PassConfig {
+        let window_per_thread = 2;
+        let depth = (threads.max(1) * window_per_thread) as u64;
+        let row_bytes = 4 * dim.max(1) as u64 + 8;
+        let rows = budget / 2 / (depth * 3 * row_bytes);
+        PassConfig {
+            chunk_rows: rows.clamp(256, 1 << 16) as usize,
+            window_per_thread,
+        }
+    }
+
+    /// Partitions in flight with `threads` workers.
+    pub fn depth(&self, threads: usize) -> usize {
+        (threads.max(1) * self.window_per_thread.max(1)).max(1)
+    }
+}
+
 /// What a pass measured.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PassReport {
@@ -62,11 +117,31 @@ pub struct PassReport {
     /// Rows skipped as invalid.
     pub skipped: u64,
     pub elapsed: Duration,
+    /// Peak resident set of the process at the end of the pass, when known.
+    pub peak_rss: Option<u64>,
+}
+
+/// Peak resident set size of this process so far (Linux `VmHWM`), in bytes.
+pub fn peak_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The ordered merge: partials wait in `pending` until every earlier one has
+/// been merged.
+struct Merge<P> {
+    pending: BTreeMap<usize, P>,
+    next: usize,
+    merging: bool,
+    /// The failure of the lowest-numbered failing partition.
+    error: Option<(usize, EngineError)>,
 }
 
 /// Runs one pass. `init` makes an empty partial, `update` folds a block into
-/// it, `merge` appends a later partial to an earlier one. `cancel` is polled
-/// between chunks.
+/// it, `merge` appends a later partial to an earlier one (called in
+/// partition order, one call at a time). `cancel` is polled between chunks.
 pub fn run_pass<P: Send>(
     source: &dyn Source,
     cfg: &PassConfig,
@@ -74,45 +149,130 @@ pub fn run_pass<P: Send>(
     observer: &dyn Observer,
     init: impl Fn() -> P + Sync,
     update: impl Fn(&mut P, &Block<'_>) + Sync,
-    mut merge: impl FnMut(&mut P, P),
+    merge: impl FnMut(&mut P, P) + Send,
 ) -> Result<(P, PassReport), EngineError> {
     let start = Instant::now();
     let parts = source.partitions();
-    let window = (rayon::current_num_threads() * cfg.window_per_thread.max(1)).max(1);
+    let threads = rayon::current_num_threads().max(1);
+    let depth = cfg.depth(threads);
     let rows = AtomicU64::new(0);
     let skipped = AtomicU64::new(0);
-    let mut acc = init();
-    for win in parts.chunks(window) {
-        let partials: Vec<Result<P, EngineError>> = win
-            .par_iter()
-            .map(|range| {
-                let mut p = init();
-                let mut reader = source.reader(range.clone(), cfg.chunk_rows)?;
-                while let Some(block) = reader.next_block()? {
-                    if cancel.load(Ordering::Relaxed) {
-                        return Err(EngineError::Cancelled);
-                    }
-                    update(&mut p, &block);
-                    rows.fetch_add(block.rows() as u64, Ordering::Relaxed);
-                    observer.rows_done(block.rows() as u64);
-                }
-                skipped.fetch_add(reader.skipped(), Ordering::Relaxed);
-                Ok(p)
-            })
-            .collect();
-        for p in partials {
-            merge(&mut acc, p?);
-        }
-        if cancel.load(Ordering::Relaxed) {
-            return Err(EngineError::Cancelled);
-        }
+    let claimed = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tok_tx, tok_rx) = crossbeam_channel::bounded::<()>(depth);
+    for _ in 0..depth {
+        let _ = tok_tx.send(());
     }
+    let state = Mutex::new(Merge {
+        pending: BTreeMap::new(),
+        next: 0,
+        merging: false,
+        error: None,
+    });
+    let acc = Mutex::new((init(), merge));
+
+    let read_partition = |i: usize| -> Result<P, EngineError> {
+        let mut p = init();
+        let mut reader = source.reader(parts[i].clone(), cfg.chunk_rows)?;
+        while let Some(block) = reader.next_block()? {
+            if cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
+            update(&mut p, &block);
+            rows.fetch_add(block.rows() as u64, Ordering::Relaxed);
+            observer.rows_done(block.rows() as u64);
+        }
+        skipped.fetch_add(reader.skipped(), Ordering::Relaxed);
+        Ok(p)
+    };
+    // Hands partial `i` to the merge; whoever finds the next partial ready
+    // merges it (outside the `state` lock) and returns its token.
+    let deliver = |i: usize, p: P| {
+        let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+        st.pending.insert(i, p);
+        if st.merging {
+            return;
+        }
+        st.merging = true;
+        loop {
+            let next = st.next;
+            let Some(p) = st.pending.remove(&next) else {
+                st.merging = false;
+                return;
+            };
+            drop(st);
+            {
+                let mut a = acc.lock().unwrap_or_else(|e| e.into_inner());
+                let (acc, merge) = &mut *a;
+                merge(acc, p);
+            }
+            let _ = tok_tx.try_send(());
+            st = state.lock().unwrap_or_else(|e| e.into_inner());
+            st.next += 1;
+        }
+    };
+    let worker = || loop {
+        // Wait for room in the window (polling the stop flag).
+        loop {
+            if stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            match tok_rx.recv_timeout(Duration::from_millis(20)) {
+                Ok(()) => break,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            }
+        }
+        let i = claimed.fetch_add(1, Ordering::Relaxed);
+        if i >= parts.len() {
+            return;
+        }
+        match read_partition(i) {
+            Ok(p) => deliver(i, p),
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+                // A real error beats a cancellation (which the stop flag
+                // causes in the other workers); of two errors, the earlier
+                // partition's is reported.
+                let cancelled = |e: &EngineError| matches!(e, EngineError::Cancelled);
+                let replace = match &st.error {
+                    None => true,
+                    Some((j, old)) => match (cancelled(old), cancelled(&e)) {
+                        (true, false) => true,
+                        (false, true) => false,
+                        _ => i < *j,
+                    },
+                };
+                if replace {
+                    st.error = Some((i, e));
+                }
+                return;
+            }
+        }
+    };
+    let workers = threads.min(parts.len()).max(1);
+    rayon::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|_| worker());
+        }
+    });
+    let st = state.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, e)) = st.error {
+        return Err(e);
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return Err(EngineError::Cancelled);
+    }
+    debug_assert_eq!(st.next, parts.len());
+    let (acc, _) = acc.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok((
         acc,
         PassReport {
             rows: rows.into_inner(),
             skipped: skipped.into_inner(),
             elapsed: start.elapsed(),
+            peak_rss: peak_rss(),
         },
     ))
 }
