@@ -3,7 +3,6 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 use shoal_engine::kmeans::{lloyd_pass, LabelSink, Scaling};
-use shoal_engine::PassConfig;
 use shoal_kernels::Centroids;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::sync::Arc;
@@ -75,10 +74,7 @@ pub fn run(global: &Global, args: &AssignArgs) -> Result<()> {
         Sink::Out(LabelOut::create(&args.out)?)
     };
     let bar = Bar::rows(info.rows, "assign", global.quiet);
-    let cfg = PassConfig {
-        chunk_rows: args.chunk_rows.max(1),
-        ..PassConfig::default()
-    };
+    let cfg = args.memory.pass_config(dim, global.verbose);
     let (acc, rep) = lloyd_pass(
         src.as_ref(),
         &cfg,

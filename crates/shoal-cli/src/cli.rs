@@ -217,9 +217,13 @@ pub struct InfoArgs {
 pub enum Algo {
     /// Exact k-means: one streaming pass per iteration.
     Lloyd,
+    /// Mini-batch k-means (scikit-learn's MiniBatchKMeans), then one assignment pass.
+    Minibatch,
+    /// Lloyd on a uniform sample (--sample-size), then one assignment pass: two passes in all.
+    Subsample,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 #[command(
     after_help = "Examples:\n  shoal fit gps.parquet -k 50 --model gps.json --labels gps_labels.parquet\n  shoal fit emb.npy -k 256 --n-init 3 --standardize --model emb.json"
 )]
@@ -244,15 +248,38 @@ pub struct FitArgs {
     /// Random seed (sampling and initialisation).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Maximum Lloyd iterations over the whole data.
-    #[arg(long, default_value_t = 300, value_name = "N")]
-    pub max_iter: usize,
-    /// Stop when the total squared centre shift is at most TOL x the mean feature variance (scikit-learn's rule).
-    #[arg(long, default_value_t = 1e-4, value_name = "TOL")]
-    pub tol: f64,
-    /// Rows sampled for initialisation [default: max(256 k, 100000)].
+    /// Maximum Lloyd iterations over the whole data (lloyd, subsample), or
+    /// epochs' worth of mini-batch steps [default: 300; 100 for minibatch].
+    #[arg(long, value_name = "N")]
+    pub max_iter: Option<usize>,
+    /// Stop when the total squared centre shift is at most TOL x the mean
+    /// feature variance (scikit-learn's rule) [default: 1e-4; 0 (off) for minibatch].
+    #[arg(long, value_name = "TOL")]
+    pub tol: Option<f64>,
+    /// Rows sampled in the first pass, for initialisation (and for the
+    /// clustering itself with subsample) [default: max(256 k, 100000); for
+    /// minibatch 3 x batch size, at least 3 k].
     #[arg(long, value_parser = parse_count_usize, value_name = "M")]
     pub sample_size: Option<usize>,
+    /// Mini-batch: rows per batch.
+    #[arg(long, default_value = "1024", value_parser = parse_count_usize, value_name = "B", help_heading = "Mini-batch")]
+    pub batch_size: usize,
+    /// Mini-batch: move centres whose count is below this fraction of the largest.
+    #[arg(
+        long,
+        default_value_t = 0.01,
+        value_name = "R",
+        help_heading = "Mini-batch"
+    )]
+    pub reassignment_ratio: f64,
+    /// Mini-batch: stop after N steps without improvement of the smoothed batch inertia (0: never).
+    #[arg(
+        long,
+        default_value_t = 10,
+        value_name = "N",
+        help_heading = "Mini-batch"
+    )]
+    pub max_no_improvement: usize,
     /// Cluster z-scores ((x - mean) / std); the model and centroids stay in input units.
     #[arg(long, conflicts_with = "whiten")]
     pub standardize: bool,
@@ -268,9 +295,8 @@ pub struct FitArgs {
     /// Write the centroids (k x d, input units) to .npy, .parquet or .f32.
     #[arg(long, value_name = "C.npy")]
     pub centroids_out: Option<PathBuf>,
-    /// Rows per chunk.
-    #[arg(long, default_value = "64k", value_parser = parse_count_usize, value_name = "N")]
-    pub chunk_rows: usize,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -300,12 +326,45 @@ pub struct AssignArgs {
     /// timestamps) into the output, then `cluster` and `distance`.
     #[arg(long)]
     pub keep_columns: bool,
-    /// Rows per chunk.
-    #[arg(long, default_value = "64k", value_parser = parse_count_usize, value_name = "N")]
-    pub chunk_rows: usize,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Memory and chunking of streaming passes.
+#[derive(Debug, Args, Clone)]
+pub struct MemoryArgs {
+    /// Memory budget for the streaming pipeline (chunk size, queue depth,
+    /// mini-batch shuffle buffer), e.g. 256MiB, 1GiB, 500MB.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub memory: u64,
+    /// Rows per chunk [default: from --memory, at most 64k].
+    #[arg(long, value_parser = parse_count_usize, value_name = "N")]
+    pub chunk_rows: Option<usize>,
+}
+
+impl MemoryArgs {
+    /// The pass configuration for rows of `dim` values on the current pool.
+    pub fn pass_config(&self, dim: usize, verbose: bool) -> shoal_engine::PassConfig {
+        let threads = rayon::current_num_threads();
+        let mut cfg = shoal_engine::PassConfig::for_memory(self.memory, dim, threads);
+        if let Some(c) = self.chunk_rows {
+            cfg.chunk_rows = c.max(1);
+        }
+        if verbose {
+            eprintln!(
+                "pipeline: budget {} MiB, chunks of {} rows ({:.1} MiB), {} partitions in flight on {} threads",
+                self.memory >> 20,
+                cfg.chunk_rows,
+                (cfg.chunk_rows * (4 * dim + 8)) as f64 / (1u64 << 20) as f64,
+                cfg.depth(threads),
+                threads
+            );
+        }
+        cfg
+    }
 }
 
 #[derive(Debug, Args)]
@@ -353,6 +412,39 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     Ok(v as u64)
 }
 
+/// Parses sizes such as `256MiB`, `1GiB`, `500MB`, `64k` or a byte count.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (try 256MiB, 1GiB or 500MB)"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => (1u64 << 20) as f64,
+        "g" | "gb" => 1e9,
+        "gib" => (1u64 << 30) as f64,
+        "t" | "tb" => 1e12,
+        "tib" => (1u64 << 40) as f64,
+        u => {
+            return Err(format!(
+                "{s:?}: unknown unit {u:?} (use B, KiB, MiB, GiB, KB, MB, GB)"
+            ))
+        }
+    };
+    let b = v * mult;
+    if b.is_nan() || b < (16u64 << 20) as f64 {
+        return Err(format!("{s:?}: the memory budget must be at least 16MiB"));
+    }
+    Ok(b as u64)
+}
+
 pub fn parse_count_usize(s: &str) -> Result<usize, String> {
     parse_count(s).map(|v| v as usize)
 }
@@ -382,6 +474,17 @@ mod tests {
         assert!(parse_count("-5").is_err());
         assert!(parse_count("1.5").is_err());
         assert!(parse_count("lots").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("1.5 GB"), Ok(1_500_000_000));
+        assert!(parse_size("1MiB").is_err(), "below the floor");
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use anyhow::{Context, Result};
 use shoal_data_gen::{Generator, Spatial};
 
-use crate::cli::{Algo, AssignArgs, DType, DemoArgs, FitArgs, Global, InfoArgs, InputArgs};
+use crate::cli::{
+    Algo, AssignArgs, DType, DemoArgs, FitArgs, Global, InfoArgs, InputArgs, MemoryArgs,
+};
 use crate::gen::{generate, print_report, Outputs};
 
 pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
@@ -81,15 +83,21 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         init: "kmeans++".into(),
         n_init: Some(3),
         seed: 0,
-        max_iter: 300,
-        tol: 1e-4,
+        max_iter: None,
+        tol: None,
         sample_size: None,
+        batch_size: 1024,
+        reassignment_ratio: 0.01,
+        max_no_improvement: 10,
         standardize: false,
         whiten: false,
         model: model.clone(),
         labels: Some(labels.clone()),
         centroids_out: None,
-        chunk_rows: 1 << 16,
+        memory: MemoryArgs {
+            memory: shoal_engine::DEFAULT_MEMORY,
+            chunk_rows: None,
+        },
         json: false,
     };
     crate::fit::run(global, &fit_args)?;
@@ -110,10 +118,47 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             centroids: None,
             out: assigned,
             keep_columns: false,
-            chunk_rows: 1 << 16,
+            memory: fit_args.memory.clone(),
             json: false,
         },
     )?;
+    println!();
+
+    // The three k-means side by side on the same points.
+    println!(
+        "== shoal fit {} -k 12 --algo lloyd|minibatch|subsample --n-init 3 (no labels)",
+        points.display()
+    );
+    println!(
+        "{:>10}  {:>8}  {:>8}  {:>14}  {:>11}  {:>14}",
+        "algo", "passes", "seconds", "inertia", "vs lloyd", "peak RSS"
+    );
+    let mut lloyd_inertia = None;
+    for algo in [Algo::Lloyd, Algo::Minibatch, Algo::Subsample] {
+        let a = FitArgs {
+            algo,
+            labels: None,
+            model: dir.join(format!("gps_model_{algo:?}.json").to_lowercase()),
+            ..fit_args.clone()
+        };
+        shoal_engine::reset_peak_rss();
+        let (_, f, secs) = crate::fit::fit_and_save(global, &a)?;
+        let base = *lloyd_inertia.get_or_insert(f.inertia);
+        let passes = f
+            .passes
+            .iter()
+            .filter(|p| !p.name.starts_with("init") && !p.name.starts_with("mini-batch ("))
+            .count();
+        println!(
+            "{:>10}  {:>8}  {:>8.2}  {:>14.6e}  {:>+10.3}%  {:>14}",
+            format!("{algo:?}").to_lowercase(),
+            passes,
+            secs,
+            f.inertia,
+            (f.inertia / base - 1.0) * 100.0,
+            crate::output::peak_rss().map_or("-".into(), crate::output::bytes)
+        );
+    }
     println!();
     match &args.dir {
         Some(d) => println!("files kept in {}", d.display()),

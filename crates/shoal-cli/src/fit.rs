@@ -5,9 +5,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use shoal_engine::kmeans::{
-    fit, Init, KMeansConfig, KMeansError, KMeansFit, LabelSink, ScalingKind,
+    fit, Algo, Init, KMeansConfig, KMeansError, KMeansFit, LabelSink, ScalingKind,
 };
-use shoal_engine::PassConfig;
+use shoal_engine::minibatch::MiniBatchConfig;
 use shoal_reader::{open, MatrixWriter, StoreType};
 
 use crate::cli::{FitArgs, Global};
@@ -19,12 +19,22 @@ use crate::progress::Bar;
 use crate::CANCEL;
 
 #[derive(Debug, Serialize)]
+struct PassJson {
+    name: String,
+    seconds: f64,
+    rows: u64,
+    rows_per_second: f64,
+    peak_rss_bytes: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
 struct FitReport<'a> {
     model: &'a Model,
     seconds: f64,
-    passes: Vec<(String, f64, u64)>,
+    passes: Vec<PassJson>,
     sample_rows: usize,
     sample_inertia: Option<f64>,
+    minibatch_steps: Option<u64>,
     peak_rss_bytes: Option<u64>,
 }
 
@@ -53,13 +63,64 @@ pub fn kmeans_err(e: KMeansError) -> anyhow::Error {
 }
 
 pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
+    let (model, fitted, seconds) = fit_and_save(global, args)?;
+    if args.json {
+        let rep = FitReport {
+            model: &model,
+            seconds,
+            passes: fitted
+                .passes
+                .iter()
+                .map(|p| PassJson {
+                    name: p.name.clone(),
+                    seconds: p.seconds,
+                    rows: p.rows,
+                    rows_per_second: p.rows as f64 / p.seconds.max(1e-9),
+                    peak_rss_bytes: p.peak_rss,
+                })
+                .collect(),
+            minibatch_steps: fitted.minibatch_steps,
+            sample_rows: fitted.sample_rows,
+            sample_inertia: fitted.sample_inertia,
+            peak_rss_bytes: crate::output::peak_rss(),
+        };
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        print_summary(&model, &fitted, seconds);
+    }
+    Ok(fitted)
+}
+
+/// Fits, then writes the model and the requested outputs (all complete
+/// before any is renamed into place). Prints nothing on stdout.
+pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit, f64)> {
     let src = open(&args.file, &args.input.options())?;
     let info = src.info().clone();
     if args.k == 0 {
         return Err(usage("-k must be at least 1"));
     }
-    if !(args.tol >= 0.0 && args.tol.is_finite()) {
+    let algo = match args.algo {
+        crate::cli::Algo::Lloyd => Algo::Lloyd,
+        crate::cli::Algo::Minibatch => Algo::MiniBatch,
+        crate::cli::Algo::Subsample => Algo::Subsample,
+    };
+    let tol = args
+        .tol
+        .unwrap_or(if algo == Algo::MiniBatch { 0.0 } else { 1e-4 });
+    if !(tol >= 0.0 && tol.is_finite()) {
         return Err(usage("--tol must be a finite number >= 0"));
+    }
+    let max_iter = args
+        .max_iter
+        .unwrap_or(if algo == Algo::MiniBatch { 100 } else { 300 });
+    if args.batch_size == 0 {
+        return Err(usage("--batch-size must be at least 1"));
+    }
+    if !(0.0..=1.0).contains(&args.reassignment_ratio) {
+        return Err(usage("--reassignment-ratio must be between 0 and 1"));
+    }
+    if args.sample_size == Some(0) {
+        return Err(usage("--sample-size must be at least 1"));
     }
     let (init, init_name) = match args.init.as_str() {
         "kmeans++" | "k-means++" => (Init::KMeansPlusPlus, "kmeans++".to_string()),
@@ -87,11 +148,12 @@ pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
         return Err(usage("--n-init must be at least 1"));
     }
     let cfg = KMeansConfig {
+        algo,
         k: args.k,
         init,
         n_init,
-        max_iter: args.max_iter,
-        tol: args.tol,
+        max_iter,
+        tol,
         seed: args.seed,
         sample_size: args.sample_size,
         scaling: if args.standardize {
@@ -101,17 +163,21 @@ pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
         } else {
             ScalingKind::None
         },
-        pass: PassConfig {
-            chunk_rows: args.chunk_rows.max(1),
-            ..PassConfig::default()
+        pass: args.memory.pass_config(info.dim, global.verbose),
+        minibatch: MiniBatchConfig {
+            batch_size: args.batch_size,
+            reassignment_ratio: args.reassignment_ratio,
+            max_no_improvement: (args.max_no_improvement > 0).then_some(args.max_no_improvement),
+            shuffle_rows: None,
         },
+        memory: args.memory.memory,
     };
     let start = std::time::Instant::now();
     let mut labels = match &args.labels {
         Some(p) => Some(LabelOut::create(p)?),
         None => None,
     };
-    let bar = Bar::rows(info.rows, "k-means", global.quiet);
+    let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
     let result = fit(
         src.as_ref(),
         &cfg,
@@ -123,7 +189,7 @@ pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
     let fitted = result.map_err(kmeans_err)?;
     let model = Model {
         format: FORMAT.into(),
-        algo: "lloyd".into(),
+        algo: algo.name().into(),
         k: fitted.k,
         dim: fitted.dim,
         columns: info.columns.clone(),
@@ -148,8 +214,8 @@ pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
         init: init_name,
         n_init,
         seed: args.seed,
-        tol: args.tol,
-        max_iter: args.max_iter,
+        tol,
+        max_iter,
         rows: fitted.rows,
         skipped_rows: fitted.skipped_rows,
         source: args.file.display().to_string(),
@@ -164,34 +230,22 @@ pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
         l.finish()?;
     }
     model.save(&args.model)?;
-    let seconds = start.elapsed().as_secs_f64();
-    if args.json {
-        let rep = FitReport {
-            model: &model,
-            seconds,
-            passes: fitted
-                .passes
-                .iter()
-                .map(|p| (p.name.clone(), p.seconds, p.rows))
-                .collect(),
-            sample_rows: fitted.sample_rows,
-            sample_inertia: fitted.sample_inertia,
-            peak_rss_bytes: crate::output::peak_rss(),
-        };
-        println!("{}", serde_json::to_string_pretty(&rep)?);
-    } else {
-        print_summary(&model, &fitted, seconds);
-    }
-    Ok(fitted)
+    Ok((model, fitted, start.elapsed().as_secs_f64()))
 }
 
 pub fn print_summary(m: &Model, f: &KMeansFit, seconds: f64) {
+    let what = match f.minibatch_steps {
+        Some(steps) => format!("{} mini-batch steps", thousands(steps)),
+        None if f.algo == Algo::Subsample => format!("{} iterations on the sample", m.iterations),
+        None => format!("{} iterations", m.iterations),
+    };
     println!(
-        "k-means (lloyd): k = {}, {} rows x {}, {} iterations ({}), inertia {:.6e}",
+        "k-means ({}): k = {}, {} rows x {}, {} ({}), inertia {:.6e}",
+        m.algo,
         m.k,
         thousands(m.rows),
         m.dim,
-        m.iterations,
+        what,
         if m.converged {
             "converged"
         } else {
@@ -199,16 +253,26 @@ pub fn print_summary(m: &Model, f: &KMeansFit, seconds: f64) {
         },
         m.inertia
     );
+    let data_passes = f
+        .passes
+        .iter()
+        .filter(|p| !p.name.starts_with("init") && !p.name.starts_with("mini-batch ("))
+        .count() as u64;
     println!(
-        "{} passes in {:.2} s ({} rows/s per pass); init on a sample of {} rows{}",
-        f.passes.len() - 1,
+        "{} passes over the data in {:.2} s ({} rows/s per pass); {} on a sample of {} rows{}",
+        data_passes,
         seconds,
-        rate(m.rows * (f.passes.len() as u64 - 1), seconds),
-        thousands(f.sample_rows as u64),
-        if m.empty_cluster_relocations > 0 {
-            format!("; {} empty clusters relocated", m.empty_cluster_relocations)
+        rate(m.rows * data_passes, seconds),
+        if f.algo == Algo::Subsample {
+            "fitted"
         } else {
-            String::new()
+            "initialised"
+        },
+        thousands(f.sample_rows as u64),
+        match (f.algo, m.empty_cluster_relocations) {
+            (_, 0) => String::new(),
+            (Algo::MiniBatch, n) => format!("; {n} centres reassigned"),
+            (_, n) => format!("; {n} empty clusters relocated"),
         }
     );
     if m.skipped_rows > 0 {

@@ -20,7 +20,8 @@ use shoal_kernels::{assign, AssignScratch};
 use shoal_kernels::{Centroids, ColumnStats};
 use shoal_reader::{Source, WriteError};
 
-use crate::{run_pass, EngineError, Observer, PassConfig};
+use crate::minibatch::MiniBatchConfig;
+use crate::{run_pass, EngineError, Observer, PassConfig, PassStart};
 
 /// Feature scaling applied before clustering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -129,9 +130,32 @@ pub enum Init {
     Given(Vec<f32>),
 }
 
+/// Which k-means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algo {
+    /// Exact Lloyd iterations, one pass over the data each.
+    #[default]
+    Lloyd,
+    /// Mini-batch k-means (scikit-learn's `MiniBatchKMeans`).
+    MiniBatch,
+    /// Lloyd on a uniform sample, then one assignment pass.
+    Subsample,
+}
+
+impl Algo {
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Lloyd => "lloyd",
+            Algo::MiniBatch => "minibatch",
+            Algo::Subsample => "subsample",
+        }
+    }
+}
+
 /// k-means parameters.
 #[derive(Debug, Clone)]
 pub struct KMeansConfig {
+    pub algo: Algo,
     pub k: usize,
     pub init: Init,
     /// Starts to try on the sample; the best (lowest sample inertia) is kept.
@@ -146,11 +170,16 @@ pub struct KMeansConfig {
     pub sample_size: Option<usize>,
     pub scaling: ScalingKind,
     pub pass: PassConfig,
+    pub minibatch: MiniBatchConfig,
+    /// Memory budget in bytes (sizes the mini-batch shuffle buffer; the pass
+    /// configuration is derived from it by the caller).
+    pub memory: u64,
 }
 
 impl Default for KMeansConfig {
     fn default() -> Self {
         KMeansConfig {
+            algo: Algo::Lloyd,
             k: 8,
             init: Init::KMeansPlusPlus,
             n_init: 1,
@@ -160,6 +189,8 @@ impl Default for KMeansConfig {
             sample_size: None,
             scaling: ScalingKind::None,
             pass: PassConfig::default(),
+            minibatch: MiniBatchConfig::default(),
+            memory: crate::DEFAULT_MEMORY,
         }
     }
 }
@@ -182,8 +213,15 @@ pub enum KMeansError {
 }
 
 impl KMeansConfig {
+    /// Rows sampled in the first pass: `--sample-size`, or by default
+    /// max(256 k, 100 000) for Lloyd and subsample, and scikit-learn's
+    /// `init_size` (3 x batch size, at least 3 k) for mini-batch.
     pub fn default_sample_size(&self, rows: u64) -> usize {
-        let want = self.sample_size.unwrap_or((256 * self.k).max(100_000));
+        let default = match self.algo {
+            Algo::MiniBatch => (3 * self.minibatch.batch_size).max(3 * self.k),
+            _ => (256 * self.k).max(100_000),
+        };
+        let want = self.sample_size.unwrap_or(default);
         (want as u64).min(rows) as usize
     }
 }
@@ -199,6 +237,8 @@ pub struct PassTiming {
     pub name: String,
     pub seconds: f64,
     pub rows: u64,
+    /// Peak resident set of the process at the end of the pass.
+    pub peak_rss: Option<u64>,
 }
 
 impl PassTiming {
@@ -207,6 +247,7 @@ impl PassTiming {
             name: name.into(),
             seconds: rep.elapsed.as_secs_f64(),
             rows: rep.rows,
+            peak_rss: rep.peak_rss,
         }
     }
 }
@@ -233,6 +274,27 @@ pub struct KMeansFit {
     pub sample_inertia: Option<f64>,
     pub passes: Vec<PassTiming>,
     pub mean_variance: f64,
+    pub algo: Algo,
+    /// Mini-batch steps taken (mini-batch only).
+    pub minibatch_steps: Option<u64>,
+}
+
+/// Tells the observer a pass begins.
+fn announce(
+    observer: &dyn Observer,
+    passes: &[PassTiming],
+    name: &str,
+    rows: u64,
+    max_passes: Option<usize>,
+    inertia: Option<f64>,
+) {
+    observer.pass_started(&PassStart {
+        name: name.to_string(),
+        index: passes.len() + 1,
+        max_passes,
+        rows,
+        inertia,
+    });
 }
 
 struct Partial {
@@ -329,6 +391,21 @@ pub fn fit(
         Init::Given(_) => 0,
         _ => cfg.default_sample_size(info.rows).max(k),
     };
+    // Passes the run can take at most (for progress displays).
+    let max_passes = match (cfg.algo, &cfg.init) {
+        (Algo::Lloyd, Init::KMeansParallel) => Some(cfg.max_iter + KMEANS_PARALLEL_ROUNDS + 4),
+        (Algo::Lloyd, _) => Some(cfg.max_iter + 2),
+        (Algo::Subsample, _) => Some(2),
+        (Algo::MiniBatch, _) => None,
+    };
+    announce(
+        observer,
+        &passes,
+        "stats+sample",
+        info.rows,
+        max_passes,
+        None,
+    );
     let ((stats, sample), rep) = run_pass(
         source,
         &cfg.pass,
@@ -372,6 +449,7 @@ pub fn fit(
     // Initialisation.
     let init_start = Instant::now();
     let mut sample_inertia = None;
+    let mut sample_iters = 0;
     let mut cent: Vec<f32> = match &cfg.init {
         Init::Given(c) => {
             if c.len() != k * d {
@@ -405,7 +483,15 @@ pub fn fit(
                     )?,
                     _ => kmeans_plus_plus(&sample_x, d, None, k, &mut rng).map_err(init_err)?,
                 };
-                let (c1, inertia, _) = lloyd_in_memory(&sample_x, d, c0, cfg.max_iter, tol);
+                // Mini-batch, like scikit-learn, starts from the raw
+                // initialisation; the others refine it on the sample.
+                let refine = if cfg.algo == Algo::MiniBatch {
+                    0
+                } else {
+                    cfg.max_iter
+                };
+                let (c1, inertia, it) = lloyd_in_memory(&sample_x, d, c0, refine, tol);
+                sample_iters = sample_iters.max(it);
                 if best.as_ref().is_none_or(|b| inertia < b.0) {
                     best = Some((inertia, c1));
                 }
@@ -419,28 +505,80 @@ pub fn fit(
         name: "init (in memory)".into(),
         seconds: init_start.elapsed().as_secs_f64(),
         rows: sample_x.len() as u64 / d as u64,
+        peak_rss: crate::peak_rss(),
     });
 
-    // Lloyd iterations over the full data.
     let mut iterations = 0;
     let mut converged = false;
     let mut relocations = 0;
-    while iterations < cfg.max_iter {
-        let c = Centroids::new(cent.clone(), d);
-        let (acc, rep) = lloyd_pass(source, &cfg.pass, &scaling, &c, cancel, observer, None)?;
-        let (next, moved) = acc.centroids(&cent);
-        relocations += moved;
-        iterations += 1;
-        passes.push(PassTiming::new(format!("lloyd {iterations}"), &rep));
-        let shift = shift2(&next, &cent);
-        cent = next;
-        if shift <= tol && moved == 0 {
-            converged = true;
-            break;
+    let mut last_inertia = None;
+    let mut minibatch_steps = None;
+    match cfg.algo {
+        Algo::Lloyd => {
+            // Lloyd iterations over the full data.
+            while iterations < cfg.max_iter {
+                let name = format!("lloyd {}", iterations + 1);
+                announce(
+                    observer,
+                    &passes,
+                    &name,
+                    info.rows,
+                    max_passes,
+                    last_inertia,
+                );
+                let c = Centroids::new(cent.clone(), d);
+                let (acc, rep) =
+                    lloyd_pass(source, &cfg.pass, &scaling, &c, cancel, observer, None)?;
+                let (next, moved) = acc.centroids(&cent);
+                last_inertia = Some(acc.inertia());
+                relocations += moved;
+                iterations += 1;
+                passes.push(PassTiming::new(name, &rep));
+                let shift = shift2(&next, &cent);
+                cent = next;
+                if shift <= tol && moved == 0 {
+                    converged = true;
+                    break;
+                }
+            }
+        }
+        Algo::Subsample => {
+            // Lloyd ran on the sample during initialisation.
+            iterations = sample_iters;
+            converged = sample_iters < cfg.max_iter;
+        }
+        Algo::MiniBatch => {
+            let run = crate::minibatch::run(
+                source,
+                &cfg.pass,
+                &cfg.minibatch,
+                cfg.memory,
+                &scaling,
+                cent,
+                cfg.max_iter,
+                tol,
+                cfg.seed,
+                cancel,
+                observer,
+                &mut passes,
+            )?;
+            cent = run.centers;
+            iterations = run.epochs;
+            converged = run.converged;
+            relocations = run.reassigned as usize;
+            minibatch_steps = Some(run.steps);
         }
     }
 
     // Final assignment: labels, counts and inertia of the returned centroids.
+    announce(
+        observer,
+        &passes,
+        "assign",
+        info.rows,
+        max_passes,
+        last_inertia,
+    );
     let c = Centroids::new(cent.clone(), d);
     let (acc, rep) = lloyd_pass(source, &cfg.pass, &scaling, &c, cancel, observer, sink)?;
     passes.push(PassTiming::new("assign", &rep));
@@ -461,6 +599,8 @@ pub fn fit(
         sample_inertia,
         passes,
         mean_variance,
+        algo: cfg.algo,
+        minibatch_steps,
     })
 }
 
@@ -501,6 +641,7 @@ fn kmeans_parallel(
     let mut cands: Vec<f32> = sample_x[first..first + d].to_vec();
     // A timed pass of every row against the candidates: cost and counts.
     let against = |cands: &[f32], name: &str, passes: &mut Vec<PassTiming>| {
+        announce(observer, passes, name, source.info().rows, None, None);
         let c = Centroids::new(cands.to_vec(), d);
         let (acc, rep) = lloyd_pass(source, &cfg.pass, scaling, &c, cancel, observer, None)?;
         passes.push(PassTiming::new(name, &rep));
@@ -512,6 +653,8 @@ fn kmeans_parallel(
         if phi <= 0.0 {
             break;
         }
+        let name = format!("k-means|| round {}", round + 1);
+        announce(observer, passes, &name, source.info().rows, None, None);
         let c = Centroids::new(cands.clone(), d);
         let seed = cfg.seed ^ row_key(start.wrapping_add(0x5EED), round as u64 + 1);
         let (part, rep) = run_pass(
@@ -548,10 +691,7 @@ fn kmeans_parallel(
                 a.phi += p.phi;
             },
         )?;
-        passes.push(PassTiming::new(
-            format!("k-means|| round {}", round + 1),
-            &rep,
-        ));
+        passes.push(PassTiming::new(name, &rep));
         cands.extend_from_slice(&part.cands);
         phi = part.phi;
     }

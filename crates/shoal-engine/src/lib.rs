@@ -17,6 +17,7 @@
 //! cancellation, polled between chunks) stops every worker.
 
 pub mod kmeans;
+pub mod minibatch;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -127,6 +128,12 @@ pub fn peak_rss() -> Option<u64> {
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Resets the peak resident set reported by [`peak_rss`] to the current one
+/// (Linux 4.0+; a no-op elsewhere), so one process can measure several runs.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// The ordered merge: partials wait in `pending` until every earlier one has

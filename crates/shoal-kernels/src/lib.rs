@@ -8,6 +8,7 @@ pub mod assign;
 mod gemm;
 pub mod kmeans;
 pub mod metrics;
+pub mod minibatch;
 pub mod stats;
 
 pub use assign::{assign, assign_naive, sq_dist, sq_dist_wide, AssignScratch, Centroids};

@@ -3,6 +3,7 @@
 //! and raw `.f32` sources.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use half::f16;
 use memmap2::Mmap;
@@ -72,7 +73,15 @@ pub(crate) struct DenseSource {
     map: Mmap,
     layout: Layout,
     skip_invalid: bool,
+    /// Estimated bytes mapped into our page tables by `read_rows` since the
+    /// last release.
+    touched: AtomicU64,
 }
+
+/// `read_rows` drops its pages from the resident set once about this many
+/// bytes have been mapped (each faulted row maps up to 64 KiB around it).
+const RANDOM_RELEASE_BYTES: u64 = 64 << 20;
+const FAULT_AROUND_BYTES: u64 = 64 << 10;
 
 impl std::fmt::Debug for DenseSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,6 +119,7 @@ impl DenseSource {
             map,
             layout,
             skip_invalid,
+            touched: AtomicU64::new(0),
         })
     }
 
@@ -130,6 +140,58 @@ impl DenseSource {
     fn payload(&self) -> &[u8] {
         let n = self.layout.rows as usize * self.layout.dim * self.layout.elem.size();
         &self.map[self.layout.offset..self.layout.offset + n]
+    }
+
+    fn read_rows_dense(&self, rows: &[u64], out: &mut Vec<f32>) -> Result<usize, ReadError> {
+        let l = self.layout;
+        let (d, es) = (l.dim, l.elem.size());
+        let payload = self.payload();
+        let mut row = vec![0.0f32; d];
+        let mut kept = 0;
+        for &r in rows {
+            assert!(r < l.rows, "row {r} out of range");
+            let r = r as usize;
+            if l.fortran && d > 1 {
+                for c in 0..d {
+                    let at = (c * l.rows as usize + r) * es;
+                    convert(
+                        &payload[at..at + es],
+                        l.elem,
+                        l.big_endian,
+                        &mut row[c..],
+                        1,
+                    );
+                }
+            } else {
+                let b = &payload[r * d * es..(r + 1) * d * es];
+                convert(b, l.elem, l.big_endian, &mut row, 1);
+            }
+            match check_block(
+                &row,
+                d,
+                r as u64,
+                &self.info.columns,
+                &self.info.path,
+                self.skip_invalid,
+            )? {
+                Some((k, _)) if k.is_empty() => {}
+                _ => {
+                    out.extend_from_slice(&row);
+                    kept += 1;
+                }
+            }
+        }
+        let per_row = if l.fortran { d as u64 } else { 1 } * FAULT_AROUND_BYTES;
+        let t = self
+            .touched
+            .fetch_add(rows.len() as u64 * per_row, Ordering::Relaxed);
+        if t + rows.len() as u64 * per_row > RANDOM_RELEASE_BYTES
+            && self.payload().len() as u64 > RANDOM_RELEASE_BYTES
+        {
+            self.touched.store(0, Ordering::Relaxed);
+            release(&self.map, l.offset, payload.len());
+        }
+        Ok(kept)
     }
 
     /// Is the payload exactly little-endian C-order float32?
@@ -168,6 +230,10 @@ impl Source for DenseSource {
             seq: 0,
             skipped: 0,
         }))
+    }
+
+    fn read_rows(&self, rows: &[u64], out: &mut Vec<f32>) -> Option<Result<usize, ReadError>> {
+        Some(self.read_rows_dense(rows, out))
     }
 
     fn as_contiguous(&self) -> Option<&[f32]> {

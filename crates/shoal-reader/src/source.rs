@@ -121,6 +121,15 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     fn as_contiguous(&self) -> Option<&[f32]> {
         None
     }
+
+    /// Random access, for formats that have it (memory-mapped `.npy` and raw
+    /// `.f32`): appends the given rows (any order, repeats allowed) to `out`,
+    /// row-major and validated like blocks (an invalid row is an error, or is
+    /// left out with `skip_invalid`), and returns how many were appended.
+    /// `None` for formats without random access (Parquet, CSV).
+    fn read_rows(&self, _rows: &[u64], _out: &mut Vec<f32>) -> Option<Result<usize, ReadError>> {
+        None
+    }
 }
 
 /// Options for opening a source.

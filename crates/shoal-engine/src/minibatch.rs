@@ -1,0 +1,281 @@
+//! Mini-batch k-means over a source of any size (`--algo minibatch`).
+//!
+//! How batches are drawn, by format:
+//! - **Random access** (memory-mapped `.npy` and raw `.f32`): like
+//!   scikit-learn, each batch is `batch_size` row numbers drawn uniformly with
+//!   replacement from the whole file, read straight from the map (sorted, for
+//!   locality). A step costs O(batch x k x d), whatever the file size; pages
+//!   touched are dropped from the resident set every 64 MiB.
+//! - **Streaming** (Parquet, CSV): an epoch visits the partitions (row
+//!   groups) in a seeded random order; a reader thread decodes them and sends
+//!   the chunks through a bounded channel into a shuffle buffer of
+//!   `shuffle_rows` rows; whenever the buffer is full, a batch is drawn from
+//!   it uniformly without replacement. At the end of an epoch the buffer is
+//!   drained in random batches. Each epoch is one decode pass over the file;
+//!   rows are seen once per epoch, in an order that is random at the scale of
+//!   the buffer and of the row groups (not a uniform shuffle of the whole
+//!   file: two rows of one row group are more likely to share a batch).
+//!
+//! Either way the run stops after `max_iter` epochs' worth of rows
+//! (`max_iter x rows / batch_size` steps), or earlier on scikit-learn's rules
+//! (see [`shoal_kernels::minibatch`]). Everything is seeded, and the batch
+//! arithmetic is sequential in row order, so results do not depend on the
+//! thread count. The caller runs the final full assignment pass.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use shoal_kernels::kmeans::Uniform01;
+use shoal_kernels::minibatch::{MiniBatch, StepOutcome};
+use shoal_kernels::{assign, AssignScratch, Centroids};
+use shoal_reader::Source;
+
+use crate::kmeans::{KMeansError, PassTiming, Scaling};
+use crate::{EngineError, Observer, PassConfig, PassStart};
+
+/// Mini-batch parameters (scikit-learn's names and defaults).
+#[derive(Debug, Clone)]
+pub struct MiniBatchConfig {
+    pub batch_size: usize,
+    /// Centres with fewer than this fraction of the largest count are moved.
+    pub reassignment_ratio: f64,
+    /// Stop after this many steps without improvement of the smoothed
+    /// inertia (`None`: never on this rule).
+    pub max_no_improvement: Option<usize>,
+    /// Rows in the shuffle buffer of streaming sources [default: from the
+    /// memory budget, at least 16 batches].
+    pub shuffle_rows: Option<usize>,
+}
+
+impl Default for MiniBatchConfig {
+    fn default() -> Self {
+        MiniBatchConfig {
+            batch_size: 1024,
+            reassignment_ratio: 0.01,
+            max_no_improvement: Some(10),
+            shuffle_rows: None,
+        }
+    }
+}
+
+impl MiniBatchConfig {
+    /// Shuffle-buffer rows for rows of `dim` values within `memory` bytes:
+    /// a quarter of the budget, at least 16 batches, at most 4M rows.
+    pub fn shuffle_rows(&self, dim: usize, memory: u64) -> usize {
+        self.shuffle_rows.unwrap_or_else(|| {
+            let by_mem = (memory / 4 / (4 * dim.max(1) as u64)).min(4 << 20) as usize;
+            by_mem.max(16 * self.batch_size)
+        })
+    }
+}
+
+/// The outcome of the mini-batch phase.
+#[derive(Debug, Clone)]
+pub struct MiniBatchRun {
+    pub centers: Vec<f32>,
+    pub steps: u64,
+    pub epochs: usize,
+    pub converged: bool,
+    pub reassigned: u64,
+    pub random_access: bool,
+}
+
+/// Batches at least this large (in rows x k x d) are assigned in parallel.
+const PARALLEL_WORK: usize = 1 << 21;
+const PIECE_ROWS: usize = 2048;
+
+/// Assigns a batch, in parallel over fixed pieces when it is large.
+fn assign_batch(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f32]) {
+    let d = c.dim();
+    let n = x.len() / d;
+    if n * c.k() * d < PARALLEL_WORK {
+        return assign(x, c, labels, dist2, &mut AssignScratch::default());
+    }
+    x.par_chunks(PIECE_ROWS * d)
+        .zip(labels.par_chunks_mut(PIECE_ROWS))
+        .zip(dist2.par_chunks_mut(PIECE_ROWS))
+        .for_each_init(AssignScratch::default, |s, ((xb, lb), db)| {
+            assign(xb, c, lb, db, s)
+        });
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(
+    source: &dyn Source,
+    pass: &PassConfig,
+    mb_cfg: &MiniBatchConfig,
+    memory: u64,
+    scaling: &Scaling,
+    init: Vec<f32>,
+    max_iter: usize,
+    tol: f64,
+    seed: u64,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    passes: &mut Vec<PassTiming>,
+) -> Result<MiniBatchRun, KMeansError> {
+    let info = source.info();
+    let (d, n) = (info.dim, info.rows);
+    let batch = mb_cfg.batch_size.max(1);
+    let mut mb = MiniBatch::new(init, d, batch, mb_cfg.reassignment_ratio);
+    let mut rng = Uniform01::new(seed, 0x3B47_C4A1);
+    let max_steps = (max_iter as u128 * n as u128 / batch as u128).max(1) as u64;
+    let mut scaled = Vec::new();
+    let mut converged = false;
+    let start = Instant::now();
+    let mut step = |mb: &mut MiniBatch, rows: &[f32], rng: &mut Uniform01| -> bool {
+        let x = scaling.view(rows, &mut scaled);
+        let out: StepOutcome = mb.step(x, rng, &assign_batch);
+        mb.converged(&out, n, tol, mb_cfg.max_no_improvement)
+    };
+
+    let random_access = source.read_rows(&[], &mut Vec::new()).is_some();
+    let mut epochs = 0;
+    if random_access {
+        observer.pass_started(&PassStart {
+            name: "mini-batch".into(),
+            index: passes.len() + 1,
+            max_passes: None,
+            rows: max_steps * batch as u64,
+            inertia: None,
+        });
+        let mut idx = vec![0u64; batch];
+        let mut rows = Vec::with_capacity(batch * d);
+        while mb.steps < max_steps {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled.into());
+            }
+            for v in idx.iter_mut() {
+                *v = ((rng.next_f64() * n as f64) as u64).min(n - 1);
+            }
+            idx.sort_unstable();
+            rows.clear();
+            let got = source
+                .read_rows(&idx, &mut rows)
+                .unwrap_or(Ok(0))
+                .map_err(EngineError::from)?;
+            observer.rows_done(batch as u64);
+            if got == 0 {
+                continue;
+            }
+            if step(&mut mb, &rows, &mut rng) {
+                converged = true;
+                break;
+            }
+        }
+        epochs = (mb.steps * batch as u64).div_ceil(n.max(1)) as usize;
+    } else {
+        let cap = mb_cfg.shuffle_rows(d, memory).max(batch);
+        let parts = source.partitions();
+        'epochs: for epoch in 0..max_iter.max(1) {
+            epochs = epoch + 1;
+            observer.pass_started(&PassStart {
+                name: format!("mini-batch epoch {}", epoch + 1),
+                index: passes.len() + 1,
+                max_passes: None,
+                rows: n,
+                inertia: None,
+            });
+            let t0 = Instant::now();
+            // Seeded visiting order of the partitions.
+            let mut order: Vec<usize> = (0..parts.len()).collect();
+            let mut orng = Uniform01::new(seed ^ 0x0DD5_EED5, epoch as u64);
+            for i in (1..order.len()).rev() {
+                let j = ((orng.next_f64() * (i + 1) as f64) as usize).min(i);
+                order.swap(i, j);
+            }
+            let mut buf: Vec<f32> = Vec::with_capacity(cap * d);
+            let mut stop = false;
+            let stop_reader = AtomicBool::new(false);
+            let (tx, rx) = crossbeam_channel::bounded::<Vec<f32>>(4);
+            let res = std::thread::scope(|s| -> Result<(), KMeansError> {
+                let reader = s.spawn(|| -> Result<(), EngineError> {
+                    // Owned here, so the channel closes when the reader ends.
+                    let tx = tx;
+                    for &p in &order {
+                        let mut r = source.reader(parts[p].clone(), pass.chunk_rows)?;
+                        while let Some(b) = r.next_block()? {
+                            if stop_reader.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed)
+                            {
+                                return Ok(());
+                            }
+                            if tx.send(b.data.to_vec()).is_err() {
+                                return Ok(());
+                            }
+                        }
+                    }
+                    Ok(())
+                });
+                let mut draw = |buf: &mut Vec<f32>, take: usize, mb: &mut MiniBatch| -> bool {
+                    // `take` random rows out of the buffer (swap-remove).
+                    let mut rows = Vec::with_capacity(take * d);
+                    for _ in 0..take {
+                        let m = buf.len() / d;
+                        let i = ((rng.next_f64() * m as f64) as usize).min(m - 1);
+                        rows.extend_from_slice(&buf[i * d..(i + 1) * d]);
+                        let last = m - 1;
+                        if i != last {
+                            buf.copy_within(last * d..(last + 1) * d, i * d);
+                        }
+                        buf.truncate(last * d);
+                    }
+                    step(mb, &rows, &mut rng) || mb.steps >= max_steps
+                };
+                for chunk in rx.iter() {
+                    if cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    observer.rows_done((chunk.len() / d) as u64);
+                    buf.extend_from_slice(&chunk);
+                    while !stop && buf.len() / d >= cap {
+                        stop = draw(&mut buf, batch, &mut mb);
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+                stop_reader.store(true, Ordering::Relaxed);
+                drop(rx);
+                reader
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(EngineError::Cancelled.into());
+                }
+                while !stop && !buf.is_empty() {
+                    let take = batch.min(buf.len() / d);
+                    stop = draw(&mut buf, take, &mut mb);
+                }
+                Ok(())
+            });
+            res?;
+            passes.push(PassTiming {
+                name: format!("mini-batch epoch {}", epoch + 1),
+                seconds: t0.elapsed().as_secs_f64(),
+                rows: n,
+                peak_rss: crate::peak_rss(),
+            });
+            if stop {
+                converged = mb.steps < max_steps;
+                break 'epochs;
+            }
+        }
+    }
+    if random_access {
+        passes.push(PassTiming {
+            name: format!("mini-batch ({} steps)", mb.steps),
+            seconds: start.elapsed().as_secs_f64(),
+            rows: mb.steps * batch as u64,
+            peak_rss: crate::peak_rss(),
+        });
+    }
+    Ok(MiniBatchRun {
+        centers: mb.centers,
+        steps: mb.steps,
+        epochs,
+        converged,
+        reassigned: mb.reassigned,
+        random_access,
+    })
+}

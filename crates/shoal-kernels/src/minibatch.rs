@@ -1,0 +1,287 @@
+//! Mini-batch k-means steps with scikit-learn's `MiniBatchKMeans` semantics
+//! (Sculley, "Web-scale k-means clustering", 2010, as scikit-learn 1.x
+//! implements it):
+//! - each centre keeps a running count (`weight_sums`); a batch moves a centre
+//!   to the mean of everything it has absorbed so far, i.e. with a learning
+//!   rate of 1 / count that decays as the centre gathers points;
+//! - every `10 k` rows (or whenever a centre has never been hit), centres
+//!   whose count is below `reassignment_ratio x` the largest are moved to
+//!   random rows of the batch (at most half a batch of them), and their count
+//!   is reset to the smallest count kept;
+//! - early stopping on an exponentially weighted average of the batch inertia
+//!   (per row) that has not improved for `max_no_improvement` steps, or on a
+//!   total squared centre shift at most `tol` (absolute).
+//!
+//! The batch itself is chosen by the caller. The per-batch arithmetic is
+//! sequential in row order (f64 sums), so a step is deterministic.
+
+use crate::assign::{assign, AssignScratch, Centroids};
+use crate::kmeans::Uniform01;
+
+/// An assignment routine: fills labels and squared distances exactly as
+/// [`assign`] does (callers may parallelise it).
+pub type AssignRows = dyn Fn(&[f32], &Centroids, &mut [u32], &mut [f32]) + Sync;
+
+/// The state of a mini-batch run.
+#[derive(Debug, Clone)]
+pub struct MiniBatch {
+    k: usize,
+    dim: usize,
+    /// Row-major `k x dim`.
+    pub centers: Vec<f32>,
+    /// Rows absorbed by each centre (scikit-learn's `_counts`).
+    pub counts: Vec<f64>,
+    /// Nominal batch size (for the reassignment period and the EWA).
+    batch_size: usize,
+    reassignment_ratio: f64,
+    since_reassign: u64,
+    ewa: Option<f64>,
+    ewa_min: Option<f64>,
+    no_improvement: usize,
+    /// Steps taken.
+    pub steps: u64,
+    /// Centres moved by random reassignment so far.
+    pub reassigned: u64,
+    labels: Vec<u32>,
+    dist2: Vec<f32>,
+}
+
+/// What one step measured.
+#[derive(Debug, Clone, Copy)]
+pub struct StepOutcome {
+    /// Sum of squared distances of the batch to the centres before the step.
+    pub inertia: f64,
+    /// Total squared movement of the centres in the step.
+    pub shift2: f64,
+    pub rows: usize,
+}
+
+impl MiniBatch {
+    pub fn new(centers: Vec<f32>, dim: usize, batch_size: usize, reassignment_ratio: f64) -> Self {
+        let k = centers.len() / dim;
+        MiniBatch {
+            k,
+            dim,
+            centers,
+            counts: vec![0.0; k],
+            batch_size: batch_size.max(1),
+            reassignment_ratio,
+            since_reassign: 0,
+            ewa: None,
+            ewa_min: None,
+            no_improvement: 0,
+            steps: 0,
+            reassigned: 0,
+            labels: Vec::new(),
+            dist2: Vec::new(),
+        }
+    }
+
+    /// Nearest centre and squared distance for every batch row, into the
+    /// step's buffers. `assign_rows` lets the caller parallelise; it must
+    /// fill `labels`/`dist2` exactly as [`assign`] would.
+    fn assign_batch(&mut self, batch: &[f32], assign_rows: &AssignRows) {
+        let n = batch.len() / self.dim;
+        self.labels.resize(n, 0);
+        self.dist2.resize(n, 0.0);
+        let c = Centroids::new(self.centers.clone(), self.dim);
+        assign_rows(batch, &c, &mut self.labels, &mut self.dist2);
+    }
+
+    /// One step on `batch` (row-major, at least one row). `rng` draws the
+    /// rows that reassigned centres move to.
+    pub fn step(
+        &mut self,
+        batch: &[f32],
+        rng: &mut Uniform01,
+        assign_rows: &AssignRows,
+    ) -> StepOutcome {
+        let (k, d) = (self.k, self.dim);
+        let n = batch.len() / d;
+        self.assign_batch(batch, assign_rows);
+        let inertia: f64 = self.dist2.iter().map(|&v| v as f64).sum();
+        let old = self.centers.clone();
+
+        // Per-centre sums of the batch, in row order.
+        let mut sums = vec![0.0f64; k * d];
+        let mut hits = vec![0u64; k];
+        for (row, &j) in batch.chunks_exact(d).zip(&self.labels) {
+            let j = j as usize;
+            hits[j] += 1;
+            for (s, &v) in sums[j * d..(j + 1) * d].iter_mut().zip(row) {
+                *s += v as f64;
+            }
+        }
+        for j in 0..k {
+            if hits[j] == 0 {
+                continue;
+            }
+            let before = self.counts[j];
+            let after = before + hits[j] as f64;
+            for p in 0..d {
+                let c = &mut self.centers[j * d + p];
+                *c = ((*c as f64 * before + sums[j * d + p]) / after) as f32;
+            }
+            self.counts[j] = after;
+        }
+
+        // Random reassignment of centres that (almost) nothing reaches.
+        self.since_reassign += self.batch_size as u64;
+        let due = self.counts.contains(&0.0) || self.since_reassign >= 10 * k as u64;
+        if due && self.reassignment_ratio > 0.0 {
+            self.since_reassign = 0;
+            self.reassign(batch, n, rng);
+        }
+        self.steps += 1;
+        StepOutcome {
+            inertia,
+            shift2: old
+                .iter()
+                .zip(&self.centers)
+                .map(|(a, b)| ((a - b) as f64).powi(2))
+                .sum(),
+            rows: n,
+        }
+    }
+
+    fn reassign(&mut self, batch: &[f32], n: usize, rng: &mut Uniform01) {
+        let d = self.dim;
+        let max = self.counts.iter().fold(0.0f64, |m, &c| m.max(c));
+        let limit = self.reassignment_ratio * max;
+        let mut to: Vec<usize> = (0..self.k).filter(|&j| self.counts[j] < limit).collect();
+        // At most half a batch: keep the lowest counts (stable, like argsort).
+        let cap = n / 2;
+        if to.len() > cap {
+            let mut order: Vec<usize> = (0..self.k).collect();
+            order.sort_by(|&a, &b| self.counts[a].total_cmp(&self.counts[b]));
+            let keep: std::collections::HashSet<usize> = order[..cap].iter().copied().collect();
+            to.retain(|j| keep.contains(j));
+        }
+        if to.is_empty() {
+            return;
+        }
+        // Distinct random rows of the batch (partial Fisher-Yates).
+        let mut idx: Vec<usize> = (0..n).collect();
+        for (t, &j) in to.iter().enumerate() {
+            let r = t + ((rng.next_f64() * (n - t) as f64) as usize).min(n - t - 1);
+            idx.swap(t, r);
+            let src = idx[t];
+            self.centers[j * d..(j + 1) * d].copy_from_slice(&batch[src * d..(src + 1) * d]);
+        }
+        let kept_min = (0..self.k)
+            .filter(|j| !to.contains(j))
+            .map(|j| self.counts[j])
+            .fold(f64::INFINITY, f64::min);
+        if kept_min.is_finite() {
+            for &j in &to {
+                self.counts[j] = kept_min;
+            }
+        }
+        self.reassigned += to.len() as u64;
+    }
+
+    /// scikit-learn's `_mini_batch_convergence`: call after every step with
+    /// its outcome; `n_samples` is the number of rows in the data. True when
+    /// the run should stop.
+    pub fn converged(
+        &mut self,
+        out: &StepOutcome,
+        n_samples: u64,
+        tol: f64,
+        max_no_improvement: Option<usize>,
+    ) -> bool {
+        let batch_inertia = out.inertia / self.batch_size as f64;
+        if self.steps == 1 {
+            // the first step's inertia is that of the initialisation
+            return false;
+        }
+        let alpha = (self.batch_size as f64 * 2.0 / (n_samples as f64 + 1.0)).min(1.0);
+        let ewa = match self.ewa {
+            None => batch_inertia,
+            Some(e) => e * (1.0 - alpha) + batch_inertia * alpha,
+        };
+        self.ewa = Some(ewa);
+        if tol > 0.0 && out.shift2 <= tol {
+            return true;
+        }
+        if self.ewa_min.is_none_or(|m| ewa < m) {
+            self.no_improvement = 0;
+            self.ewa_min = Some(ewa);
+        } else {
+            self.no_improvement += 1;
+        }
+        max_no_improvement.is_some_and(|m| self.no_improvement >= m)
+    }
+}
+
+/// Assignment on one thread (the default for [`MiniBatch::step`]).
+pub fn assign_serial(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f32]) {
+    assign(x, c, labels, dist2, &mut AssignScratch::default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_step_moves_centres_to_running_means() {
+        // Two centres; batch rows near each. Counts start at 0, so after one
+        // step each centre is the mean of its rows.
+        let mut mb = MiniBatch::new(vec![0.0, 0.0, 10.0, 10.0], 2, 4, 0.0);
+        let batch = [1.0, 0.0, -1.0, 2.0, 9.0, 10.0, 11.0, 12.0];
+        let mut rng = Uniform01::new(1, 1);
+        let out = mb.step(&batch, &mut rng, &assign_serial);
+        assert_eq!(mb.centers, vec![0.0, 1.0, 10.0, 11.0]);
+        assert_eq!(mb.counts, vec![2.0, 2.0]);
+        // inertia against the old centres: 1 + 5 + 1 + 5
+        assert_eq!(out.inertia, 12.0);
+        // a second batch with one row at (3, 1): centre 0 becomes
+        // (2 * (0, 1) + (3, 1)) / 3 = (1, 1)
+        mb.step(&[3.0, 1.0], &mut rng, &assign_serial);
+        assert_eq!(&mb.centers[..2], &[1.0, 1.0]);
+        assert_eq!(mb.counts[0], 3.0);
+    }
+
+    #[test]
+    fn unreached_centres_are_reassigned_to_batch_rows() {
+        // centre 1 is far away and never hit: its count stays 0, so it is
+        // moved onto a batch row and its count set to the smallest kept count
+        let mut mb = MiniBatch::new(vec![0.0, 0.0, 1e6, 1e6], 2, 4, 0.01);
+        let batch = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0];
+        let mut rng = Uniform01::new(7, 0);
+        mb.step(&batch, &mut rng, &assign_serial);
+        assert_eq!(mb.reassigned, 1);
+        let c1 = &mb.centers[2..];
+        assert!(batch.chunks_exact(2).any(|r| r == c1), "{c1:?}");
+        assert_eq!(mb.counts[1], mb.counts[0]);
+    }
+
+    #[test]
+    fn stops_when_the_smoothed_inertia_stops_improving() {
+        let mut mb = MiniBatch::new(vec![0.0], 1, 1, 0.0);
+        let flat = StepOutcome {
+            inertia: 1.0,
+            shift2: 1.0,
+            rows: 1,
+        };
+        let mut stopped_at = None;
+        for s in 1..=20 {
+            mb.steps = s;
+            if mb.converged(&flat, 100, 0.0, Some(3)) {
+                stopped_at = Some(s);
+                break;
+            }
+        }
+        // step 1 ignored, step 2 sets the minimum, steps 3, 4, 5 do not improve
+        assert_eq!(stopped_at, Some(5));
+        // an absolute tolerance stops at once (after the first step)
+        let mut mb = MiniBatch::new(vec![0.0], 1, 1, 0.0);
+        mb.steps = 2;
+        let still = StepOutcome {
+            inertia: 1.0,
+            shift2: 0.0,
+            rows: 1,
+        };
+        assert!(mb.converged(&still, 100, 1e-9, None));
+    }
+}
