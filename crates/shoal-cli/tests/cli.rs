@@ -450,72 +450,154 @@ fn fit_labels_equal_assign_labels_and_recover_the_centres() {
         "-q",
     ]);
     assert!(o.status.success());
-    let model = dir.path().join("m.json");
-    let fit_labels = dir.path().join("fit.parquet");
+    for algo in ["lloyd", "minibatch", "subsample"] {
+        let model = dir.path().join(format!("m_{algo}.json"));
+        let fit_labels = dir.path().join(format!("fit_{algo}.parquet"));
+        let o = shoal(&[
+            "fit",
+            p(&data),
+            "-k",
+            "5",
+            "--n-init",
+            "3",
+            "--algo",
+            algo,
+            "--model",
+            p(&model),
+            "--labels",
+            p(&fit_labels),
+            "-q",
+        ]);
+        assert!(o.status.success(), "{algo}: {}", stderr(&o));
+        let assigned = dir.path().join(format!("assign_{algo}.parquet"));
+        let o = shoal(&[
+            "assign",
+            p(&data),
+            "--model",
+            p(&model),
+            "--out",
+            p(&assigned),
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let a = read_all(
+            open(&fit_labels, &OpenOptions::default()).unwrap().as_ref(),
+            1 << 16,
+        )
+        .unwrap();
+        let b = read_all(
+            open(&assigned, &OpenOptions::default()).unwrap().as_ref(),
+            1 << 16,
+        )
+        .unwrap();
+        assert_eq!(a.len(), 400_000); // cluster and distance per row
+        assert!(a == b, "{algo}: fit --labels and assign disagree");
+        // well-separated blobs (spread 0.3 in a box of 10): every true centre
+        // has a fitted centroid within 0.05
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+        assert_eq!(m["algo"], algo);
+        assert_eq!(m["converged"], true, "{algo}");
+        let truth = read_all(
+            open(&centers, &OpenOptions::default()).unwrap().as_ref(),
+            16,
+        )
+        .unwrap();
+        for t in truth.chunks(3) {
+            let best = m["centroids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    c.as_array()
+                        .unwrap()
+                        .iter()
+                        .zip(t)
+                        .map(|(v, w)| (v.as_f64().unwrap() - *w as f64).powi(2))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                best < 0.05,
+                "{algo}: true centre {t:?} is {best} from the nearest centroid"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_row_mid_file_stops_every_algorithm_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = gen_blobs(dir.path(), "b.npy", "300k", "2", "4");
+    // poison row 201,234, column x1, in place (npy header then f32 pairs)
+    let mut bytes = std::fs::read(&data).unwrap();
+    let header = bytes.len() - 300_000 * 8;
+    let at = header + 201_234 * 8 + 4;
+    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&data, &bytes).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    for algo in ["lloyd", "minibatch", "subsample"] {
+        let o = shoal(&[
+            "fit",
+            p(&data),
+            "-k",
+            "4",
+            "--algo",
+            algo,
+            "--model",
+            p(&out.join("m.json")),
+            "--labels",
+            p(&out.join("l.parquet")),
+            "--memory",
+            "16MiB",
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{algo}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains("201234") || e.contains("201,234"), "{algo}: {e}");
+        assert!(listing(&out).is_empty(), "{algo}: {:?}", listing(&out));
+    }
+}
+
+#[test]
+fn memory_budget_is_parsed_checked_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = gen_blobs(dir.path(), "b.npy", "10k", "4", "3");
+    let m = dir.path().join("m.json");
     let o = shoal(&[
         "fit",
         p(&data),
         "-k",
-        "5",
-        "--n-init",
         "3",
         "--model",
-        p(&model),
-        "--labels",
-        p(&fit_labels),
-        "-q",
+        p(&m),
+        "--memory",
+        "64MiB",
+        "-v",
+        "--threads",
+        "2",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let assigned = dir.path().join("assign.parquet");
-    let o = shoal(&[
-        "assign",
-        p(&data),
-        "--model",
-        p(&model),
-        "--out",
-        p(&assigned),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let a = read_all(
-        open(&fit_labels, &OpenOptions::default()).unwrap().as_ref(),
-        1 << 16,
-    )
-    .unwrap();
-    let b = read_all(
-        open(&assigned, &OpenOptions::default()).unwrap().as_ref(),
-        1 << 16,
-    )
-    .unwrap();
-    assert_eq!(a.len(), 400_000); // cluster and distance per row
-    assert!(a == b, "fit --labels and assign disagree");
-    // well-separated blobs (spread 0.3 in a box of 10): every true centre has a fitted centroid within 0.05
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
-    assert_eq!(m["converged"], true);
-    let truth = read_all(
-        open(&centers, &OpenOptions::default()).unwrap().as_ref(),
-        16,
-    )
-    .unwrap();
-    for t in truth.chunks(3) {
-        let best = m["centroids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                c.as_array()
-                    .unwrap()
-                    .iter()
-                    .zip(t)
-                    .map(|(v, w)| (v.as_f64().unwrap() - *w as f64).powi(2))
-                    .sum::<f64>()
-                    .sqrt()
-            })
-            .fold(f64::INFINITY, f64::min);
-        assert!(
-            best < 0.05,
-            "true centre {t:?} is {best} from the nearest centroid"
-        );
+    // 64 MiB / 2 / (4 partitions x 3 buffers x 24 bytes) = 349,525 rows, capped at 65,536
+    assert!(
+        stderr(&o).contains("chunks of 65536 rows")
+            && stderr(&o).contains("4 partitions in flight"),
+        "{}",
+        stderr(&o)
+    );
+    for bad in ["1MiB", "lots", "12 parsecs"] {
+        let o = shoal(&[
+            "fit",
+            p(&data),
+            "-k",
+            "3",
+            "--model",
+            p(&m),
+            "--memory",
+            bad,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "--memory {bad}: {}", stderr(&o));
     }
 }
 

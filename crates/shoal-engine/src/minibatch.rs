@@ -227,9 +227,18 @@ pub(crate) fn run(
                         break;
                     }
                     observer.rows_done((chunk.len() / d) as u64);
-                    buf.extend_from_slice(&chunk);
-                    while !stop && buf.len() / d >= cap {
-                        stop = draw(&mut buf, batch, &mut mb);
+                    // Fill the buffer row by row up to its capacity and draw
+                    // whenever it is full, so the batches depend on the row
+                    // order only, never on the chunk size.
+                    let mut rest = &chunk[..];
+                    while !stop && !rest.is_empty() {
+                        let room = cap - buf.len() / d;
+                        let take = room.min(rest.len() / d);
+                        buf.extend_from_slice(&rest[..take * d]);
+                        rest = &rest[take * d..];
+                        if buf.len() / d >= cap {
+                            stop = draw(&mut buf, batch, &mut mb);
+                        }
                     }
                     if stop {
                         break;

@@ -41,31 +41,45 @@ impl ColumnStats {
         self.count
     }
 
-    /// Adds a block of whole rows.
+    /// Adds a block of whole rows (finite values; the readers validate).
+    ///
+    /// The block is walked as groups of `g` rows (`g x dim` about 64
+    /// values), accumulated elementwise into `g x dim` lanes, which turns the
+    /// per-column dependency chains into independent, vectorisable ones; the
+    /// lanes are folded per column at the end, in a fixed order.
     pub fn update(&mut self, data: &[f32]) {
         let d = self.dim;
         let n = data.len() / d;
         if n == 0 {
             return;
         }
+        let g = (64 / d).max(1);
+        let w = g * d;
+        let data = &data[..n * d];
+        let mut sum = vec![0.0f64; w];
+        let mut min = vec![f32::INFINITY; w];
+        let mut max = vec![f32::NEG_INFINITY; w];
+        for part in data.chunks(w) {
+            lanes_sum_min_max(part, &mut sum, &mut min, &mut max);
+        }
         let mut block = ColumnStats::new(d);
         block.count = n as u64;
-        let mut sum = vec![0.0f64; d];
-        for row in data.chunks_exact(d) {
-            for (j, &v) in row.iter().enumerate() {
-                sum[j] += v as f64;
-                block.min[j] = block.min[j].min(v);
-                block.max[j] = block.max[j].max(v);
-            }
+        for i in 0..w {
+            let j = i % d;
+            block.mean[j] += sum[i];
+            block.min[j] = block.min[j].min(min[i]);
+            block.max[j] = block.max[j].max(max[i]);
         }
-        for (m, s) in block.mean.iter_mut().zip(&sum) {
-            *m = s / n as f64;
+        for m in block.mean.iter_mut() {
+            *m /= n as f64;
         }
-        for row in data.chunks_exact(d) {
-            for ((m2, &mean), &v) in block.m2.iter_mut().zip(&block.mean).zip(row) {
-                let dv = v as f64 - mean;
-                *m2 += dv * dv;
-            }
+        let tiled: Vec<f64> = (0..w).map(|i| block.mean[i % d]).collect();
+        let mut m2 = vec![0.0f64; w];
+        for part in data.chunks(w) {
+            lanes_m2(part, &tiled, &mut m2);
+        }
+        for (i, v) in m2.iter().enumerate() {
+            block.m2[i % d] += v;
         }
         self.merge(&block);
     }
@@ -104,6 +118,23 @@ impl ColumnStats {
                 std: (self.m2[j] / self.count as f64).max(0.0).sqrt(),
             })
             .collect()
+    }
+}
+
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn lanes_sum_min_max(x: &[f32], sum: &mut [f64], min: &mut [f32], max: &mut [f32]) {
+    for (((&v, s), lo), hi) in x.iter().zip(sum).zip(min).zip(max) {
+        *s += v as f64;
+        *lo = if v < *lo { v } else { *lo };
+        *hi = if v > *hi { v } else { *hi };
+    }
+}
+
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn lanes_m2(x: &[f32], mean: &[f64], m2: &mut [f64]) {
+    for ((&v, &m), acc) in x.iter().zip(mean).zip(m2) {
+        let dv = v as f64 - m;
+        *acc += dv * dv;
     }
 }
 

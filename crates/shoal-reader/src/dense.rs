@@ -2,8 +2,9 @@
 //! order, in any supported element type and byte order. Shared by the `.npy`
 //! and raw `.f32` sources.
 
+use std::fs::File;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use half::f16;
 use memmap2::Mmap;
@@ -11,7 +12,7 @@ use memmap2::Mmap;
 use crate::error::ReadError;
 use crate::mmap::{populate, release};
 use crate::source::{fixed_partitions, Block, ChunkReader, Source, SourceInfo};
-use crate::validate::check_block;
+use crate::validate::{all_finite, check_block};
 
 /// Element types a dense file may store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,15 +74,16 @@ pub(crate) struct DenseSource {
     map: Mmap,
     layout: Layout,
     skip_invalid: bool,
-    /// Estimated bytes mapped into our page tables by `read_rows` since the
-    /// last release.
-    touched: AtomicU64,
+    /// The file, opened on first use by `read_rows` on large files.
+    file: OnceLock<Result<File, String>>,
 }
 
-/// `read_rows` drops its pages from the resident set once about this many
-/// bytes have been mapped (each faulted row maps up to 64 KiB around it).
-const RANDOM_RELEASE_BYTES: u64 = 64 << 20;
-const FAULT_AROUND_BYTES: u64 = 64 << 10;
+/// `read_rows` reads payloads up to this size through the memory map (its
+/// pages then stay resident: at most this much); larger payloads are read
+/// row by row with `pread`, which leaves the resident set alone (a random
+/// row of a large file costs a page fault that maps 64 KiB either way, and a
+/// system call is cheaper than mapping and unmapping it).
+const RANDOM_MMAP_MAX_BYTES: usize = 128 << 20;
 
 impl std::fmt::Debug for DenseSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,7 +121,7 @@ impl DenseSource {
             map,
             layout,
             skip_invalid,
-            touched: AtomicU64::new(0),
+            file: OnceLock::new(),
         })
     }
 
@@ -146,25 +148,57 @@ impl DenseSource {
         let l = self.layout;
         let (d, es) = (l.dim, l.elem.size());
         let payload = self.payload();
+        let by_map = payload.len() <= RANDOM_MMAP_MAX_BYTES;
+        let file =
+            if by_map {
+                None
+            } else {
+                let f = self
+                    .file
+                    .get_or_init(|| File::open(&self.info.path).map_err(|e| e.to_string()));
+                Some(f.as_ref().map_err(|e| {
+                    ReadError::io(&self.info.path, std::io::Error::other(e.clone()))
+                })?)
+            };
+        if let (None, Some(all)) = (file, self.as_contiguous()) {
+            // Native f32 in the map: a plain gather (independent loads, so
+            // the cache misses of random rows overlap), validated at once.
+            let start = out.len();
+            out.reserve(rows.len() * d);
+            for &r in rows {
+                assert!(r < l.rows, "row {r} out of range");
+                let r = r as usize;
+                out.extend_from_slice(&all[r * d..(r + 1) * d]);
+            }
+            if all_finite(&out[start..]) {
+                return Ok(rows.len());
+            }
+            out.truncate(start);
+            // fall through: the slow path names the bad row or skips it
+        }
+        let mut bytes = vec![0u8; d * es];
         let mut row = vec![0.0f32; d];
         let mut kept = 0;
         for &r in rows {
             assert!(r < l.rows, "row {r} out of range");
             let r = r as usize;
+            // (byte offset in the payload, values, stride in the output)
+            let mut pieces: Vec<(usize, usize, usize)> = Vec::with_capacity(1);
             if l.fortran && d > 1 {
-                for c in 0..d {
-                    let at = (c * l.rows as usize + r) * es;
-                    convert(
-                        &payload[at..at + es],
-                        l.elem,
-                        l.big_endian,
-                        &mut row[c..],
-                        1,
-                    );
-                }
+                pieces.extend((0..d).map(|c| ((c * l.rows as usize + r) * es, 1, c)));
             } else {
-                let b = &payload[r * d * es..(r + 1) * d * es];
-                convert(b, l.elem, l.big_endian, &mut row, 1);
+                pieces.push((r * d * es, d, 0));
+            }
+            for (at, count, to) in pieces {
+                let src: &[u8] = match file {
+                    None => &payload[at..at + count * es],
+                    Some(f) => {
+                        read_exact_at(f, &mut bytes[..count * es], (l.offset + at) as u64)
+                            .map_err(|e| ReadError::io(&self.info.path, e))?;
+                        &bytes[..count * es]
+                    }
+                };
+                convert(src, l.elem, l.big_endian, &mut row[to..], 1);
             }
             match check_block(
                 &row,
@@ -180,16 +214,6 @@ impl DenseSource {
                     kept += 1;
                 }
             }
-        }
-        let per_row = if l.fortran { d as u64 } else { 1 } * FAULT_AROUND_BYTES;
-        let t = self
-            .touched
-            .fetch_add(rows.len() as u64 * per_row, Ordering::Relaxed);
-        if t + rows.len() as u64 * per_row > RANDOM_RELEASE_BYTES
-            && self.payload().len() as u64 > RANDOM_RELEASE_BYTES
-        {
-            self.touched.store(0, Ordering::Relaxed);
-            release(&self.map, l.offset, payload.len());
         }
         Ok(kept)
     }
@@ -243,6 +267,25 @@ impl Source for DenseSource {
             None
         }
     }
+}
+
+#[cfg(unix)]
+fn read_exact_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, at)
+}
+
+#[cfg(windows)]
+fn read_exact_at(f: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        let n = f.seek_read(buf, at)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        at += n as u64;
+    }
+    Ok(())
 }
 
 struct DenseReader<'a> {

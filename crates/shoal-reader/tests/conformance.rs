@@ -171,3 +171,38 @@ fn parquet_integer_columns_convert_to_f32() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// Random access returns the same rows as a sequential read, in the order
+/// asked (repeats allowed), for the formats that have it, and is refused
+/// (`None`) by the others.
+#[test]
+fn read_rows_equals_sequential_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (n, d) = (3_001usize, 3usize);
+    let x = points(n, d);
+    let idx: Vec<u64> = vec![0, 3_000, 17, 17, 1_500, 2, 2_999];
+    for (name, store, random) in [
+        ("a.npy", StoreType::F32, true),
+        ("b.npy", StoreType::F64, true),
+        ("c.f32", StoreType::F32, true),
+        ("d.parquet", StoreType::F32, false),
+    ] {
+        let path = dir.path().join(name);
+        write(&path, &x, d, store);
+        let src = open(&path, &OpenOptions::default()).unwrap();
+        let all = read(src.as_ref(), 1000);
+        let mut got = Vec::new();
+        match src.read_rows(&idx, &mut got) {
+            None => assert!(!random, "{name}: random access expected"),
+            Some(r) => {
+                assert!(random, "{name}: no random access expected");
+                assert_eq!(r.unwrap(), idx.len());
+                let want: Vec<f32> = idx
+                    .iter()
+                    .flat_map(|&i| all[i as usize * d..(i as usize + 1) * d].to_vec())
+                    .collect();
+                assert_eq!(got, want, "{name}");
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Mini-batch and subsample-then-assign k-means, and the pipeline under
+//! small chunks and many partitions: determinism, recovery of known centres,
+//! and inertia against full Lloyd and scikit-learn.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use shoal_engine::kmeans::{fit, Algo, KMeansConfig, KMeansFit, LabelSink};
+use shoal_engine::{PassConfig, Silent};
+use shoal_reader::{open, MatrixWriter, OpenOptions, Source, StoreType, WriteError};
+
+/// `per` points around each of `centres` (row-major, `d` wide), Gaussian with
+/// std `sigma` (Box-Muller on a fixed LCG), interleaved so every region of the
+/// file holds every cluster.
+fn blobs(centres: &[f32], d: usize, per: usize, sigma: f64, seed: u64) -> Vec<f32> {
+    let k = centres.len() / d;
+    let mut s = seed | 1;
+    let mut u = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let mut x = Vec::with_capacity(k * per * d);
+    for _ in 0..per {
+        for c in centres.chunks_exact(d) {
+            for &m in c {
+                let g = (-2.0 * u().ln()).sqrt() * (2.0 * std::f64::consts::PI * u()).cos();
+                x.push((m as f64 + sigma * g) as f32);
+            }
+        }
+    }
+    x
+}
+
+fn write(dir: &Path, name: &str, x: &[f32], d: usize, group_rows: usize) -> Box<dyn Source> {
+    let p = dir.join(name);
+    let cols: Vec<String> = (0..d).map(|i| format!("x{i}")).collect();
+    let mut w = MatrixWriter::create(&p, d, &cols, StoreType::F32, group_rows).unwrap();
+    w.write(x).unwrap();
+    w.finish().unwrap();
+    open(&p, &OpenOptions::default()).unwrap()
+}
+
+#[derive(Default)]
+struct Labels(Vec<u32>, Vec<f32>);
+impl LabelSink for Labels {
+    fn write(&mut self, l: &[u32], d: &[f32]) -> Result<(), WriteError> {
+        self.0.extend_from_slice(l);
+        self.1.extend_from_slice(d);
+        Ok(())
+    }
+}
+
+fn run(src: &dyn Source, cfg: &KMeansConfig, threads: usize) -> (KMeansFit, Labels) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut l = Labels::default();
+        let f = fit(src, cfg, &AtomicBool::new(false), &Silent, Some(&mut l)).unwrap();
+        (f, l)
+    })
+}
+
+/// Eight centres on a grid 20 apart, sigma 1: far better separated than
+/// any sampling noise.
+fn grid_centres() -> Vec<f32> {
+    (0..8)
+        .flat_map(|i| [(i % 4) as f32 * 20.0, (i / 4) as f32 * 20.0 - 7.0])
+        .collect()
+}
+
+/// Every true centre has a fitted centroid within `tol`, one-to-one.
+fn assert_recovers(truth: &[f32], fitted: &[f32], d: usize, tol: f64, what: &str) {
+    let mut used = vec![false; fitted.len() / d];
+    for t in truth.chunks_exact(d) {
+        let (j, dist) = fitted
+            .chunks_exact(d)
+            .enumerate()
+            .map(|(j, c)| {
+                let e: f64 = t.iter().zip(c).map(|(a, b)| ((a - b) as f64).powi(2)).sum();
+                (j, e.sqrt())
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        assert!(
+            dist <= tol,
+            "{what}: true centre {t:?} is {dist} from the nearest centroid"
+        );
+        assert!(!used[j], "{what}: centroid {j} matches two true centres");
+        used[j] = true;
+    }
+}
+
+#[test]
+fn minibatch_recovers_known_centres_from_npy_and_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = grid_centres();
+    let x = blobs(&truth, 2, 25_000, 1.0, 11);
+    for (name, group) in [("b.npy", 1 << 20), ("b.parquet", 20_000)] {
+        let src = write(dir.path(), name, &x, 2, group);
+        let cfg = KMeansConfig {
+            algo: Algo::MiniBatch,
+            k: 8,
+            max_iter: 100,
+            tol: 0.0,
+            n_init: 3,
+            ..KMeansConfig::default()
+        };
+        let (f, l) = run(src.as_ref(), &cfg, 2);
+        assert_recovers(&truth, &f.centroids, 2, 0.1, name);
+        assert!(f.minibatch_steps.unwrap() > 1);
+        // the final pass labels every row, and its counts add up
+        assert_eq!(l.0.len(), x.len() / 2);
+        assert_eq!(f.counts.iter().sum::<u64>(), (x.len() / 2) as u64);
+    }
+}
+
+#[test]
+fn minibatch_and_subsample_are_identical_across_threads_and_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = grid_centres();
+    let x = blobs(&truth, 2, 6_000, 2.5, 5);
+    for (name, group) in [("d.npy", 1 << 20), ("d.parquet", 5_000)] {
+        let src = write(dir.path(), name, &x, 2, group);
+        for algo in [Algo::MiniBatch, Algo::Subsample] {
+            let base = KMeansConfig {
+                algo,
+                k: 8,
+                max_iter: 20,
+                tol: 0.0,
+                seed: 3,
+                sample_size: Some(10_000),
+                minibatch: shoal_engine::minibatch::MiniBatchConfig {
+                    batch_size: 256,
+                    shuffle_rows: Some(4_096),
+                    ..Default::default()
+                },
+                ..KMeansConfig::default()
+            };
+            let (f1, l1) = run(src.as_ref(), &base, 1);
+            for (threads, chunk) in [(2, 1 << 16), (4, 777), (3, 64)] {
+                let cfg = KMeansConfig {
+                    pass: PassConfig {
+                        chunk_rows: chunk,
+                        window_per_thread: 1,
+                    },
+                    ..base.clone()
+                };
+                let (f, l) = run(src.as_ref(), &cfg, threads);
+                let what = format!("{name} {algo:?} {threads} threads, chunks of {chunk}");
+                assert_eq!(f.centroids, f1.centroids, "{what}");
+                assert_eq!(f.inertia.to_bits(), f1.inertia.to_bits(), "{what}");
+                assert_eq!(f.counts, f1.counts, "{what}");
+                assert_eq!(l.0, l1.0, "{what}");
+                assert_eq!(f.minibatch_steps, f1.minibatch_steps, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn subsample_is_within_one_percent_of_full_lloyd() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = grid_centres();
+    // overlapping clusters (sigma 6 against spacing 20), so the sample matters
+    let x = blobs(&truth, 2, 40_000, 6.0, 9);
+    let src = write(dir.path(), "o.npy", &x, 2, 1 << 20);
+    let lloyd = KMeansConfig {
+        k: 8,
+        n_init: 3,
+        ..KMeansConfig::default()
+    };
+    let (full, _) = run(src.as_ref(), &lloyd, 2);
+    let sub = KMeansConfig {
+        algo: Algo::Subsample,
+        sample_size: Some(20_000), // 1 row in 16
+        ..lloyd.clone()
+    };
+    let (s, _) = run(src.as_ref(), &sub, 2);
+    assert_eq!(s.sample_rows, 20_000);
+    assert!(
+        s.inertia <= 1.01 * full.inertia,
+        "subsample {} vs full Lloyd {}",
+        s.inertia,
+        full.inertia
+    );
+    // exactly two passes over the data: sample, then assignment
+    let data_passes: Vec<&str> = s
+        .passes
+        .iter()
+        .map(|p| p.name.as_str())
+        .filter(|n| !n.starts_with("init"))
+        .collect();
+    assert_eq!(data_passes, ["stats+sample", "assign"]);
+}
+
+#[test]
+fn a_bad_row_in_the_middle_stops_minibatch_with_its_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = grid_centres();
+    let mut x = blobs(&truth, 2, 5_000, 1.0, 2);
+    x[2 * 23_456 + 1] = f32::NAN;
+    for (name, group) in [("n.npy", 1 << 20), ("n.parquet", 4_000)] {
+        let src = write(dir.path(), name, &x, 2, group);
+        let cfg = KMeansConfig {
+            algo: Algo::MiniBatch,
+            k: 8,
+            ..KMeansConfig::default()
+        };
+        let mut l = Labels::default();
+        let e = fit(
+            src.as_ref(),
+            &cfg,
+            &AtomicBool::new(false),
+            &Silent,
+            Some(&mut l),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("23456") && e.contains("x1"), "{name}: {e}");
+    }
+}
