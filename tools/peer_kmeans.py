@@ -5,7 +5,9 @@ usage:
   peer_kmeans.py assign PEER X.npy C.npy [REPEAT]      PEER: sklearn | faiss | scipy
   peer_kmeans.py lloyd  PEER X.npy C.npy ITERS         full Lloyd from C (tol 0): sklearn | faiss
   peer_kmeans.py e2e    sklearn X.npy K SEED           KMeans(k, n_init=1) incl. k-means++
-  peer_kmeans.py faiss_default X.npy K SEED            faiss.Kmeans default (sampled) + full assignment
+  peer_kmeans.py faiss_default faiss X.npy K SEED        faiss.Kmeans default (sampled) + full assignment
+  peer_kmeans.py minibatch sklearn X.npy K SEED BATCH  MiniBatchKMeans(k, batch_size=BATCH) fit, then full-data inertia
+  peer_kmeans.py inertia none X.npy C.npy              inertia of the given centres (e.g. the true ones)
 Prints one JSON line: seconds (in-process, best of REPEAT for assign), points/s,
 inertia, iterations, peak RSS. Needs numpy, scipy, scikit-learn, faiss-cpu.
 """
@@ -74,5 +76,15 @@ elif mode == "faiss_default":
     km.train(X)
     D, I = km.index.search(X, 1)
     out.update(k=k, seconds=time.perf_counter() - t, inertia=float(D.astype(np.float64).sum()))
+elif mode == "minibatch":
+    from sklearn.cluster import MiniBatchKMeans
+    k, seed, batch = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+    t = time.perf_counter()
+    km = MiniBatchKMeans(n_clusters=k, batch_size=batch, random_state=seed, n_init=1).fit(X)
+    secs = time.perf_counter() - t
+    out.update(k=k, batch=batch, seconds=secs, steps=int(km.n_steps_), inertia=inertia_of(km.cluster_centers_))
+elif mode == "inertia":
+    C = np.load(sys.argv[4]).astype(np.float32)
+    out.update(k=len(C), inertia=inertia_of(C))
 out["peak_rss_bytes"] = rss()
 print(json.dumps(out))

@@ -10,7 +10,9 @@
 //!   is reset to the smallest count kept;
 //! - early stopping on an exponentially weighted average of the batch inertia
 //!   (per row) that has not improved for `max_no_improvement` steps, or on a
-//!   total squared centre shift at most `tol` (absolute).
+//!   total squared centre shift at most `tol` (absolute). One deviation: the
+//!   average's horizon is capped at [`EWA_HORIZON_ROWS`] rows (scikit-learn
+//!   uses all `n` rows), so that runs on billions of rows can stop early.
 //!
 //! The batch itself is chosen by the caller. The per-batch arithmetic is
 //! sequential in row order (f64 sums), so a step is deterministic.
@@ -21,6 +23,9 @@ use crate::kmeans::Uniform01;
 /// An assignment routine: fills labels and squared distances exactly as
 /// [`assign`] does (callers may parallelise it).
 pub type AssignRows = dyn Fn(&[f32], &Centroids, &mut [u32], &mut [f32]) + Sync;
+
+/// Rows over which the batch inertia is smoothed for early stopping, at most.
+pub const EWA_HORIZON_ROWS: u64 = 1 << 20;
 
 /// The state of a mini-batch run.
 #[derive(Debug, Clone)]
@@ -195,7 +200,13 @@ impl MiniBatch {
             // the first step's inertia is that of the initialisation
             return false;
         }
-        let alpha = (self.batch_size as f64 * 2.0 / (n_samples as f64 + 1.0)).min(1.0);
+        // scikit-learn smooths over n_samples rows (alpha = 2 b / (n + 1));
+        // on a billion rows that needs ~n / b steps just to forget the first
+        // batch, so the run would never stop early. The horizon is capped at
+        // EWA_HORIZON_ROWS: identical to scikit-learn up to that size, and
+        // the stopping rule scales with the batch, not with the file.
+        let horizon = n_samples.min(EWA_HORIZON_ROWS) as f64;
+        let alpha = (self.batch_size as f64 * 2.0 / (horizon + 1.0)).min(1.0);
         let ewa = match self.ewa {
             None => batch_inertia,
             Some(e) => e * (1.0 - alpha) + batch_inertia * alpha,
