@@ -66,3 +66,37 @@ fn cancellation_stops_a_pass() {
     let r = column_stats(src.as_ref(), &PassConfig::default(), &cancel, &Silent);
     assert!(matches!(r, Err(shoal_engine::EngineError::Cancelled)));
 }
+
+/// Later passes skip re-validating partitions an earlier pass found clean,
+/// but never one holding an invalid row: it is skipped (or refused) again.
+#[test]
+fn invalid_rows_are_caught_on_every_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.npy");
+    let n = 1_500_000usize; // 3 partitions of 2-D rows
+    let mut x = vec![1.0f32; 2 * n];
+    x[2 * 1_200_345] = f32::INFINITY;
+    let mut w =
+        MatrixWriter::create(&path, 2, &["a".into(), "b".into()], StoreType::F32, 1000).unwrap();
+    w.write(&x).unwrap();
+    w.finish().unwrap();
+    let cancel = AtomicBool::new(false);
+    let skip = open(
+        &path,
+        &OpenOptions {
+            skip_invalid: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let strict = open(&path, &OpenOptions::default()).unwrap();
+    for pass in 0..3 {
+        let (s, rep) =
+            column_stats(skip.as_ref(), &PassConfig::default(), &cancel, &Silent).unwrap();
+        assert_eq!((s.count(), rep.skipped), (n as u64 - 1, 1), "pass {pass}");
+        let e = column_stats(strict.as_ref(), &PassConfig::default(), &cancel, &Silent)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1200345"), "pass {pass}: {e}");
+    }
+}

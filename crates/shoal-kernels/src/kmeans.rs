@@ -335,6 +335,19 @@ pub struct Sample {
     points: Vec<f32>,
 }
 
+const KEY_BLOCK: usize = 256;
+
+/// `out[i] = row_key(seed, first + i)`.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn row_keys(seed: u64, first: u64, out: &mut [u64; KEY_BLOCK]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = row_key(seed, first + i as u64);
+    }
+}
+
 impl Sample {
     pub fn new(cap: usize, dim: usize, seed: u64, total_rows: u64) -> Self {
         let want = cap as f64 + 6.0 * (cap as f64).sqrt() + 16.0;
@@ -359,13 +372,22 @@ impl Sample {
             return;
         }
         let d = self.dim;
-        for (i, p) in x.chunks_exact(d).enumerate() {
-            let row = first_row + i as u64;
-            let key = row_key(self.seed, row);
-            if key <= self.tau {
-                self.keys.push((key, row));
-                self.points.extend_from_slice(p);
+        let n = x.len() / d;
+        // Keys in blocks (the hashing vectorises), then a scan for the few
+        // at or below the threshold.
+        let mut keys = [0u64; KEY_BLOCK];
+        let mut start = 0;
+        while start < n {
+            let m = KEY_BLOCK.min(n - start);
+            row_keys(self.seed, first_row + start as u64, &mut keys);
+            for (i, &key) in keys[..m].iter().enumerate() {
+                if key <= self.tau {
+                    let r = start + i;
+                    self.keys.push((key, first_row + r as u64));
+                    self.points.extend_from_slice(&x[r * d..(r + 1) * d]);
+                }
             }
+            start += m;
         }
     }
 

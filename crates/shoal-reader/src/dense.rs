@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use half::f16;
@@ -76,6 +77,9 @@ pub(crate) struct DenseSource {
     skip_invalid: bool,
     /// The file, opened on first use by `read_rows` on large files.
     file: OnceLock<Result<File, String>>,
+    /// Partitions (see `partitions()`) already read whole and found valid:
+    /// the file is read-only while mapped, so later passes skip the check.
+    valid: Vec<AtomicBool>,
 }
 
 /// `read_rows` reads payloads up to this size through the memory map (its
@@ -122,6 +126,9 @@ impl DenseSource {
             layout,
             skip_invalid,
             file: OnceLock::new(),
+            valid: (0..fixed_partitions(layout.rows, layout.dim).len())
+                .map(|_| AtomicBool::new(false))
+                .collect(),
         })
     }
 
@@ -218,6 +225,15 @@ impl DenseSource {
         Ok(kept)
     }
 
+    /// The index of the partition `rows` is exactly, if it is one.
+    fn partition_of(&self, rows: &Range<u64>) -> Option<usize> {
+        let per = (crate::source::MMAP_PARTITION_VALUES / self.layout.dim.max(1) as u64).max(1);
+        let p = rows.start / per;
+        let want = p * per..((p + 1) * per).min(self.layout.rows);
+        (rows.start.is_multiple_of(per) && *rows == want && (p as usize) < self.valid.len())
+            .then_some(p as usize)
+    }
+
     /// Is the payload exactly little-endian C-order float32?
     fn is_native_f32(&self) -> bool {
         self.layout.elem == Elem::F32
@@ -245,8 +261,13 @@ impl Source for DenseSource {
             let (off, len) = self.byte_range(&rows);
             populate(&self.map, off, len);
         }
+        let part = self.partition_of(&rows);
+        let trusted = part.is_some_and(|p| self.valid[p].load(Ordering::Relaxed));
         Ok(Box::new(DenseReader {
             src: self,
+            part,
+            trusted,
+            clean: true,
             range: rows.clone(),
             next: rows.start,
             chunk_rows: chunk_rows.max(1),
@@ -290,6 +311,12 @@ fn read_exact_at(f: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<(
 
 struct DenseReader<'a> {
     src: &'a DenseSource,
+    /// The partition this reader covers exactly, if any.
+    part: Option<usize>,
+    /// The partition was validated by an earlier reader: skip the checks.
+    trusted: bool,
+    /// Every block so far was valid as read.
+    clean: bool,
     range: Range<u64>,
     next: u64,
     chunk_rows: usize,
@@ -344,6 +371,9 @@ impl ChunkReader for DenseReader<'_> {
     fn next_block(&mut self) -> Result<Option<Block<'_>>, ReadError> {
         loop {
             if self.next >= self.range.end {
+                if let (Some(p), true) = (self.part, self.clean) {
+                    self.src.valid[p].store(true, Ordering::Relaxed);
+                }
                 return Ok(None);
             }
             let l = self.src.layout;
@@ -359,6 +389,14 @@ impl ChunkReader for DenseReader<'_> {
             // Zero-copy path: the mapped bytes already are row-major f32.
             if let Some(all) = self.src.as_contiguous() {
                 let data = &all[start as usize * l.dim..end as usize * l.dim];
+                if self.trusted {
+                    return Ok(Some(Block {
+                        data,
+                        dim: l.dim,
+                        first_row: start,
+                        seq,
+                    }));
+                }
                 match check_block(
                     data,
                     l.dim,
@@ -376,6 +414,7 @@ impl ChunkReader for DenseReader<'_> {
                         }))
                     }
                     Some((kept, dropped)) => {
+                        self.clean = false;
                         self.skipped += dropped;
                         self.buf = kept;
                     }
@@ -393,7 +432,9 @@ impl ChunkReader for DenseReader<'_> {
                         convert(b, l.elem, l.big_endian, &mut self.buf[c..], l.dim);
                     }
                 }
-                if let Some((kept, dropped)) = check_block(
+                if self.trusted {
+                    // validated by an earlier pass
+                } else if let Some((kept, dropped)) = check_block(
                     &self.buf,
                     l.dim,
                     start,
@@ -401,6 +442,7 @@ impl ChunkReader for DenseReader<'_> {
                     &self.src.info.path,
                     self.src.skip_invalid,
                 )? {
+                    self.clean = false;
                     self.skipped += dropped;
                     self.buf = kept;
                 }
