@@ -225,3 +225,48 @@ fn a_bad_row_in_the_middle_stops_minibatch_with_its_number() {
         assert!(e.contains("23456") && e.contains("x1"), "{name}: {e}");
     }
 }
+
+/// Cancels the run as soon as the mini-batch phase begins.
+struct CancelAtMiniBatch<'a>(&'a AtomicBool);
+impl shoal_engine::Observer for CancelAtMiniBatch<'_> {
+    fn pass_started(&self, p: &shoal_engine::PassStart) {
+        if p.name.starts_with("mini-batch") {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+#[test]
+fn minibatch_stops_when_cancelled_mid_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = grid_centres();
+    let x = blobs(&truth, 2, 5_000, 1.0, 4);
+    for (name, group) in [("c.npy", 1 << 20), ("c.parquet", 3_000)] {
+        let src = write(dir.path(), name, &x, 2, group);
+        let cfg = KMeansConfig {
+            algo: Algo::MiniBatch,
+            k: 8,
+            ..KMeansConfig::default()
+        };
+        let cancel = AtomicBool::new(false);
+        let mut l = Labels::default();
+        let r = fit(
+            src.as_ref(),
+            &cfg,
+            &cancel,
+            &CancelAtMiniBatch(&cancel),
+            Some(&mut l),
+        );
+        assert!(
+            matches!(
+                r,
+                Err(shoal_engine::kmeans::KMeansError::Engine(
+                    shoal_engine::EngineError::Cancelled
+                ))
+            ),
+            "{name}: {:?}",
+            r.map(|f| f.inertia)
+        );
+        assert!(l.0.is_empty(), "{name}: no labels after a cancelled run");
+    }
+}
