@@ -14,6 +14,69 @@ fn dist_to_points(x: &[f32], dim: usize, cands: &[f32], cap: &[f32], outs: &mut 
     }
 }
 
+const WIDE_LANES: usize = 16;
+const WIDE_CANDS: usize = 8;
+
+/// [`dist_to_points`] for wide rows, given the rows' 16-row groups
+/// transposed (`xt`, as `kmeans_plus_plus` prepares them once): for every block of up to 8 candidates the 8 x 16 squared
+/// distances accumulate in registers over the dimensions (exact differences,
+/// not the expanded form). The leftover rows go through [`dist_to_points`].
+fn dist_to_points_wide(
+    x: &[f32],
+    xt: &[f32],
+    dim: usize,
+    cands: &[f32],
+    cap: &[f32],
+    outs: &mut [&mut [f32]],
+) {
+    let n = x.len() / dim;
+    let full = n / WIDE_LANES * WIDE_LANES;
+    let mut cb = vec![0.0f32; WIDE_CANDS * dim];
+    let t = cands.len() / dim;
+    for c0 in (0..t).step_by(WIDE_CANDS) {
+        let m = WIDE_CANDS.min(t - c0);
+        // the block, padded by repeating its last candidate
+        for c in 0..WIDE_CANDS {
+            let src = (c0 + c.min(m - 1)) * dim;
+            cb[c * dim..(c + 1) * dim].copy_from_slice(&cands[src..src + dim]);
+        }
+        for g in (0..full).step_by(WIDE_LANES) {
+            let mut acc = [[0.0f32; WIDE_LANES]; WIDE_CANDS];
+            wide_block(&xt[g * dim..(g + WIDE_LANES) * dim], dim, &cb, &mut acc);
+            for (c, a) in acc.iter().enumerate().take(m) {
+                let o = &mut outs[c0 + c][g..g + WIDE_LANES];
+                for l in 0..WIDE_LANES {
+                    o[l] = a[l].min(cap[g + l]);
+                }
+            }
+        }
+    }
+    if full < n {
+        let mut tails: Vec<&mut [f32]> = outs.iter_mut().map(|o| &mut o[full..n]).collect();
+        dist_to_points(&x[full * dim..], dim, cands, &cap[full..n], &mut tails);
+    }
+}
+
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn wide_block(xt: &[f32], dim: usize, cb: &[f32], acc: &mut [[f32; WIDE_LANES]; WIDE_CANDS]) {
+    let mut a = *acc;
+    for (q, xv) in xt.chunks_exact(WIDE_LANES).enumerate().take(dim) {
+        let xv: &[f32; WIDE_LANES] = match xv.try_into() {
+            Ok(v) => v,
+            Err(_) => return,
+        };
+        for (c, ac) in a.iter_mut().enumerate() {
+            let cv = cb[c * dim + q];
+            for l in 0..WIDE_LANES {
+                let d = xv[l] - cv;
+                // one FMA on every target compiled for (AVX2+FMA, AVX-512, NEON)
+                ac[l] = d.mul_add(d, ac[l]);
+            }
+        }
+    }
+    *acc = a;
+}
+
 /// `out[i] = min(|x_i - p|^2, cap[i])` (or without the cap), vectorised.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
 fn dist_to_point(x: &[f32], dim: usize, p: &[f32], cap: Option<&[f32]>, out: &mut [f32]) {
@@ -485,6 +548,25 @@ pub fn kmeans_plus_plus(
             .sum()
     };
     let mut pot = pot_of(&closest);
+    // Wide rows: every group of 16 rows transposed once (`xt[q * 16 + l]`
+    // within a group), for `dist_to_points_wide`.
+    let xt_all: Vec<f32> = if dim > 8 {
+        // as long as `x`, so its pieces line up with those of `x`; the last
+        // rows (fewer than 16) are not transposed (they go the narrow way)
+        let mut xt = vec![0.0f32; n * dim];
+        xt.par_chunks_exact_mut(WIDE_LANES * dim)
+            .zip(x.par_chunks_exact(WIDE_LANES * dim))
+            .for_each(|(t, g)| {
+                for (l, row) in g.chunks_exact(dim).enumerate() {
+                    for (q, &v) in row.iter().enumerate() {
+                        t[q * WIDE_LANES + l] = v;
+                    }
+                }
+            });
+        xt
+    } else {
+        Vec::new()
+    };
     for c in 1..k {
         if pot <= 0.0 {
             return Err(InitError::TooFewDistinct { distinct: c, k });
@@ -524,11 +606,24 @@ pub fn kmeans_plus_plus(
                 per_piece[pi].push(chunk);
             }
         }
-        per_piece
-            .par_iter_mut()
-            .zip(x.par_chunks(PIECE * dim))
-            .zip(closest.par_chunks(PIECE))
-            .for_each(|((outs, xb), old)| dist_to_points(xb, dim, &cand_pts, old, outs));
+        if dim > 8 {
+            // Wide rows: 16 rows at a time, transposed, against blocks of 8
+            // candidates held in registers.
+            per_piece
+                .par_iter_mut()
+                .zip(x.par_chunks(PIECE * dim))
+                .zip(closest.par_chunks(PIECE))
+                .zip(xt_all.par_chunks(PIECE * dim))
+                .for_each(|(((outs, xb), old), xtb)| {
+                    dist_to_points_wide(xb, xtb, dim, &cand_pts, old, outs)
+                });
+        } else {
+            per_piece
+                .par_iter_mut()
+                .zip(x.par_chunks(PIECE * dim))
+                .zip(closest.par_chunks(PIECE))
+                .for_each(|((outs, xb), old)| dist_to_points(xb, dim, &cand_pts, old, outs));
+        }
         drop(per_piece);
         let mut best: Option<(f64, usize, usize)> = None;
         for (ti, &cid) in cands.iter().enumerate() {
@@ -642,6 +737,59 @@ pub fn lloyd_in_memory(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Wide rows (d > 8) take the transposed 16-row path; rows past the last
+    /// whole group, and a last piece holding only such rows, must still get
+    /// their distances: here the only points besides the origin are the 5
+    /// rows after 4096 identical ones, so k = 6 needs every one of them.
+    #[test]
+    fn kmeans_plus_plus_wide_rows_reach_the_last_rows() {
+        let d = 12;
+        let n = 4096 + 5;
+        let mut x = vec![0.0f32; n * d];
+        for (t, row) in x.chunks_exact_mut(d).skip(4096).enumerate() {
+            row[t] = 100.0 + t as f32;
+        }
+        for seed in 0..5 {
+            let mut rng = Uniform01::new(seed, 0);
+            let c = kmeans_plus_plus(&x, d, None, 6, &mut rng).unwrap();
+            let mut rows: Vec<Vec<u32>> = c
+                .chunks_exact(d)
+                .map(|r| r.iter().map(|v| v.to_bits()).collect())
+                .collect();
+            rows.sort();
+            rows.dedup();
+            assert_eq!(rows.len(), 6, "seed {seed}: centres not distinct");
+        }
+        // and the wide distances equal the narrow ones up to rounding
+        let mut s = 7u64;
+        let y: Vec<f32> = (0..(100 * 20))
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (s >> 40) as f32 / (1u64 << 20) as f32 - 8.0
+            })
+            .collect();
+        let cands = &y[..3 * 20];
+        let cap = vec![f32::INFINITY; 100];
+        let mut xt = vec![0.0f32; 100 * 20];
+        for (t, g) in xt.chunks_exact_mut(16 * 20).zip(y.chunks_exact(16 * 20)) {
+            for (l, row) in g.chunks_exact(20).enumerate() {
+                for (q, &v) in row.iter().enumerate() {
+                    t[q * 16 + l] = v;
+                }
+            }
+        }
+        let (mut a, mut b) = (vec![vec![0.0f32; 100]; 3], vec![vec![0.0f32; 100]; 3]);
+        let mut av: Vec<&mut [f32]> = a.iter_mut().map(|v| &mut v[..]).collect();
+        let mut bv: Vec<&mut [f32]> = b.iter_mut().map(|v| &mut v[..]).collect();
+        dist_to_points_wide(&y, &xt, 20, cands, &cap, &mut av);
+        dist_to_points(&y, 20, cands, &cap, &mut bv);
+        for (ra, rb) in a.iter().zip(&b) {
+            for (p, q) in ra.iter().zip(rb) {
+                assert!((p - q).abs() <= 1e-5 * q.max(1.0), "{p} vs {q}");
+            }
+        }
+    }
 
     #[test]
     fn sample_is_order_independent_and_the_exact_bottom_k() {
