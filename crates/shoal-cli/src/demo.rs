@@ -144,11 +144,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         shoal_engine::reset_peak_rss();
         let (_, f, secs) = crate::fit::fit_and_save(global, &a)?;
         let base = *lloyd_inertia.get_or_insert(f.inertia);
-        let passes = f
-            .passes
-            .iter()
-            .filter(|p| !p.name.starts_with("init") && !p.name.starts_with("mini-batch ("))
-            .count();
+        let passes = f.data_passes();
         println!(
             "{:>10}  {:>8}  {:>8.2}  {:>14.6e}  {:>+10.3}%  {:>14}",
             format!("{algo:?}").to_lowercase(),

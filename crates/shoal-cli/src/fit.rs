@@ -253,11 +253,7 @@ pub fn print_summary(m: &Model, f: &KMeansFit, seconds: f64) {
         },
         m.inertia
     );
-    let data_passes = f
-        .passes
-        .iter()
-        .filter(|p| !p.name.starts_with("init") && !p.name.starts_with("mini-batch ("))
-        .count() as u64;
+    let data_passes = f.data_passes() as u64;
     println!(
         "{} passes over the data in {:.2} s ({} rows/s per pass); {} on a sample of {} rows{}",
         data_passes,

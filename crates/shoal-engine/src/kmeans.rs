@@ -239,6 +239,9 @@ pub struct PassTiming {
     pub rows: u64,
     /// Peak resident set of the process at the end of the pass.
     pub peak_rss: Option<u64>,
+    /// A streaming pass over the data (not in-memory work on a sample, nor
+    /// random-access mini-batch steps).
+    pub over_data: bool,
 }
 
 impl PassTiming {
@@ -248,6 +251,7 @@ impl PassTiming {
             seconds: rep.elapsed.as_secs_f64(),
             rows: rep.rows,
             peak_rss: rep.peak_rss,
+            over_data: true,
         }
     }
 }
@@ -277,6 +281,13 @@ pub struct KMeansFit {
     pub algo: Algo,
     /// Mini-batch steps taken (mini-batch only).
     pub minibatch_steps: Option<u64>,
+}
+
+impl KMeansFit {
+    /// Streaming passes made over the data.
+    pub fn data_passes(&self) -> usize {
+        self.passes.iter().filter(|p| p.over_data).count()
+    }
 }
 
 /// Tells the observer a pass begins.
@@ -506,6 +517,7 @@ pub fn fit(
         seconds: init_start.elapsed().as_secs_f64(),
         rows: sample_x.len() as u64 / d as u64,
         peak_rss: crate::peak_rss(),
+        over_data: false,
     });
 
     let mut iterations = 0;

@@ -264,6 +264,7 @@ pub(crate) fn run(
                 seconds: t0.elapsed().as_secs_f64(),
                 rows: n,
                 peak_rss: crate::peak_rss(),
+                over_data: true,
             });
             if stop {
                 converged = mb.steps < max_steps;
@@ -277,6 +278,7 @@ pub(crate) fn run(
             seconds: start.elapsed().as_secs_f64(),
             rows: mb.steps * batch as u64,
             peak_rss: crate::peak_rss(),
+            over_data: false,
         });
     }
     Ok(MiniBatchRun {
