@@ -153,15 +153,17 @@ impl MiniBatch {
         let d = self.dim;
         let max = self.counts.iter().fold(0.0f64, |m, &c| m.max(c));
         let limit = self.reassignment_ratio * max;
-        let mut to: Vec<usize> = (0..self.k).filter(|&j| self.counts[j] < limit).collect();
+        let mut moved: Vec<bool> = self.counts.iter().map(|&c| c < limit).collect();
         // At most half a batch: keep the lowest counts (stable, like argsort).
         let cap = n / 2;
-        if to.len() > cap {
+        if moved.iter().filter(|&&m| m).count() > cap {
             let mut order: Vec<usize> = (0..self.k).collect();
             order.sort_by(|&a, &b| self.counts[a].total_cmp(&self.counts[b]));
-            let keep: std::collections::HashSet<usize> = order[..cap].iter().copied().collect();
-            to.retain(|j| keep.contains(j));
+            for &j in &order[cap..] {
+                moved[j] = false;
+            }
         }
+        let to: Vec<usize> = (0..self.k).filter(|&j| moved[j]).collect();
         if to.is_empty() {
             return;
         }
@@ -174,7 +176,7 @@ impl MiniBatch {
             self.centers[j * d..(j + 1) * d].copy_from_slice(&batch[src * d..(src + 1) * d]);
         }
         let kept_min = (0..self.k)
-            .filter(|j| !to.contains(j))
+            .filter(|&j| !moved[j])
             .map(|j| self.counts[j])
             .fold(f64::INFINITY, f64::min);
         if kept_min.is_finite() {

@@ -190,13 +190,15 @@ impl DenseSource {
             assert!(r < l.rows, "row {r} out of range");
             let r = r as usize;
             // (byte offset in the payload, values, stride in the output)
-            let mut pieces: Vec<(usize, usize, usize)> = Vec::with_capacity(1);
-            if l.fortran && d > 1 {
-                pieces.extend((0..d).map(|c| ((c * l.rows as usize + r) * es, 1, c)));
-            } else {
-                pieces.push((r * d * es, d, 0));
-            }
-            for (at, count, to) in pieces {
+            // Fortran order: one value per column, `rows` apart; C order:
+            // the row's values together.
+            let (pieces, count) = if l.fortran && d > 1 { (d, 1) } else { (1, d) };
+            for c in 0..pieces {
+                let at = if count == 1 && pieces > 1 {
+                    (c * l.rows as usize + r) * es
+                } else {
+                    r * d * es
+                };
                 let src: &[u8] = match file {
                     None => &payload[at..at + count * es],
                     Some(f) => {
@@ -205,7 +207,7 @@ impl DenseSource {
                         &bytes[..count * es]
                     }
                 };
-                convert(src, l.elem, l.big_endian, &mut row[to..], 1);
+                convert(src, l.elem, l.big_endian, &mut row[c..], 1);
             }
             match check_block(
                 &row,

@@ -206,3 +206,28 @@ fn read_rows_equals_sequential_rows() {
         }
     }
 }
+
+/// Random access on a Fortran-order fixture (columns stored apart) returns
+/// the rows of the fixture's expected C-order array.
+#[test]
+fn read_rows_on_fortran_order() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fixtures");
+    let src = open(&dir.join("f32_fortran.npy"), &OpenOptions::default()).unwrap();
+    let want = open(
+        &dir.join("f32_fortran.npy.expect.npy"),
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    let d = src.info().dim;
+    assert!(d > 1, "the fixture should have several columns");
+    let all = read(want.as_ref(), 1000);
+    let n = all.len() / d;
+    let idx: Vec<u64> = vec![n as u64 - 1, 0, (n / 2) as u64, 0];
+    let mut got = Vec::new();
+    assert_eq!(src.read_rows(&idx, &mut got).unwrap().unwrap(), idx.len());
+    let expect: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| all[i as usize * d..(i as usize + 1) * d].to_vec())
+        .collect();
+    assert_eq!(got, expect);
+}
