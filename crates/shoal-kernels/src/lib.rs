@@ -6,6 +6,7 @@
 
 pub mod assign;
 mod gemm;
+pub mod hierarchy;
 pub mod kmeans;
 pub mod metrics;
 pub mod minibatch;
