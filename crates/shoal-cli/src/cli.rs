@@ -51,6 +51,14 @@ pub enum Command {
     Assign(AssignArgs),
     /// Divide every column by its standard deviation (scipy's whiten), streaming.
     Whiten(WhitenArgs),
+    /// Hierarchical clustering (scipy's linkage): write the (n-1) x 4 tree Z.npy, optionally cut it into labels.
+    Linkage(LinkageArgs),
+    /// Cut a tree Z.npy into flat clusters (scipy's fcluster): labels 1..k per leaf.
+    Fcluster(FclusterArgs),
+    /// Dendrogram coordinates of a tree Z.npy (scipy's dendrogram data) as JSON.
+    Dendrogram(DendrogramArgs),
+    /// Cophenetic distances of a tree Z.npy, and their correlation with the original distances.
+    Cophenet(CophenetArgs),
     /// Benchmarks: `bench read FILE` times one bare streaming pass.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -365,6 +373,177 @@ impl MemoryArgs {
         }
         cfg
     }
+}
+
+/// scipy's linkage methods.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LinkageMethod {
+    Single,
+    Complete,
+    Average,
+    Weighted,
+    Centroid,
+    Median,
+    Ward,
+}
+
+impl LinkageMethod {
+    pub fn kernel(self) -> shoal_kernels::hierarchy::Method {
+        use shoal_kernels::hierarchy::Method as M;
+        match self {
+            LinkageMethod::Single => M::Single,
+            LinkageMethod::Complete => M::Complete,
+            LinkageMethod::Average => M::Average,
+            LinkageMethod::Weighted => M::Weighted,
+            LinkageMethod::Centroid => M::Centroid,
+            LinkageMethod::Median => M::Median,
+            LinkageMethod::Ward => M::Ward,
+        }
+    }
+}
+
+/// scipy's fcluster criteria.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CutCriterion {
+    /// Clusters whose cophenetic distance is at most t.
+    Distance,
+    /// At most t clusters (the lowest cut that gives no more).
+    Maxclust,
+    /// Links whose inconsistency coefficient (over --depth levels) is at most t.
+    Inconsistent,
+    /// Nodes whose --monocrit value is at most t.
+    Monocrit,
+    /// At most t clusters by the --monocrit values.
+    MaxclustMonocrit,
+}
+
+/// k-means used to build micro-clusters.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum MicroAlgo {
+    Lloyd,
+    Minibatch,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  shoal linkage pts.npy --method ward --out Z.npy --labels L.npy -t 5\n  shoal linkage d.npy --condensed --method average --out Z.npy\n  shoal linkage big.parquet --method ward --micro-clusters 2000 --out Z.npy --labels L.parquet -t 10\n\nsingle, ward, centroid and median run from the observations in O(n*d) memory;\ncomplete, average and weighted need the n(n-1)/2 distance matrix and refuse\nwhen it does not fit in --memory.\nWith --micro-clusters M the rows are first reduced by k-means to M weighted\ncentroids: ward and centroid are then exact on the micro-clusters (sizes as\nweights), average weighs distances by sizes, single/complete/median/weighted\nuse the centroid distances alone. Z's count column counts leaves."
+)]
+pub struct LinkageArgs {
+    /// A .parquet, .npy, .f32 or .csv file of observations (or, with --condensed, a 1-D .npy of distances).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Linkage method.
+    #[arg(long, value_enum, default_value_t = LinkageMethod::Single)]
+    pub method: LinkageMethod,
+    /// Output linkage matrix (.npy, float64, (n-1) x 4).
+    #[arg(long, value_name = "Z.npy")]
+    pub out: PathBuf,
+    /// FILE is a condensed distance vector (scipy's pdist layout), not observations.
+    #[arg(long, conflicts_with_all = ["micro_clusters", "sample"])]
+    pub condensed: bool,
+    /// Reorder leaves so neighbouring leaves are close (scipy's optimal_ordering; O(n^2) memory).
+    #[arg(long)]
+    pub optimal_ordering: bool,
+    /// Reduce the rows by k-means to M weighted micro-clusters first (any file size, bounded memory).
+    #[arg(long, value_parser = parse_count_usize, value_name = "M", conflicts_with = "sample")]
+    pub micro_clusters: Option<usize>,
+    /// Build the tree on a seeded uniform sample of M rows; every row takes its nearest sample point's cluster.
+    #[arg(long, value_parser = parse_count_usize, value_name = "M")]
+    pub sample: Option<usize>,
+    /// k-means for --micro-clusters.
+    #[arg(long, value_enum, default_value_t = MicroAlgo::Minibatch)]
+    pub algo: MicroAlgo,
+    /// Seed for --micro-clusters and --sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Cut the tree and write each row's flat cluster (1..k) here (.npy or .parquet).
+    #[arg(long, value_name = "OUT", requires = "t")]
+    pub labels: Option<PathBuf>,
+    /// Threshold of the cut (a distance, a cluster count, ...; see --criterion).
+    #[arg(short = 't', long = "threshold", value_name = "T")]
+    pub t: Option<f64>,
+    /// How --labels cuts the tree.
+    #[arg(long, value_enum, default_value_t = CutCriterion::Maxclust)]
+    pub criterion: CutCriterion,
+    /// Levels below a link for --criterion inconsistent.
+    #[arg(long, default_value_t = 2)]
+    pub depth: usize,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  shoal fcluster Z.npy --criterion maxclust -t 4 --out L.npy\n  shoal fcluster Z.npy --criterion distance -t 1.5 --out L.parquet"
+)]
+pub struct FclusterArgs {
+    /// A linkage matrix (.npy, (n-1) x 4).
+    pub z: PathBuf,
+    /// How to cut (scipy's default is inconsistent).
+    #[arg(long, value_enum, default_value_t = CutCriterion::Inconsistent)]
+    pub criterion: CutCriterion,
+    /// Threshold of the cut.
+    #[arg(short = 't', long = "threshold", value_name = "T")]
+    pub t: f64,
+    /// Levels below a link for --criterion inconsistent.
+    #[arg(long, default_value_t = 2)]
+    pub depth: usize,
+    /// One value per row of Z for the monocrit criteria (.npy); default: the largest height at or below each row (scipy's maxdists).
+    #[arg(long, value_name = "MC.npy")]
+    pub monocrit: Option<PathBuf>,
+    /// Output labels, 1..k per leaf in leaf id order (.npy int32 or .parquet column `cluster`).
+    #[arg(long, value_name = "L")]
+    pub out: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Dendrogram truncation (scipy's truncate_mode).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TruncateMode {
+    None,
+    /// Only the last p merges.
+    Lastp,
+    /// At most p levels below the root.
+    Level,
+}
+
+#[derive(Debug, Args)]
+pub struct DendrogramArgs {
+    /// A linkage matrix (.npy, (n-1) x 4).
+    pub z: PathBuf,
+    /// Truncation.
+    #[arg(long = "truncate", value_enum, default_value_t = TruncateMode::None)]
+    pub truncate: TruncateMode,
+    /// The p of the truncation.
+    #[arg(short = 'p', default_value_t = 30)]
+    pub p: usize,
+    /// Output JSON with icoord, dcoord, ivl, leaves and color_list.
+    #[arg(long, value_name = "D.json")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CophenetArgs {
+    /// A linkage matrix (.npy, (n-1) x 4).
+    pub z: PathBuf,
+    /// The condensed distances the tree was built from (.npy): prints the cophenetic correlation.
+    #[arg(long, value_name = "Y.npy")]
+    pub distances: Option<PathBuf>,
+    /// Write the condensed cophenetic distances (.npy float64, n(n-1)/2 values).
+    #[arg(long, value_name = "C.npy")]
+    pub out: Option<PathBuf>,
+    /// Memory budget for --out.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub memory: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod demo;
 mod exit;
 mod fit;
 mod gen;
+mod hier;
 mod info;
 mod labels;
 mod model;
@@ -56,6 +57,10 @@ fn main() -> ExitCode {
         cli::Command::Fit(f) => fit::run(&args.global, f).map(|_| ()),
         cli::Command::Assign(a) => assign::run(&args.global, a),
         cli::Command::Whiten(w) => whiten::run(&args.global, w),
+        cli::Command::Linkage(l) => hier::linkage(&args.global, l),
+        cli::Command::Fcluster(f) => hier::fcluster(&args.global, f),
+        cli::Command::Dendrogram(d) => hier::dendrogram(&args.global, d),
+        cli::Command::Cophenet(c) => hier::cophenet(&args.global, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -140,3 +140,31 @@ fn flat_cuts_partition_consistently() {
         assert_eq!(d, (1..=k as u32).collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn parallel_scans_give_the_same_tree_as_one_thread() {
+    // 20 000 points: the scans of single and ward linkage are split across
+    // the pool (above 16 384 candidates); the tree must not depend on it.
+    let n = 20_000;
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let x: Vec<f32> = (0..2 * n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32 * 100.0
+        })
+        .collect();
+    for method in [Method::Single, Method::Ward] {
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| vector::linkage(&x, 2, method, None).expect("linkage"))
+        };
+        let one = run(1);
+        let three = run(3);
+        assert_eq!(one, three, "{method}");
+    }
+}

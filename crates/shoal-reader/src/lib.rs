@@ -33,7 +33,7 @@ pub use arrow_schema;
 pub use arrow_schema::DataType;
 pub use dense::Elem;
 pub use error::{ErrorClass, ReadError};
-pub use npy::{parse_descr, parse_header, NpyHeader};
+pub use npy::{parse_descr, parse_header, read_f64 as read_npy_f64, NpyHeader};
 pub use open::open;
 pub use parquet::RecordBatches;
 pub use raw::sidecar_path;

@@ -156,6 +156,68 @@ pub fn parse_descr(descr: &str) -> Option<(Elem, bool)> {
     Some((elem, big))
 }
 
+/// A whole `.npy` array in f64 (for small exact arrays such as linkage
+/// matrices and condensed distances, which f32 would round), with its shape.
+/// Any numeric dtype is widened; Fortran order is turned into C order.
+pub fn read_f64(path: &Path) -> Result<(Vec<f64>, Vec<u64>), ReadError> {
+    let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let h = parse_header(path, &bytes)?;
+    let (elem, big) = parse_descr(&h.descr).ok_or_else(|| ReadError::Dtype {
+        path: path.to_path_buf(),
+        dtype: h.descr.clone(),
+        detail: "expected a numeric array".into(),
+    })?;
+    let count = h.shape.iter().product::<u64>() as usize;
+    let size = elem.size();
+    let data = &bytes[h.data_offset..];
+    if data.len() < count * size {
+        return Err(ReadError::Truncated {
+            path: path.to_path_buf(),
+            detail: format!(
+                "shape {:?} needs {} bytes of data, the file has {}",
+                h.shape,
+                count * size,
+                data.len()
+            ),
+        });
+    }
+    let mut out = Vec::with_capacity(count);
+    for v in data[..count * size].chunks_exact(size) {
+        let mut b = [0u8; 8];
+        b[..size].copy_from_slice(v);
+        if big {
+            b[..size].reverse();
+        }
+        out.push(match elem {
+            Elem::F16 => half::f16::from_le_bytes([b[0], b[1]]).to_f64(),
+            Elem::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
+            Elem::F64 => f64::from_le_bytes(b),
+            Elem::I8 => b[0] as i8 as f64,
+            Elem::I16 => i16::from_le_bytes([b[0], b[1]]) as f64,
+            Elem::I32 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
+            Elem::I64 => i64::from_le_bytes(b) as f64,
+            Elem::U8 => b[0] as f64,
+            Elem::U16 => u16::from_le_bytes([b[0], b[1]]) as f64,
+            Elem::U32 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
+            Elem::U64 => u64::from_le_bytes(b) as f64,
+        });
+    }
+    if h.fortran_order && h.shape.len() == 2 {
+        let (r, c) = (h.shape[0] as usize, h.shape[1] as usize);
+        let mut t = vec![0f64; count];
+        for i in 0..r {
+            for j in 0..c {
+                t[i * c + j] = out[j * r + i];
+            }
+        }
+        out = t;
+    }
+    Ok((out, h.shape))
+}
+
 pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadError> {
     let map = map_file(path)?.ok_or_else(|| fmt_err(path, "the file is empty"))?;
     let header = parse_header(path, &map[..map.len().min(1 << 20)])?;

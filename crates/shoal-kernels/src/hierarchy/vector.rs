@@ -26,7 +26,11 @@ use super::condensed::{finish_representative, Heap};
 use super::{HierarchyError, Merge, Method};
 
 /// Candidates per parallel piece of a scan.
-const PIECE: usize = 4096;
+/// Below this many candidates a scan runs on one thread (the rayon
+/// dispatch costs more than it saves). The generic algorithm's scans are
+/// many and short, so it keeps them on one thread below [`PAR_MIN_GENERIC`].
+const PAR_MIN: usize = 16384;
+const PAR_MIN_GENERIC: usize = 1 << 20;
 
 /// Cluster centres in per-dimension (structure-of-arrays) layout.
 #[derive(Debug, Clone)]
@@ -108,39 +112,6 @@ fn sq_dists(cols: &[Vec<f64>], lo: usize, x: &[f64], out: &mut [f64]) {
     }
 }
 
-/// The first minimum of `vals` (NaN never wins), as (value, offset).
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn argmin(vals: &[f64]) -> (f64, usize) {
-    const L: usize = 8;
-    let mut best = [f64::INFINITY; L];
-    let mut at = [usize::MAX; L];
-    let chunks = vals.chunks_exact(L);
-    let tail = chunks.remainder();
-    for (b, ch) in chunks.enumerate() {
-        for l in 0..L {
-            if ch[l] < best[l] {
-                best[l] = ch[l];
-                at[l] = b * L + l;
-            }
-        }
-    }
-    let base = vals.len() - tail.len();
-    let (mut v, mut i) = (f64::INFINITY, usize::MAX);
-    for l in 0..L {
-        if best[l] < v || (best[l] == v && at[l] < i) {
-            v = best[l];
-            i = at[l];
-        }
-    }
-    for (t, &x) in tail.iter().enumerate() {
-        if x < v {
-            v = x;
-            i = base + t;
-        }
-    }
-    (v, i)
-}
-
 /// Combines per-piece minima in piece order (the lowest offset wins ties).
 fn reduce_min(parts: impl Iterator<Item = (f64, usize)>) -> (f64, usize) {
     let mut best = (f64::INFINITY, usize::MAX);
@@ -152,33 +123,168 @@ fn reduce_min(parts: impl Iterator<Item = (f64, usize)>) -> (f64, usize) {
     best
 }
 
-/// Runs `f(lo, piece)` over `buf` split into [`PIECE`]-sized pieces (in
-/// parallel when there are several), returning each piece's result in order.
-fn pieces<T: Send>(buf: &mut [f64], f: impl Fn(usize, &mut [f64]) -> T + Sync) -> Vec<T> {
-    if buf.len() <= PIECE {
-        return vec![f(0, buf)];
+/// Candidates per piece of a scan: everything at once below [`PAR_MIN`],
+/// else an equal share per pool thread. Scans return the first minimum and
+/// updates are elementwise, so the answer does not depend on the split.
+fn piece_len(len: usize, par_min: usize) -> usize {
+    if len < par_min {
+        len.max(1)
+    } else {
+        len.div_ceil(rayon::current_num_threads().max(1))
+            .max(par_min / 2)
     }
-    buf.par_chunks_mut(PIECE)
-        .enumerate()
-        .map(|(p, chunk)| f(p * PIECE, chunk))
-        .collect()
 }
 
-/// As [`pieces`], over two equally long slices cut at the same offsets.
-fn pieces2<T: Send>(
-    a: &mut [f64],
-    b: &mut [f64],
-    f: impl Fn(usize, &mut [f64], &mut [f64]) -> T + Sync,
-) -> Vec<T> {
-    debug_assert_eq!(a.len(), b.len());
-    if a.len() <= PIECE {
-        return vec![f(0, a, b)];
+/// Runs `f(lo, len)` over `0..len` in pieces (in parallel when there are
+/// several) and reduces the first minima in piece order.
+fn scan(
+    len: usize,
+    par_min: usize,
+    f: impl Fn(usize, usize) -> (f64, usize) + Sync,
+) -> (f64, usize) {
+    let p = piece_len(len, par_min);
+    if p >= len {
+        return f(0, len);
     }
-    a.par_chunks_mut(PIECE)
-        .zip(b.par_chunks_mut(PIECE))
-        .enumerate()
-        .map(|(p, (x, y))| f(p * PIECE, x, y))
-        .collect()
+    let parts: Vec<(f64, usize)> = (0..len.div_ceil(p))
+        .into_par_iter()
+        .map(|i| {
+            let lo = i * p;
+            f(lo, p.min(len - lo))
+        })
+        .collect();
+    reduce_min(parts.into_iter())
+}
+
+/// Lane-wise first-minimum tracking over blocks of [`LANES`] candidates.
+const LANES: usize = 8;
+
+#[inline(always)]
+fn lanes_min(best: &[f64; LANES], at: &[usize; LANES]) -> (f64, usize) {
+    let (mut v, mut i) = (f64::INFINITY, usize::MAX);
+    for l in 0..LANES {
+        if best[l] < v || (best[l] == v && at[l] < i) {
+            v = best[l];
+            i = at[l];
+        }
+    }
+    (v, i)
+}
+
+/// Squared distances from `x` to candidates `j..j+LANES`.
+#[inline(always)]
+fn block_sq(cols: &[Vec<f64>], j: usize, x: &[f64]) -> [f64; LANES] {
+    let mut acc = [0f64; LANES];
+    for (c, &xk) in cols.iter().zip(x) {
+        let cc = &c[j..j + LANES];
+        for l in 0..LANES {
+            let t = cc[l] - xk;
+            acc[l] += t * t;
+        }
+    }
+    acc
+}
+
+#[inline(always)]
+fn one_sq(cols: &[Vec<f64>], j: usize, x: &[f64]) -> f64 {
+    let mut s = 0f64;
+    for (c, &xk) in cols.iter().zip(x) {
+        let t = c[j] - xk;
+        s += t * t;
+    }
+    s
+}
+
+/// First minimum over `lo..lo+len` of `key(j, ||c_j - x||²)` (NaN never wins).
+#[inline(always)]
+fn scan_keys(
+    cols: &[Vec<f64>],
+    lo: usize,
+    len: usize,
+    x: &[f64],
+    key: impl Fn(usize, f64) -> f64,
+) -> (f64, usize) {
+    let mut best = [f64::INFINITY; LANES];
+    let mut at = [usize::MAX; LANES];
+    let end = lo + len;
+    let mut j = lo;
+    while j + LANES <= end {
+        let acc = block_sq(cols, j, x);
+        for l in 0..LANES {
+            let v = key(j + l, acc[l]);
+            if v < best[l] {
+                best[l] = v;
+                at[l] = j + l;
+            }
+        }
+        j += LANES;
+    }
+    let (mut v, mut i) = lanes_min(&best, &at);
+    while j < end {
+        let k = key(j, one_sq(cols, j, x));
+        if k < v {
+            v = k;
+            i = j;
+        }
+        j += 1;
+    }
+    (v, i)
+}
+
+/// Ward: the first minimum of `w_j/(w_x+w_j)·||c_j - x||²`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn ward_scan(
+    cols: &[Vec<f64>],
+    w: &[f64],
+    lo: usize,
+    len: usize,
+    x: &[f64],
+    wx: f64,
+) -> (f64, usize) {
+    scan_keys(cols, lo, len, x, |j, s| ward_key(s, wx, w[j]))
+}
+
+/// Plain squared distance: the first minimum of `||c_j - x||²`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn dist_scan(cols: &[Vec<f64>], lo: usize, len: usize, x: &[f64]) -> (f64, usize) {
+    scan_keys(cols, lo, len, x, |_, s| s)
+}
+
+/// Prim's update: `d_j = min(d_j, ||c_j - x||²)` for the piece `d` starting
+/// at `lo`, returning the first minimum of the updated `d`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn prim_scan(cols: &[Vec<f64>], lo: usize, d: &mut [f64], x: &[f64]) -> (f64, usize) {
+    let mut best = [f64::INFINITY; LANES];
+    let mut at = [usize::MAX; LANES];
+    let len = d.len();
+    let mut j = 0;
+    while j + LANES <= len {
+        let acc = block_sq(cols, lo + j, x);
+        let dd = &mut d[j..j + LANES];
+        for l in 0..LANES {
+            if acc[l] < dd[l] {
+                dd[l] = acc[l];
+            }
+            if dd[l] < best[l] {
+                best[l] = dd[l];
+                at[l] = j + l;
+            }
+        }
+        j += LANES;
+    }
+    let (mut v, mut i) = lanes_min(&best, &at);
+    while j < len {
+        let s = one_sq(cols, lo + j, x);
+        if s < d[j] {
+            d[j] = s;
+        }
+        if d[j] < v {
+            v = d[j];
+            i = j;
+        }
+        j += 1;
+    }
+    (v, lo.wrapping_add(i))
 }
 
 /// Hierarchical clustering of the rows of `data` (`n x dim`, row-major) for
@@ -234,7 +340,6 @@ fn single(mut pts: Centres) -> Vec<Merge> {
     let dim = pts.cols.len();
     let mut ids: Vec<usize> = (0..n).collect();
     let mut d = vec![f64::INFINITY; n];
-    let mut buf = vec![0f64; n];
     let mut out = Vec::with_capacity(n - 1);
     let mut xc = vec![0f64; dim];
     let mut x = 0; // position of the point just added to the tree
@@ -247,16 +352,16 @@ fn single(mut pts: Centres) -> Vec<Merge> {
         let len = pts.len();
         let cols = &pts.cols;
         let xc_ref = &xc;
-        let parts = pieces2(&mut buf[..len], &mut d[..len], |lo, b, dp| {
-            sq_dists(cols, lo, xc_ref, b);
-            for (dv, &s) in dp.iter_mut().zip(b.iter()) {
-                if s < *dv {
-                    *dv = s;
-                }
-            }
-            let (v, i) = argmin(dp);
-            (v, lo + i)
-        });
+        let p = piece_len(len, PAR_MIN);
+        let parts: Vec<(f64, usize)> = if p >= len {
+            vec![prim_scan(cols, 0, &mut d[..len], xc_ref)]
+        } else {
+            d[..len]
+                .par_chunks_mut(p)
+                .enumerate()
+                .map(|(i, dp)| prim_scan(cols, i * p, dp, xc_ref))
+                .collect()
+        };
         let (v, y) = reduce_min(parts.into_iter());
         out.push(Merge {
             left: ids[x],
@@ -298,7 +403,6 @@ fn ward(mut pts: Centres, mut w: Vec<f64>) -> Vec<Merge> {
     let n = pts.len();
     let dim = pts.cols.len();
     let mut ids: Vec<usize> = (0..n).collect();
-    let mut buf = vec![0f64; n];
     let mut chain: Vec<usize> = Vec::with_capacity(n);
     let mut out = Vec::with_capacity(n - 1);
     let mut xc = vec![0f64; dim];
@@ -325,16 +429,9 @@ fn ward(mut pts: Centres, mut w: Vec<f64>) -> Vec<Merge> {
             let len = pts.len();
             let cols = &pts.cols;
             let xc_ref = &xc;
-            let parts = pieces2(&mut buf[..len], &mut w[..len], |lo, b, wp| {
-                sq_dists(cols, lo, xc_ref, b);
-                for (bv, &wj) in b.iter_mut().zip(wp.iter()) {
-                    *bv = ward_key(*bv, wx, wj);
-                }
-                let (v, i) = argmin(b);
-                (v, lo + i)
-            });
+            let wv = &w[..len];
+            let (v, i) = scan(len, PAR_MIN, |lo, l| ward_scan(cols, wv, lo, l, xc_ref, wx));
             w[x] = saved;
-            let (v, i) = reduce_min(parts.into_iter());
             if v < current {
                 y = i;
             }
@@ -404,7 +501,7 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
     let mut yc = vec![0f64; dim];
 
     // Nearest live neighbour after x: (position, squared distance).
-    let find_min = |pts: &Centres, buf: &mut [f64], xc: &mut [f64], x: usize| {
+    let find_min = |pts: &Centres, xc: &mut [f64], x: usize| {
         if x + 1 >= n {
             return None;
         }
@@ -412,17 +509,14 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
         let cols = &pts.cols;
         let xc: &[f64] = xc;
         let lo = x + 1;
-        let parts = pieces(&mut buf[lo..n], |off, b| {
-            sq_dists(cols, lo + off, xc, b);
-            let (v, i) = argmin(b);
-            (v, lo + off + i)
+        let (v, y) = scan(n - lo, PAR_MIN_GENERIC, |o, l| {
+            dist_scan(cols, lo + o, l, xc)
         });
-        let (v, y) = reduce_min(parts.into_iter());
         (y != usize::MAX).then_some((y, v))
     };
 
     for x in 0..n - 1 {
-        let (y, v) = find_min(&pts, &mut buf, &mut xc, x).unwrap_or((x + 1, f64::INFINITY));
+        let (y, v) = find_min(&pts, &mut xc, x).unwrap_or((x + 1, f64::INFINITY));
         neighbor[x] = y;
         min_dist[x] = v;
     }
@@ -438,7 +532,7 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
             if dist == pts.sq_dist(x, y) {
                 break;
             }
-            let (ny, nd) = find_min(&pts, &mut buf, &mut xc, x).unwrap_or((y, f64::INFINITY));
+            let (ny, nd) = find_min(&pts, &mut xc, x).unwrap_or((y, f64::INFINITY));
             y = ny;
             dist = nd;
             neighbor[x] = y;
@@ -477,7 +571,11 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
         if y > 0 {
             let cols = &pts.cols;
             let yc_ref = &yc;
-            pieces(&mut buf[..y], |lo, b| sq_dists(cols, lo, yc_ref, b));
+            let p = piece_len(y, PAR_MIN_GENERIC);
+            buf[..y]
+                .par_chunks_mut(p)
+                .enumerate()
+                .for_each(|(i, b)| sq_dists(cols, i * p, yc_ref, b));
             for z in 0..y {
                 let dz = buf[z];
                 if dz < min_dist[z] {
@@ -488,7 +586,7 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
             }
         }
         if y < n - 1 {
-            if let Some((z, dz)) = find_min(&pts, &mut buf, &mut xc, y) {
+            if let Some((z, dz)) = find_min(&pts, &mut xc, y) {
                 neighbor[y] = z;
                 min_dist[y] = dz;
                 heap.change(y, dz);

@@ -1,0 +1,335 @@
+//! Hierarchical clustering of a source: exact linkage of all rows in memory,
+//! or — beyond one machine's n² — linkage of weighted micro-clusters (or of
+//! a uniform sample) with every row labelled through its nearest
+//! micro-centroid (or sample point) in one more streaming pass.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use shoal_kernels::hierarchy::{
+    condensed, condensed_bytes, olo, tree, vector, HierarchyError, Merge, Method,
+};
+use shoal_kernels::kmeans::Sample;
+use shoal_kernels::Centroids;
+use shoal_reader::{read_all, Source, WriteError};
+
+use crate::kmeans::{
+    fit, lloyd_pass, KMeansConfig, KMeansError, KMeansFit, LabelSink, PassTiming, Scaling,
+};
+use crate::{run_pass, EngineError, Observer, PassConfig, PassStart};
+
+/// Errors of hierarchical clustering.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkageError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    KMeans(#[from] KMeansError),
+    #[error(transparent)]
+    Hierarchy(#[from] HierarchyError),
+    #[error("writing labels: {0}")]
+    Write(#[from] WriteError),
+    /// The in-memory work would not fit in the budget.
+    #[error("{what} for {n} observations needs about {} MiB, more than --memory {} MiB; {hint}", need >> 20, budget >> 20)]
+    TooBig {
+        what: String,
+        n: usize,
+        need: u64,
+        budget: u64,
+        hint: String,
+    },
+}
+
+/// How rows reach the linkage.
+#[derive(Debug, Clone)]
+pub enum Reduce {
+    /// Every row is a leaf.
+    Exact,
+    /// k-means to `m` micro-clusters; their centroids are the leaves, their
+    /// sizes the initial weights.
+    MicroClusters { m: usize, kmeans: KMeansConfig },
+    /// A seeded uniform sample of `m` rows are the leaves (unweighted).
+    Sample { m: usize, seed: u64 },
+}
+
+/// Bytes the exact linkage of `n` rows of `dim` values needs in memory,
+/// beyond the rows themselves (f32).
+pub fn exact_need(n: usize, dim: usize, method: Method, optimal_ordering: bool) -> u64 {
+    let n64 = n as u128;
+    let mut need: u128 = if method.works_on_vectors() {
+        // f64 centres + per-cluster scratch.
+        n64 * dim as u128 * 8 + n64 * 32
+    } else {
+        condensed_bytes(n) + n64 * 32
+    };
+    if optimal_ordering {
+        need += condensed_bytes(n) + olo::memory_bytes(n);
+    }
+    need.min(u64::MAX as u128) as u64
+}
+
+/// Linkage of in-memory points (`n x dim`), from observations where the
+/// method allows and from the condensed matrix otherwise, refusing when the
+/// work would not fit in `memory` bytes.
+pub fn linkage_points(
+    data: &[f32],
+    dim: usize,
+    method: Method,
+    weights: Option<&[f64]>,
+    optimal_ordering: bool,
+    memory: u64,
+) -> Result<Vec<Merge>, LinkageError> {
+    let n = data.len() / dim;
+    let need = exact_need(n, dim, method, optimal_ordering);
+    if need > memory {
+        let what = if optimal_ordering {
+            format!("{method} linkage with optimal leaf ordering (an n x n table)")
+        } else if method.works_on_vectors() {
+            format!("{method} linkage")
+        } else {
+            format!("{method} linkage (a condensed distance matrix of n(n-1)/2 doubles)")
+        };
+        return Err(LinkageError::TooBig {
+            what,
+            n,
+            need,
+            budget: memory,
+            hint: format!(
+                "raise --memory to at least {} MiB, or cluster --micro-clusters M first",
+                (need >> 20) + 1
+            ),
+        });
+    }
+    let mut z = if method.works_on_vectors() {
+        vector::linkage(data, dim, method, weights)?
+    } else {
+        condensed::linkage(condensed::pdist(data, dim), n, method, weights)?
+    };
+    if optimal_ordering {
+        z = olo::optimal_leaf_ordering(&z, &condensed::pdist(data, dim));
+    }
+    Ok(z)
+}
+
+/// The outcome of [`linkage`].
+#[derive(Debug, Clone)]
+pub struct LinkageFit {
+    pub z: Vec<Merge>,
+    pub method: Method,
+    /// Rows of the input.
+    pub rows: u64,
+    pub dim: usize,
+    /// The leaves when they are not the rows: micro-centroids or sample
+    /// points (`leaves x dim`, input units), and micro-cluster sizes.
+    pub codebook: Option<Vec<f32>>,
+    pub weights: Option<Vec<u64>>,
+    /// The leaves' rows for an exact linkage (kept for labelling).
+    pub points: Option<Vec<f32>>,
+    pub kmeans: Option<KMeansFit>,
+    pub passes: Vec<PassTiming>,
+    /// Seconds spent building the tree itself.
+    pub linkage_seconds: f64,
+}
+
+impl LinkageFit {
+    pub fn leaves(&self) -> usize {
+        self.z.len() + 1
+    }
+}
+
+/// Builds the tree for `source` as `reduce` says.
+#[allow(clippy::too_many_arguments)]
+pub fn linkage(
+    source: &dyn Source,
+    method: Method,
+    reduce: &Reduce,
+    optimal_ordering: bool,
+    pass: &PassConfig,
+    memory: u64,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<LinkageFit, LinkageError> {
+    let info = source.info().clone();
+    let dim = info.dim;
+    let mut passes = Vec::new();
+    let (leaves_x, weights, kfit, rows) = match reduce {
+        Reduce::Exact => {
+            let n = info.rows as usize;
+            let need = exact_need(n, dim, method, optimal_ordering) + info.rows * dim as u64 * 4;
+            if need > memory {
+                // Same message as linkage_points, before reading anything.
+                return Err(LinkageError::TooBig {
+                    what: format!("exact {method} linkage of every row"),
+                    n,
+                    need,
+                    budget: memory,
+                    hint: format!(
+                        "raise --memory to at least {} MiB, or use --micro-clusters M or --sample M",
+                        (need >> 20) + 1
+                    ),
+                });
+            }
+            observer.pass_started(&PassStart {
+                name: "read".into(),
+                index: 1,
+                max_passes: Some(1),
+                rows: info.rows,
+                inertia: None,
+            });
+            let start = Instant::now();
+            let x = read_all(source, pass.chunk_rows).map_err(EngineError::Read)?;
+            passes.push(PassTiming {
+                name: "read".into(),
+                seconds: start.elapsed().as_secs_f64(),
+                rows: (x.len() / dim) as u64,
+                peak_rss: crate::peak_rss(),
+                over_data: true,
+            });
+            let rows = (x.len() / dim) as u64;
+            (x, None, None, rows)
+        }
+        Reduce::MicroClusters { m, kmeans } => {
+            let mut cfg = kmeans.clone();
+            cfg.k = *m;
+            let f = fit(source, &cfg, cancel, observer, None)?;
+            passes.extend(f.passes.iter().cloned());
+            // Empty micro-clusters carry no rows: drop them.
+            let mut x = Vec::new();
+            let mut w = Vec::new();
+            for (j, &c) in f.counts.iter().enumerate() {
+                if c > 0 {
+                    x.extend_from_slice(&f.centroids[j * dim..(j + 1) * dim]);
+                    w.push(c);
+                }
+            }
+            let rows = f.rows;
+            (x, Some(w), Some(f), rows)
+        }
+        Reduce::Sample { m, seed } => {
+            observer.pass_started(&PassStart {
+                name: "sample".into(),
+                index: 1,
+                max_passes: Some(2),
+                rows: info.rows,
+                inertia: None,
+            });
+            let cap = (*m as u64).min(info.rows) as usize;
+            let (sample, rep) = run_pass(
+                source,
+                pass,
+                cancel,
+                observer,
+                || Sample::new(cap, dim, *seed, info.rows),
+                |s, b| s.update(b.data, b.first_row),
+                |a, b| a.merge(&b),
+            )?;
+            passes.push(PassTiming::new("sample", &rep));
+            (sample.finish(), None, None, rep.rows)
+        }
+    };
+    let n = leaves_x.len() / dim;
+    if n < 2 {
+        return Err(HierarchyError::TooFew(n).into());
+    }
+    let wf: Option<Vec<f64>> = weights
+        .as_ref()
+        .map(|w: &Vec<u64>| w.iter().map(|&c| c as f64).collect());
+    let start = Instant::now();
+    let budget = match reduce {
+        // The rows are already in memory; only the linkage's own needs count.
+        Reduce::Exact => memory.saturating_sub(leaves_x.len() as u64 * 4),
+        _ => memory,
+    };
+    let z = linkage_points(
+        &leaves_x,
+        dim,
+        method,
+        wf.as_deref(),
+        optimal_ordering,
+        budget,
+    )?;
+    let linkage_seconds = start.elapsed().as_secs_f64();
+    let exact = matches!(reduce, Reduce::Exact);
+    Ok(LinkageFit {
+        z,
+        method,
+        rows,
+        dim,
+        codebook: (!exact).then(|| leaves_x.clone()),
+        weights,
+        points: exact.then_some(leaves_x),
+        kmeans: kfit,
+        passes,
+        linkage_seconds,
+    })
+}
+
+/// Maps leaf labels to labels of rows, as a [`LabelSink`] adaptor.
+struct MapSink<'a> {
+    map: &'a [u32],
+    inner: &'a mut dyn LabelSink,
+    buf: Vec<u32>,
+}
+
+impl LabelSink for MapSink<'_> {
+    fn write(&mut self, labels: &[u32], dist2: &[f32]) -> Result<(), WriteError> {
+        self.buf.clear();
+        self.buf
+            .extend(labels.iter().map(|&l| self.map[l as usize]));
+        self.inner.write(&self.buf, dist2)
+    }
+}
+
+/// Writes the flat label (`leaf_labels`, one per leaf) of every row of
+/// `source` to `sink`, in input order. For an exact linkage the leaves are
+/// the rows; otherwise every row takes the label of its nearest leaf
+/// (micro-centroid or sample point), found in one streaming pass.
+pub fn label_rows(
+    source: &dyn Source,
+    fit: &LinkageFit,
+    leaf_labels: &[u32],
+    pass: &PassConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    sink: &mut dyn LabelSink,
+) -> Result<Option<PassTiming>, LinkageError> {
+    match &fit.codebook {
+        None => {
+            let zeros = vec![0f32; leaf_labels.len()];
+            for (l, d) in leaf_labels.chunks(1 << 16).zip(zeros.chunks(1 << 16)) {
+                sink.write(l, d)?;
+            }
+            Ok(None)
+        }
+        Some(cb) => {
+            observer.pass_started(&PassStart {
+                name: "label".into(),
+                index: fit.passes.len() + 1,
+                max_passes: None,
+                rows: fit.rows,
+                inertia: None,
+            });
+            let c = Centroids::new(cb.clone(), fit.dim);
+            let mut map = MapSink {
+                map: leaf_labels,
+                inner: sink,
+                buf: Vec::new(),
+            };
+            let (_, rep) = lloyd_pass(
+                source,
+                pass,
+                &Scaling::identity(fit.dim),
+                &c,
+                cancel,
+                observer,
+                Some(&mut map as &mut dyn LabelSink),
+            )?;
+            Ok(Some(PassTiming::new("label", &rep)))
+        }
+    }
+}
+
+/// Flat labels of the leaves of `z` (1-based, scipy's numbering).
+pub fn cut(z: &[Merge], criterion: &tree::Criterion) -> Result<Vec<u32>, LinkageError> {
+    Ok(tree::fcluster(z, criterion)?)
+}
