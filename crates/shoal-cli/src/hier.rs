@@ -8,8 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use shoal_engine::hierarchy::{self as eh, LinkageError, Reduce};
-use shoal_engine::kmeans::{Algo, KMeansConfig, LabelSink};
-use shoal_engine::minibatch::MiniBatchConfig;
+use shoal_engine::kmeans::{Algo, LabelSink};
 use shoal_kernels::hierarchy::{
     condensed, condensed_bytes, num_obs_condensed, olo,
     tree::{self, Criterion, Truncate},
@@ -189,22 +188,7 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
                 MicroAlgo::Lloyd => Algo::Lloyd,
                 MicroAlgo::Minibatch => Algo::MiniBatch,
             };
-            let kmeans = KMeansConfig {
-                algo,
-                k: m,
-                seed: args.seed,
-                max_iter: if algo == Algo::MiniBatch { 100 } else { 300 },
-                tol: if algo == Algo::MiniBatch { 0.0 } else { 1e-4 },
-                pass: pass.clone(),
-                minibatch: MiniBatchConfig {
-                    // Batches of at least twice the micro-clusters keep every
-                    // centre fed.
-                    batch_size: (2 * m).max(1024),
-                    ..MiniBatchConfig::default()
-                },
-                memory,
-                ..KMeansConfig::default()
-            };
+            let kmeans = eh::micro_kmeans_config(m, algo, args.seed, &pass, memory);
             Reduce::MicroClusters { m, kmeans }
         }
         (None, Some(m)) => Reduce::Sample { m, seed: args.seed },

@@ -14,8 +14,9 @@ use shoal_kernels::Centroids;
 use shoal_reader::{read_all, Source, WriteError};
 
 use crate::kmeans::{
-    fit, lloyd_pass, KMeansConfig, KMeansError, KMeansFit, LabelSink, PassTiming, Scaling,
+    fit, lloyd_pass, Algo, KMeansConfig, KMeansError, KMeansFit, LabelSink, PassTiming, Scaling,
 };
+use crate::minibatch::MiniBatchConfig;
 use crate::{run_pass, EngineError, Observer, PassConfig, PassStart};
 
 /// Errors of hierarchical clustering.
@@ -50,6 +51,32 @@ pub enum Reduce {
     MicroClusters { m: usize, kmeans: KMeansConfig },
     /// A seeded uniform sample of `m` rows are the leaves (unweighted).
     Sample { m: usize, seed: u64 },
+}
+
+/// The k-means that reduces a file to `m` micro-clusters: mini-batch
+/// (scikit-learn's defaults, with batches of at least 2m rows so every
+/// centre is fed) or Lloyd.
+pub fn micro_kmeans_config(
+    m: usize,
+    algo: Algo,
+    seed: u64,
+    pass: &PassConfig,
+    memory: u64,
+) -> KMeansConfig {
+    KMeansConfig {
+        algo,
+        k: m,
+        seed,
+        max_iter: if algo == Algo::MiniBatch { 100 } else { 300 },
+        tol: if algo == Algo::MiniBatch { 0.0 } else { 1e-4 },
+        pass: pass.clone(),
+        minibatch: MiniBatchConfig {
+            batch_size: (2 * m).max(1024),
+            ..MiniBatchConfig::default()
+        },
+        memory,
+        ..KMeansConfig::default()
+    }
 }
 
 /// Bytes the exact linkage of `n` rows of `dim` values needs in memory,
