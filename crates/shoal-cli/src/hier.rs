@@ -41,6 +41,7 @@ fn linkage_err(e: LinkageError) -> anyhow::Error {
         LinkageError::Hierarchy(h) => hier_err(h),
         LinkageError::Write(w) => w.into(),
         too_big @ LinkageError::TooBig { .. } => usage(too_big.to_string()),
+        other @ LinkageError::NoMemory(_) => anyhow::Error::new(other),
     }
 }
 
@@ -276,7 +277,8 @@ fn linkage_condensed(args: &LinkageArgs, start: Instant) -> Result<()> {
         )
     })?;
     let method = args.method.kernel();
-    let mut need = condensed_bytes(n) as u64;
+    // The file's values, then their copy in huge-page storage.
+    let mut need = (condensed_bytes(n) as u64).saturating_mul(2);
     if args.optimal_ordering {
         need = need
             .saturating_mul(2)
@@ -293,7 +295,12 @@ fn linkage_condensed(args: &LinkageArgs, start: Instant) -> Result<()> {
         .map_err(|e| anyhow::Error::new(e).context(args.file.display().to_string()))?;
     let t0 = Instant::now();
     let keep = args.optimal_ordering.then(|| y.clone());
-    let mut z = condensed::linkage(y, n, method, None).map_err(hier_err)?;
+    // Huge-page storage for the scans (see `Condensed`); the read buffer is
+    // dropped right after the copy.
+    let yc =
+        condensed::Condensed::from_slice(&y).with_context(|| format!("{} distances", y.len()))?;
+    drop(y);
+    let mut z = condensed::linkage(yc, n, method, None).map_err(hier_err)?;
     if let Some(y) = keep {
         z = olo::optimal_leaf_ordering(&z, &y);
     }

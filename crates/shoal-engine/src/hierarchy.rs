@@ -30,6 +30,8 @@ pub enum LinkageError {
     Hierarchy(#[from] HierarchyError),
     #[error("writing labels: {0}")]
     Write(#[from] WriteError),
+    #[error("cannot allocate the distance matrix: {0}")]
+    NoMemory(String),
     /// The in-memory work would not fit in the budget.
     #[error("{what} for {n} observations needs about {} MiB, more than --memory {} MiB; {hint}", need >> 20, budget >> 20)]
     TooBig {
@@ -130,12 +132,21 @@ pub fn linkage_points(
     let mut z = if method.works_on_vectors() {
         vector::linkage(data, dim, method, weights)?
     } else {
-        condensed::linkage(condensed::pdist(data, dim), n, method, weights)?
+        condensed::linkage(
+            condensed::pdist(data, dim).map_err(no_memory)?,
+            n,
+            method,
+            weights,
+        )?
     };
     if optimal_ordering {
-        z = olo::optimal_leaf_ordering(&z, &condensed::pdist(data, dim));
+        z = olo::optimal_leaf_ordering(&z, &condensed::pdist(data, dim).map_err(no_memory)?);
     }
     Ok(z)
+}
+
+fn no_memory(e: std::io::Error) -> LinkageError {
+    LinkageError::NoMemory(e.to_string())
 }
 
 /// The outcome of [`linkage`].

