@@ -5,11 +5,13 @@
 //! Distances are squared Euclidean unless a name says otherwise.
 
 pub mod assign;
+pub mod dbscan;
 mod gemm;
 pub mod hierarchy;
 pub mod kmeans;
 pub mod metrics;
 pub mod minibatch;
+pub mod quality;
 pub mod stats;
 
 pub use assign::{assign, assign_naive, sq_dist, sq_dist_wide, AssignScratch, Centroids};
