@@ -59,6 +59,10 @@ pub enum Command {
     Dendrogram(DendrogramArgs),
     /// Cophenetic distances of a tree Z.npy, and their correlation with the original distances.
     Cophenet(CophenetArgs),
+    /// DBSCAN (scikit-learn's definitions): clusters of any shape, noise labelled -1.
+    Dbscan(DbscanArgs),
+    /// Quality of a labelling: silhouette, Davies-Bouldin, Calinski-Harabasz; with --truth, ARI, AMI, NMI and more.
+    Eval(EvalArgs),
     /// Benchmarks: `bench read FILE` times one bare streaming pass.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -541,6 +545,86 @@ pub struct CophenetArgs {
     /// Memory budget for --out.
     #[arg(long, default_value = "256MiB", value_parser = parse_size, value_name = "SIZE")]
     pub memory: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// DBSCAN distance.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DbscanMetric {
+    /// Euclidean distance between rows.
+    Euclidean,
+    /// Great-circle distance between (latitude, longitude) rows in degrees.
+    Haversine,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  shoal dbscan pts.npy --eps 0.1 --min-samples 10 --out labels.npy\n  shoal dbscan gps.parquet --columns lat,lon --metric haversine --eps 500m --min-samples 20 --out gps_db.parquet\n\nThe rows are held in memory as f32 (about 2 x rows x dim x 4 bytes plus 40 bytes a row\nwhile the index is built; 10M 2-D points take about 560 MB). With haversine, --eps takes\na unit: 500m, 50km or 0.01rad (Earth's mean radius 6371.0088 km)."
+)]
+pub struct DbscanArgs {
+    /// A .parquet, .npy, .f32 or .csv file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Neighbourhood radius (inclusive): a number for euclidean; 500m, 50km or 0.01rad for haversine.
+    #[arg(long, value_name = "EPS")]
+    pub eps: String,
+    /// Points (the point itself included) within eps that make a core point.
+    #[arg(long, default_value_t = 5)]
+    pub min_samples: usize,
+    /// Distance.
+    #[arg(long, value_enum, default_value_t = DbscanMetric::Euclidean)]
+    pub metric: DbscanMetric,
+    /// Labels (-1 noise, 0..c-1 clusters) in input order: .npy (int32) or .parquet (`cluster`).
+    #[arg(long, value_name = "OUT")]
+    pub out: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which silhouette `shoal eval` computes.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SilhouetteMode {
+    /// Exact up to 20 000 rows, a 10 000-row sample beyond.
+    Auto,
+    /// Exact: O(n^2) time, O(n) memory.
+    Exact,
+    /// On a seeded sample of --silhouette-sample rows, with its standard error.
+    Sample,
+    /// None (only the O(n k) simplified silhouette).
+    None,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  shoal eval pts.npy --labels labels.npy\n  shoal eval pts.parquet --labels fit_labels.parquet --truth truth.npy --json\n  shoal eval big.npy --labels l.npy --silhouette-sample 20000"
+)]
+pub struct EvalArgs {
+    /// The points that were clustered (.parquet, .npy, .f32 or .csv).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Labels, one per row: .npy, or the `cluster` column of a .parquet/.csv.
+    #[arg(long, value_name = "L")]
+    pub labels: PathBuf,
+    /// Reference labels for the agreement scores (same formats).
+    #[arg(long, value_name = "T")]
+    pub truth: Option<PathBuf>,
+    /// Column holding the labels in Parquet/CSV label files.
+    #[arg(long, default_value = "cluster")]
+    pub label_column: String,
+    /// Silhouette to compute.
+    #[arg(long, value_enum, default_value_t = SilhouetteMode::Auto)]
+    pub silhouette: SilhouetteMode,
+    /// Rows in the silhouette sample (implies --silhouette sample unless exact is asked for).
+    #[arg(long, value_parser = parse_count_usize, value_name = "M")]
+    pub silhouette_sample: Option<usize>,
+    /// Seed of the silhouette sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

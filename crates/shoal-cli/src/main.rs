@@ -3,7 +3,9 @@
 mod assign;
 mod bench;
 mod cli;
+mod dbscan;
 mod demo;
+mod eval;
 mod exit;
 mod fit;
 mod gen;
@@ -61,6 +63,8 @@ fn main() -> ExitCode {
         cli::Command::Fcluster(f) => hier::fcluster(&args.global, f),
         cli::Command::Dendrogram(d) => hier::dendrogram(&args.global, d),
         cli::Command::Cophenet(c) => hier::cophenet(&args.global, c),
+        cli::Command::Dbscan(d) => dbscan::run(&args.global, d),
+        cli::Command::Eval(e) => eval::run(&args.global, e),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

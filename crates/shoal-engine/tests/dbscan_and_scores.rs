@@ -178,6 +178,24 @@ fn dbscan_matches_the_naive_definition_on_awkward_inputs() {
         let want = dbscan_naive(&pts, 2, eps, ms, Metric::Haversine);
         assert_eq!(got, want, "haversine min_samples {ms}");
     }
+    // Random points on a coarse lattice (many exact ties at eps) in 1, 2,
+    // 3 and 5 dimensions (5: the path that grids three coordinates).
+    let mut st = 0x853c_49e6_748f_ea9bu64;
+    for dim in [1usize, 2, 3, 5] {
+        let pts: Vec<f32> = (0..600 * dim)
+            .map(|_| {
+                st ^= st << 13;
+                st ^= st >> 7;
+                st ^= st << 17;
+                ((st >> 33) % 40) as f32 * 0.25
+            })
+            .collect();
+        for (eps, ms) in [(0.25, 2), (0.5, 4), (1.0, 8), (0.7, 1)] {
+            let got = dbscan(&pts, dim, eps, ms, Metric::Euclidean).unwrap();
+            let want = dbscan_naive(&pts, dim, eps, ms, Metric::Euclidean);
+            assert_eq!(got, want, "dim {dim} eps {eps} min_samples {ms}");
+        }
+    }
     assert!(dbscan(&x, 2, 0.0, 2, Metric::Euclidean).is_err());
     assert!(dbscan(&x, 2, 1.0, 0, Metric::Euclidean).is_err());
     assert!(dbscan(&[91.0, 0.0], 2, 1e-3, 1, Metric::Haversine).is_err());

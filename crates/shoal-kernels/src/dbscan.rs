@@ -10,10 +10,15 @@
 //! cluster among its core neighbours, which is also what scikit-learn's
 //! cluster-by-cluster expansion gives; every other point is noise (-1).
 //!
-//! Neighbourhoods are never stored: they are queried on demand from a grid
-//! of cells a little wider than `eps` over (up to) the first three
-//! coordinates — for `haversine`, over the points' unit vectors on the
-//! sphere, which has no seams at the antimeridian or the poles. Neighbour
+//! Neighbourhoods are never stored: they are queried on demand from a grid.
+//! For up to three coordinates (and for `haversine`, over the points' unit
+//! vectors on the sphere, which has no seams at the antimeridian or the
+//! poles) the cells have a diagonal a hair below `eps`: every pair in a cell
+//! are neighbours, so a cell of `min_samples` points is all core without a
+//! distance test, its cores form one piece, and two cells' cores are joined
+//! by the first pair found within `eps`. With more coordinates the first
+//! three are gridded in cells a hair wider than `eps` and every candidate
+//! is tested. Neighbour
 //! tests are made in f64 on the stored f32 values: squared Euclidean
 //! distance against `eps²`, or the haversine great-circle angle against
 //! `eps` radians, as scikit-learn's trees compare them.
@@ -91,8 +96,11 @@ struct Grid {
     /// Cell coordinates and the range of sorted points it holds.
     cells: Vec<([i32; 3], u32, u32)>,
     lookup: HashMap<[i32; 3], u32>,
-    /// Grid dimensions used (1..=3).
-    g: usize,
+    /// Cell offsets that can hold neighbours.
+    stencil: Vec<[i32; 3]>,
+    /// Every pair of points in one cell is within eps (the grid covers
+    /// every coordinate and the cell diagonal is below eps).
+    exact_cells: bool,
     metric: Metric,
     /// Euclidean: eps²; haversine: eps in radians.
     threshold: f64,
@@ -135,6 +143,12 @@ pub fn haversine(a: &[f32], b: &[f32]) -> f64 {
 impl Grid {
     fn build(data: &[f32], dim: usize, eps: f64, metric: Metric) -> Result<Grid, DbscanError> {
         let n = data.len() / dim;
+        // With the whole space gridded (d <= 3, or the sphere's unit vectors),
+        // cells get a diagonal a hair below eps, so all points of a cell are
+        // neighbours, and neighbours lie at most two cells apart. Otherwise
+        // (d > 3, three coordinates gridded) cells are a hair wider than eps
+        // and neighbours lie in adjacent cells.
+        let exact_cells = metric == Metric::Haversine || dim <= 3;
         let (g, side, origin, threshold) = match metric {
             Metric::Euclidean => {
                 let g = dim.min(3);
@@ -146,16 +160,31 @@ impl Grid {
                         .step_by(dim)
                         .fold(f64::INFINITY, |m, &v| m.min(v as f64));
                 }
-                // A hair wider than eps, so rounding in the division can never
-                // put two neighbours two cells apart.
-                (g, eps * (1.0 + 1e-9), origin, eps * eps)
+                let side = if exact_cells {
+                    eps / (g as f64).sqrt() * (1.0 - 1e-9)
+                } else {
+                    // A hair wider than eps, so rounding in the division can
+                    // never put two neighbours two cells apart.
+                    eps * (1.0 + 1e-9)
+                };
+                (g, side, origin, eps * eps)
             }
             Metric::Haversine => {
                 // Neighbours within angle eps are within chord 2 sin(eps/2).
                 let chord = 2.0 * (0.5 * eps.min(std::f64::consts::PI)).sin();
-                (3, chord * (1.0 + 1e-9) + 1e-15, [0.0; 3], eps)
+                (3, chord / 3f64.sqrt() * (1.0 - 1e-9), [0.0; 3], eps)
             }
         };
+        let reach: i32 = if exact_cells { 2 } else { 1 };
+        let mut stencil = Vec::new();
+        let span = |k: usize| if k < g { -reach..=reach } else { 0..=0 };
+        for d0 in span(0) {
+            for d1 in span(1) {
+                for d2 in span(2) {
+                    stencil.push([d0, d1, d2]);
+                }
+            }
+        }
         let mut keyed: Vec<([i32; 3], u32)> = (0..n)
             .into_par_iter()
             .map(|i| {
@@ -207,10 +236,29 @@ impl Grid {
             cell_of,
             cells,
             lookup,
-            g,
+            stencil,
+            exact_cells,
             metric,
             threshold,
         })
+    }
+
+    /// The cells that can hold neighbours of cell `c` (itself included).
+    fn near_cells(&self, c: usize) -> impl Iterator<Item = usize> + '_ {
+        let key = self.cells[c].0;
+        self.stencil.iter().filter_map(move |d| {
+            let k = [
+                key[0].wrapping_add(d[0]),
+                key[1].wrapping_add(d[1]),
+                key[2].wrapping_add(d[2]),
+            ];
+            self.lookup.get(&k).map(|&c| c as usize)
+        })
+    }
+
+    fn range(&self, c: usize) -> std::ops::Range<usize> {
+        let (_, lo, hi) = self.cells[c];
+        lo as usize..hi as usize
     }
 
     #[inline]
@@ -234,28 +282,18 @@ impl Grid {
     }
 
     /// Calls `f(t)` for every sorted point `t` within eps of sorted point
-    /// `s` (itself included) until `f` returns false.
-    fn for_neighbours(&self, s: usize, mut f: impl FnMut(usize) -> bool) {
-        let key = self.cells[self.cell_of[s] as usize].0;
+    /// `s` (itself included) until `f` returns false. With `skip_own`, the
+    /// points of `s`'s own cell are left out.
+    fn for_neighbours(&self, s: usize, skip_own: bool, mut f: impl FnMut(usize) -> bool) {
+        let own = self.cell_of[s] as usize;
         let p = self.point(s);
-        let span = |k: usize| if k < self.g { -1i32..=1 } else { 0..=0 };
-        for d0 in span(0) {
-            for d1 in span(1) {
-                for d2 in span(2) {
-                    let k = [
-                        key[0].wrapping_add(d0),
-                        key[1].wrapping_add(d1),
-                        key[2].wrapping_add(d2),
-                    ];
-                    let Some(&c) = self.lookup.get(&k) else {
-                        continue;
-                    };
-                    let (_, lo, hi) = self.cells[c as usize];
-                    for t in lo as usize..hi as usize {
-                        if self.near(p, self.point(t)) && !f(t) {
-                            return;
-                        }
-                    }
+        for c in self.near_cells(own) {
+            if skip_own && c == own {
+                continue;
+            }
+            for t in self.range(c) {
+                if self.near(p, self.point(t)) && !f(t) {
+                    return;
                 }
             }
         }
@@ -354,13 +392,22 @@ pub fn dbscan(
     let grid = Grid::build(data, dim, eps, metric)?;
 
     // Core points (sorted order), counting each neighbourhood only as far
-    // as min_samples.
+    // as min_samples. With exact cells a point's own cell counts whole,
+    // without distance tests.
     let core_sorted: Vec<bool> = (0..n)
         .into_par_iter()
         .with_min_len(256)
         .map(|s| {
-            let mut count = 0usize;
-            grid.for_neighbours(s, |_| {
+            let own = if grid.exact_cells {
+                grid.range(grid.cell_of[s] as usize).len()
+            } else {
+                0
+            };
+            if own >= min_samples {
+                return true;
+            }
+            let mut count = own;
+            grid.for_neighbours(s, grid.exact_cells, |_| {
                 count += 1;
                 count < min_samples
             });
@@ -370,17 +417,54 @@ pub fn dbscan(
 
     // Components of the core graph.
     let parent: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
-    (0..n).into_par_iter().with_min_len(256).for_each(|s| {
-        if !core_sorted[s] {
-            return;
-        }
-        grid.for_neighbours(s, |t| {
-            if t < s && core_sorted[t] {
-                union(&parent, s as u32, t as u32);
+    if grid.exact_cells {
+        // The cores of a cell are all neighbours; two cells' cores are joined
+        // by the first pair found within eps.
+        (0..grid.cells.len())
+            .into_par_iter()
+            .with_min_len(64)
+            .for_each(|c| {
+                let cores: Vec<usize> = grid.range(c).filter(|&t| core_sorted[t]).collect();
+                let Some(&first) = cores.first() else {
+                    return;
+                };
+                for &t in &cores[1..] {
+                    union(&parent, first as u32, t as u32);
+                }
+                for c2 in grid.near_cells(c) {
+                    if c2 <= c {
+                        continue;
+                    }
+                    let Some(first2) = grid.range(c2).find(|&t| core_sorted[t]) else {
+                        continue;
+                    };
+                    if find(&parent, first as u32) == find(&parent, first2 as u32) {
+                        continue;
+                    }
+                    'pair: for &p in &cores {
+                        let pp = grid.point(p);
+                        for q in grid.range(c2) {
+                            if core_sorted[q] && grid.near(pp, grid.point(q)) {
+                                union(&parent, p as u32, q as u32);
+                                break 'pair;
+                            }
+                        }
+                    }
+                }
+            });
+    } else {
+        (0..n).into_par_iter().with_min_len(256).for_each(|s| {
+            if !core_sorted[s] {
+                return;
             }
-            true
+            grid.for_neighbours(s, false, |t| {
+                if t < s && core_sorted[t] {
+                    union(&parent, s as u32, t as u32);
+                }
+                true
+            });
         });
-    });
+    }
 
     // Number the components by their lowest original index.
     let mut pos = vec![0u32; n];
@@ -417,7 +501,7 @@ pub fn dbscan(
                 return None;
             }
             let mut best = i32::MAX;
-            grid.for_neighbours(s, |t| {
+            grid.for_neighbours(s, false, |t| {
                 if core_sorted[t] {
                     best = best.min(labels[grid.orig[t] as usize]);
                 }
