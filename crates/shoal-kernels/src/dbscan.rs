@@ -245,15 +245,28 @@ impl Grid {
 
     /// The cells that can hold neighbours of cell `c` (itself included).
     fn near_cells(&self, c: usize) -> impl Iterator<Item = usize> + '_ {
+        self.near_cells_ring(c, 0..=2)
+    }
+
+    /// As [`Grid::near_cells`], for offsets whose largest coordinate is in
+    /// `rings` (0: the cell itself, 1: adjacent cells, 2: one cell between).
+    fn near_cells_ring(
+        &self,
+        c: usize,
+        rings: std::ops::RangeInclusive<i32>,
+    ) -> impl Iterator<Item = usize> + '_ {
         let key = self.cells[c].0;
-        self.stencil.iter().filter_map(move |d| {
-            let k = [
-                key[0].wrapping_add(d[0]),
-                key[1].wrapping_add(d[1]),
-                key[2].wrapping_add(d[2]),
-            ];
-            self.lookup.get(&k).map(|&c| c as usize)
-        })
+        self.stencil
+            .iter()
+            .filter(move |d| rings.contains(&d.iter().map(|v| v.abs()).max().unwrap_or(0)))
+            .filter_map(move |d| {
+                let k = [
+                    key[0].wrapping_add(d[0]),
+                    key[1].wrapping_add(d[1]),
+                    key[2].wrapping_add(d[2]),
+                ];
+                self.lookup.get(&k).map(|&c| c as usize)
+            })
     }
 
     fn range(&self, c: usize) -> std::ops::Range<usize> {
@@ -419,37 +432,54 @@ pub fn dbscan(
     let parent: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
     if grid.exact_cells {
         // The cores of a cell are all neighbours; two cells' cores are joined
-        // by the first pair found within eps.
+        // by the first pair found within eps. Adjacent cells first: in dense
+        // regions they connect nearly everything, so the cells two apart
+        // (whose points are rarely within eps) are mostly skipped unsearched.
+        let cores_of =
+            |c: usize| -> Vec<usize> { grid.range(c).filter(|&t| core_sorted[t]).collect() };
+        let join = |c: usize, cores: &[usize], rings: std::ops::RangeInclusive<i32>| {
+            let first = cores[0];
+            for c2 in grid.near_cells_ring(c, rings) {
+                if c2 <= c {
+                    continue;
+                }
+                let Some(first2) = grid.range(c2).find(|&t| core_sorted[t]) else {
+                    continue;
+                };
+                if find(&parent, first as u32) == find(&parent, first2 as u32) {
+                    continue;
+                }
+                'pair: for &p in cores {
+                    let pp = grid.point(p);
+                    for q in grid.range(c2) {
+                        if core_sorted[q] && grid.near(pp, grid.point(q)) {
+                            union(&parent, p as u32, q as u32);
+                            break 'pair;
+                        }
+                    }
+                }
+            }
+        };
         (0..grid.cells.len())
             .into_par_iter()
             .with_min_len(64)
             .for_each(|c| {
-                let cores: Vec<usize> = grid.range(c).filter(|&t| core_sorted[t]).collect();
-                let Some(&first) = cores.first() else {
+                let cores = cores_of(c);
+                if cores.is_empty() {
                     return;
-                };
-                for &t in &cores[1..] {
-                    union(&parent, first as u32, t as u32);
                 }
-                for c2 in grid.near_cells(c) {
-                    if c2 <= c {
-                        continue;
-                    }
-                    let Some(first2) = grid.range(c2).find(|&t| core_sorted[t]) else {
-                        continue;
-                    };
-                    if find(&parent, first as u32) == find(&parent, first2 as u32) {
-                        continue;
-                    }
-                    'pair: for &p in &cores {
-                        let pp = grid.point(p);
-                        for q in grid.range(c2) {
-                            if core_sorted[q] && grid.near(pp, grid.point(q)) {
-                                union(&parent, p as u32, q as u32);
-                                break 'pair;
-                            }
-                        }
-                    }
+                for &t in &cores[1..] {
+                    union(&parent, cores[0] as u32, t as u32);
+                }
+                join(c, &cores, 1..=1);
+            });
+        (0..grid.cells.len())
+            .into_par_iter()
+            .with_min_len(64)
+            .for_each(|c| {
+                let cores = cores_of(c);
+                if !cores.is_empty() {
+                    join(c, &cores, 2..=2);
                 }
             });
     } else {
