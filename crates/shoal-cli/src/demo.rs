@@ -27,6 +27,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     };
     let points = dir.join("gps_points.parquet");
     let labels = dir.join("gps_true_cities.npy");
+    let true_labels = labels.clone();
     println!(
         "== shoal demo: {} GPS fixes around 12 cities, 5% background noise",
         crate::output::thousands(args.rows)
@@ -155,6 +156,66 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             crate::output::peak_rss().map_or("-".into(), crate::output::bytes)
         );
     }
+    println!();
+
+    // Density clustering of the same fixes, and a hierarchical cut.
+    let db_out = dir.join("gps_dbscan.parquet");
+    println!(
+        "== shoal dbscan {} --metric haversine --eps 2km --min-samples 50 --out {}",
+        points.display(),
+        db_out.display()
+    );
+    crate::dbscan::run(
+        global,
+        &crate::cli::DbscanArgs {
+            file: points.clone(),
+            input: fit_args.input.clone(),
+            eps: "2km".into(),
+            min_samples: 50,
+            metric: crate::cli::DbscanMetric::Haversine,
+            out: db_out.clone(),
+            json: false,
+        },
+    )?;
+    println!();
+    let ward_out = dir.join("gps_ward.parquet");
+    println!(
+        "== shoal linkage {} --method ward --micro-clusters 500 --out {} --labels {} -t 12",
+        points.display(),
+        dir.join("gps_ward_Z.npy").display(),
+        ward_out.display()
+    );
+    crate::hier::linkage(
+        global,
+        &crate::cli::LinkageArgs {
+            file: points.clone(),
+            input: fit_args.input.clone(),
+            method: crate::cli::LinkageMethod::Ward,
+            out: dir.join("gps_ward_Z.npy"),
+            condensed: false,
+            optimal_ordering: false,
+            micro_clusters: Some(500),
+            sample: None,
+            algo: crate::cli::MicroAlgo::Minibatch,
+            seed: 0,
+            labels: Some(ward_out.clone()),
+            t: Some(12.0),
+            criterion: crate::cli::CutCriterion::Maxclust,
+            depth: 2,
+            memory: fit_args.memory.clone(),
+            json: false,
+        },
+    )?;
+    println!();
+    crate::eval::demo_table(
+        &points,
+        &true_labels,
+        &[
+            ("k-means (12)", labels.as_path()),
+            ("dbscan 2km", db_out.as_path()),
+            ("ward via 500", ward_out.as_path()),
+        ],
+    )?;
     println!();
     match &args.dir {
         Some(d) => println!("files kept in {}", d.display()),
