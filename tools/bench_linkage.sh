@@ -9,12 +9,15 @@
 #   PYTHON  a python with numpy, scipy and fastcluster
 #   DIR     scratch directory for the generated points
 # SCIPY_MAX (default 20000): largest n given to scipy (it needs n^2 memory).
+# MATRIX_MAX (default 20000): largest n given to fastcluster's matrix
+# linkage for methods that linkage_vector covers (single/ward/centroid/median).
 set -euo pipefail
 SHOAL=$1; PY=$2; DIR=$3
 SIZES=${4:-"10000 20000 40000"}
 DIMS=${5:-"2 16"}
 METHODS=${6:-"ward single average centroid"}
 SCIPY_MAX=${SCIPY_MAX:-20000}
+MATRIX_MAX=${MATRIX_MAX:-20000}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$DIR"
 printf "%-6s %-3s %-9s %-20s %9s %9s\n" n d method tool seconds rss_MB
@@ -28,7 +31,10 @@ for n in $SIZES; do
       secs=$(echo "$line" | "$PY" -c "import json,sys;print(json.load(sys.stdin)['linkage_seconds'])")
       printf "%-6s %-3s %-9s %-20s %9.3f %9.0f\n" "$n" "$d" "$m" shoal "$secs" "$(( $(tail -1 "$DIR/time.txt") / 1024 ))"
       libs="fastcluster"
-      case $m in single|ward|centroid|median) libs="fastcluster_vector fastcluster";; esac
+      case $m in single|ward|centroid|median)
+        libs="fastcluster_vector"
+        [ "$n" -le "$MATRIX_MAX" ] && libs="$libs fastcluster";;
+      esac
       [ "$n" -le "$SCIPY_MAX" ] && libs="$libs scipy"
       for lib in $libs; do
         out=$(/usr/bin/time -f "%M" "$PY" "$HERE/peer_linkage.py" "$lib" "$m" "$X" 2>"$DIR/time.txt")

@@ -168,3 +168,25 @@ fn parallel_scans_give_the_same_tree_as_one_thread() {
         assert_eq!(one, three, "{method}");
     }
 }
+
+#[test]
+fn matrix_chain_with_split_scans_and_updates_equals_the_vector_chain() {
+    // 6 000 points: the nearest-neighbour chain on the condensed matrix
+    // splits its scans and Lance-Williams updates while more than 4 096
+    // clusters are active. Ward from the matrix must give the tree of the
+    // independent implementation over centroids.
+    let n = 6_000;
+    let mut s = 0x1234_5678_9abc_def1u64;
+    let x: Vec<f32> = (0..3 * n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32 * 50.0
+        })
+        .collect();
+    let y = condensed::pdist(&x, 3).expect("pdist");
+    let from_matrix = condensed::linkage(y, n, Method::Ward, None).expect("matrix");
+    let from_vectors = vector::linkage(&x, 3, Method::Ward, None).expect("vector");
+    assert_same_tree(&from_matrix, &from_vectors, "ward, matrix vs vectors");
+}

@@ -28,9 +28,10 @@ use super::{HierarchyError, Merge, Method};
 /// Candidates per parallel piece of a scan.
 /// Below this many candidates a scan runs on one thread (the rayon
 /// dispatch costs more than it saves). The generic algorithm's scans are
-/// many and short, so it keeps them on one thread below [`PAR_MIN_GENERIC`].
+/// many and short, so it splits a scan only when it holds at least
+/// [`PAR_WORK_GENERIC`] coordinates (8 192 clusters at d = 16, 65 536 at d = 2).
 const PAR_MIN: usize = 16384;
-const PAR_MIN_GENERIC: usize = 1 << 20;
+const PAR_WORK_GENERIC: usize = 1 << 17;
 
 /// Cluster centres in per-dimension (structure-of-arrays) layout.
 #[derive(Debug, Clone)]
@@ -492,6 +493,7 @@ fn ward(mut pts: Centres, mut w: Vec<f64>) -> Vec<Merge> {
 fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
     let n = pts.len();
     let dim = pts.cols.len();
+    let par_min = (PAR_WORK_GENERIC / dim).max(4096);
     let mut count = vec![1usize; n];
     let mut cluster_id: Vec<usize> = (0..n).collect();
     let mut neighbor = vec![0usize; n - 1];
@@ -509,9 +511,7 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
         let cols = &pts.cols;
         let xc: &[f64] = xc;
         let lo = x + 1;
-        let (v, y) = scan(n - lo, PAR_MIN_GENERIC, |o, l| {
-            dist_scan(cols, lo + o, l, xc)
-        });
+        let (v, y) = scan(n - lo, par_min, |o, l| dist_scan(cols, lo + o, l, xc));
         (y != usize::MAX).then_some((y, v))
     };
 
@@ -571,7 +571,7 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
         if y > 0 {
             let cols = &pts.cols;
             let yc_ref = &yc;
-            let p = piece_len(y, PAR_MIN_GENERIC);
+            let p = piece_len(y, par_min);
             buf[..y]
                 .par_chunks_mut(p)
                 .enumerate()
