@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use shoal_engine::hierarchy::{self as eh, LinkageError, Reduce};
-use shoal_engine::kmeans::{Algo, LabelSink};
+use shoal_engine::kmeans::{Algo, LabelSink, PassTiming};
 use shoal_kernels::hierarchy::{
     condensed, condensed_bytes, num_obs_condensed, olo,
     tree::{self, Criterion, Truncate},
@@ -41,7 +41,7 @@ fn linkage_err(e: LinkageError) -> anyhow::Error {
         LinkageError::Hierarchy(h) => hier_err(h),
         LinkageError::Write(w) => w.into(),
         too_big @ LinkageError::TooBig { .. } => usage(too_big.to_string()),
-        other @ LinkageError::NoMemory(_) => anyhow::Error::new(other),
+        other @ (LinkageError::NoMemory(_) | LinkageError::Scratch(_)) => anyhow::Error::new(other),
     }
 }
 
@@ -111,6 +111,23 @@ fn criterion(
             monocrit: mc(),
         },
     })
+}
+
+/// Micro-cluster ids of every row, little-endian u32, to a scratch file
+/// (plain reads and writes: no mapping, so the resident set stays small).
+struct Ids {
+    out: std::io::BufWriter<std::fs::File>,
+    path: std::path::PathBuf,
+}
+
+impl LabelSink for Ids {
+    fn write(&mut self, labels: &[u32], _dist2: &[f32]) -> Result<(), WriteError> {
+        let bytes: Vec<u8> = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.out.write_all(&bytes).map_err(|source| WriteError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
 }
 
 /// Flat labels (1..k) to `.npy` or `.parquet`, counting cluster sizes.
@@ -195,6 +212,37 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
         (None, Some(m)) => Reduce::Sample { m, seed: args.seed },
         (None, None) => Reduce::Exact,
     };
+    // With micro-clusters and --labels, the k-means' last pass also writes
+    // each row's micro-cluster to a scratch file beside the labels, so
+    // labelling is a sequential read rather than a second assignment pass.
+    let scratch = match (&reduce, &args.labels) {
+        (Reduce::MicroClusters { m, .. }, Some(l)) if *m < (1 << 24) => {
+            let dir = match l.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            };
+            let tmp = tempfile::Builder::new()
+                .prefix(".shoal-micro-")
+                .tempdir_in(&dir)
+                .with_context(|| format!("creating a scratch directory in {}", dir.display()))?;
+            let path = tmp.path().join("ids.u32");
+            let f = std::fs::File::create(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            Some((
+                tmp,
+                path.clone(),
+                Ids {
+                    out: std::io::BufWriter::with_capacity(1 << 20, f),
+                    path,
+                },
+            ))
+        }
+        _ => None,
+    };
+    let (scratch_path, mut ids_out, _scratch_dir) = match scratch {
+        Some((dir, path, w)) => (Some(path), Some(w), Some(dir)),
+        None => (None, None, None),
+    };
     let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
     let fitted = eh::linkage(
         src.as_ref(),
@@ -205,6 +253,7 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
         memory,
         &CANCEL,
         &bar,
+        ids_out.as_mut().map(|w| w as &mut dyn LabelSink),
     );
     bar.finish();
     let fitted = fitted.map_err(linkage_err)?;
@@ -215,19 +264,39 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
         let crit = criterion(args.criterion, t, args.depth, None, &fitted.z)?;
         let leaf_labels = eh::cut(&fitted.z, &crit).map_err(linkage_err)?;
         let mut flat = Flat::create(path)?;
-        let bar = Bar::rows(fitted.rows, "label", global.quiet);
-        let rep = eh::label_rows(
-            src.as_ref(),
-            &fitted,
-            &leaf_labels,
-            &pass,
-            &CANCEL,
-            &bar,
-            &mut flat,
-        );
-        bar.finish();
-        if let Some(p) = rep.map_err(linkage_err)? {
-            passes.push(p);
+        if let (Some(ids_path), Some(mut w)) = (&scratch_path, ids_out.take()) {
+            w.out
+                .flush()
+                .with_context(|| format!("writing {}", ids_path.display()))?;
+            drop(w);
+            let t0 = Instant::now();
+            let f = std::fs::File::open(ids_path)
+                .with_context(|| format!("reading {}", ids_path.display()))?;
+            let mut r = std::io::BufReader::with_capacity(1 << 20, f);
+            eh::label_rows_from_ids(&mut r, &fitted, &leaf_labels, &CANCEL, &mut flat)
+                .map_err(linkage_err)?;
+            passes.push(PassTiming {
+                name: "label (from micro-cluster ids)".into(),
+                seconds: t0.elapsed().as_secs_f64(),
+                rows: fitted.rows,
+                peak_rss: crate::output::peak_rss(),
+                over_data: false,
+            });
+        } else {
+            let bar = Bar::rows(fitted.rows, "label", global.quiet);
+            let rep = eh::label_rows(
+                src.as_ref(),
+                &fitted,
+                &leaf_labels,
+                &pass,
+                &CANCEL,
+                &bar,
+                &mut flat,
+            );
+            bar.finish();
+            if let Some(p) = rep.map_err(linkage_err)? {
+                passes.push(p);
+            }
         }
         sizes = Some(flat.sizes.iter().skip(1).copied().collect::<Vec<u64>>());
         labels_out = Some(flat);

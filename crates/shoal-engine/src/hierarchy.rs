@@ -32,6 +32,8 @@ pub enum LinkageError {
     Write(#[from] WriteError),
     #[error("cannot allocate the distance matrix: {0}")]
     NoMemory(String),
+    #[error("reading the scratch file of micro-cluster ids: {0}")]
+    Scratch(String),
     /// The in-memory work would not fit in the budget.
     #[error("{what} for {n} observations needs about {} MiB, more than --memory {} MiB; {hint}", need >> 20, budget >> 20)]
     TooBig {
@@ -164,6 +166,8 @@ pub struct LinkageFit {
     /// The leaves' rows for an exact linkage (kept for labelling).
     pub points: Option<Vec<f32>>,
     pub kmeans: Option<KMeansFit>,
+    /// Micro-cluster index -> leaf (empty micro-clusters have no leaf).
+    pub micro_to_leaf: Option<Vec<u32>>,
     pub passes: Vec<PassTiming>,
     /// Seconds spent building the tree itself.
     pub linkage_seconds: f64,
@@ -175,7 +179,10 @@ impl LinkageFit {
     }
 }
 
-/// Builds the tree for `source` as `reduce` says.
+/// Builds the tree for `source` as `reduce` says. With micro-clusters and
+/// `micro_ids`, the k-means' final pass also streams every row's
+/// micro-cluster index there (for [`label_rows_from_ids`], which then
+/// labels the rows without a second assignment pass).
 #[allow(clippy::too_many_arguments)]
 pub fn linkage(
     source: &dyn Source,
@@ -186,10 +193,12 @@ pub fn linkage(
     memory: u64,
     cancel: &AtomicBool,
     observer: &dyn Observer,
+    micro_ids: Option<&mut dyn LabelSink>,
 ) -> Result<LinkageFit, LinkageError> {
     let info = source.info().clone();
     let dim = info.dim;
     let mut passes = Vec::new();
+    let mut micro_to_leaf = None;
     let (leaves_x, weights, kfit, rows) = match reduce {
         Reduce::Exact => {
             let n = info.rows as usize;
@@ -229,17 +238,20 @@ pub fn linkage(
         Reduce::MicroClusters { m, kmeans } => {
             let mut cfg = kmeans.clone();
             cfg.k = *m;
-            let f = fit(source, &cfg, cancel, observer, None)?;
+            let f = fit(source, &cfg, cancel, observer, micro_ids)?;
             passes.extend(f.passes.iter().cloned());
             // Empty micro-clusters carry no rows: drop them.
             let mut x = Vec::new();
             let mut w = Vec::new();
+            let mut to_leaf = vec![u32::MAX; f.counts.len()];
             for (j, &c) in f.counts.iter().enumerate() {
                 if c > 0 {
+                    to_leaf[j] = w.len() as u32;
                     x.extend_from_slice(&f.centroids[j * dim..(j + 1) * dim]);
                     w.push(c);
                 }
             }
+            micro_to_leaf = Some(to_leaf);
             let rows = f.rows;
             (x, Some(w), Some(f), rows)
         }
@@ -297,9 +309,46 @@ pub fn linkage(
         weights,
         points: exact.then_some(leaves_x),
         kmeans: kfit,
+        micro_to_leaf,
         passes,
         linkage_seconds,
     })
+}
+
+/// Labels every row from the micro-cluster indices streamed by
+/// [`linkage`] (`ids`: little-endian u32, one per row, in input order),
+/// through `leaf_labels` — a sequential read instead of an assignment pass.
+pub fn label_rows_from_ids(
+    ids: &mut dyn std::io::Read,
+    fit: &LinkageFit,
+    leaf_labels: &[u32],
+    cancel: &AtomicBool,
+    sink: &mut dyn LabelSink,
+) -> Result<(), LinkageError> {
+    let to_leaf = fit.micro_to_leaf.as_deref().unwrap_or(&[]);
+    const CHUNK: usize = 1 << 16;
+    let mut bytes = vec![0u8; CHUNK * 4];
+    let mut labels = Vec::with_capacity(CHUNK);
+    let zeros = vec![0f32; CHUNK];
+    let mut left = fit.rows;
+    while left > 0 {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(EngineError::Cancelled.into());
+        }
+        let take = (left as usize).min(CHUNK);
+        ids.read_exact(&mut bytes[..take * 4])
+            .map_err(|e| LinkageError::Scratch(e.to_string()))?;
+        labels.clear();
+        for v in bytes[..take * 4].chunks_exact(4) {
+            let micro = u32::from_le_bytes([v[0], v[1], v[2], v[3]]) as usize;
+            let leaf = to_leaf.get(micro).copied().unwrap_or(u32::MAX);
+            // A row's micro-cluster is never empty; guard anyway.
+            labels.push(leaf_labels.get(leaf as usize).copied().unwrap_or(0));
+        }
+        sink.write(&labels, &zeros[..take])?;
+        left -= take as u64;
+    }
+    Ok(())
 }
 
 /// Maps leaf labels to labels of rows, as a [`LabelSink`] adaptor.

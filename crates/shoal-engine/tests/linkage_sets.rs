@@ -10,7 +10,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use shoal_engine::hierarchy::{cut, label_rows, linkage, micro_kmeans_config, Reduce};
+use shoal_engine::hierarchy::{
+    cut, label_rows, label_rows_from_ids, linkage, micro_kmeans_config, Reduce,
+};
 use shoal_engine::kmeans::{Algo, LabelSink};
 use shoal_engine::{PassConfig, Silent};
 use shoal_kernels::hierarchy::{tree::Criterion, Method};
@@ -99,6 +101,7 @@ fn ward_labels(src: &dyn Source, k: usize, m: Option<usize>) -> Vec<u32> {
         },
     };
     let cancel = AtomicBool::new(false);
+    let mut ids = Labels::default();
     let fit = linkage(
         src,
         Method::Ward,
@@ -108,12 +111,21 @@ fn ward_labels(src: &dyn Source, k: usize, m: Option<usize>) -> Vec<u32> {
         memory,
         &cancel,
         &Silent,
+        Some(&mut ids),
     )
     .unwrap();
     let leaf = cut(&fit.z, &Criterion::MaxClust(k)).unwrap();
     let mut out = Labels::default();
     label_rows(src, &fit, &leaf, &pass, &cancel, &Silent, &mut out).unwrap();
     assert_eq!(out.0.len() as u64, fit.rows);
+    if m.is_some() {
+        // Labelling from the micro-cluster ids of the k-means' last pass
+        // gives the labels of a fresh assignment pass.
+        let bytes: Vec<u8> = ids.0.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut again = Labels::default();
+        label_rows_from_ids(&mut &bytes[..], &fit, &leaf, &cancel, &mut again).unwrap();
+        assert_eq!(again.0, out.0);
+    }
     out.0
 }
 
