@@ -33,6 +33,10 @@ use super::{HierarchyError, Merge, Method};
 const PAR_MIN: usize = 16384;
 const PAR_WORK_GENERIC: usize = 1 << 17;
 
+/// The generic algorithm compacts its arrays from this many positions up
+/// (below it a scan costs less than the rebuild).
+const COMPACT_MIN: usize = 16;
+
 /// Cluster centres in per-dimension (structure-of-arrays) layout.
 #[derive(Debug, Clone)]
 struct Centres {
@@ -501,22 +505,25 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
     let mut buf = vec![0f64; n];
     let mut xc = vec![0f64; dim];
     let mut yc = vec![0f64; dim];
+    // Positions in use (dead clusters stay, NaN, until compacted away).
+    let mut len = n;
+    let mut live = n;
 
     // Nearest live neighbour after x: (position, squared distance).
-    let find_min = |pts: &Centres, xc: &mut [f64], x: usize| {
-        if x + 1 >= n {
+    let find_min = |pts: &Centres, xc: &mut [f64], x: usize, len: usize| {
+        if x + 1 >= len {
             return None;
         }
         pts.get(x, xc);
         let cols = &pts.cols;
         let xc: &[f64] = xc;
         let lo = x + 1;
-        let (v, y) = scan(n - lo, par_min, |o, l| dist_scan(cols, lo + o, l, xc));
+        let (v, y) = scan(len - lo, par_min, |o, l| dist_scan(cols, lo + o, l, xc));
         (y != usize::MAX).then_some((y, v))
     };
 
     for x in 0..n - 1 {
-        let (y, v) = find_min(&pts, &mut xc, x).unwrap_or((x + 1, f64::INFINITY));
+        let (y, v) = find_min(&pts, &mut xc, x, len).unwrap_or((x + 1, f64::INFINITY));
         neighbor[x] = y;
         min_dist[x] = v;
     }
@@ -532,7 +539,7 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
             if dist == pts.sq_dist(x, y) {
                 break;
             }
-            let (ny, nd) = find_min(&pts, &mut xc, x).unwrap_or((y, f64::INFINITY));
+            let (ny, nd) = find_min(&pts, &mut xc, x, len).unwrap_or((y, f64::INFINITY));
             y = ny;
             dist = nd;
             neighbor[x] = y;
@@ -562,6 +569,7 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
         w[y] = wx + wy;
         count[y] += count[x];
         cluster_id[y] = n + k;
+        live -= 1;
         for z in 0..x {
             if !w[z].is_nan() && neighbor[z] == x {
                 neighbor[z] = y;
@@ -585,12 +593,42 @@ fn generic(mut pts: Centres, method: Method, mut w: Vec<f64>) -> Vec<Merge> {
                 }
             }
         }
-        if y < n - 1 {
-            if let Some((z, dz)) = find_min(&pts, &mut xc, y) {
+        if y < len - 1 {
+            if let Some((z, dz)) = find_min(&pts, &mut xc, y, len) {
                 neighbor[y] = z;
                 min_dist[y] = dz;
                 heap.change(y, dz);
             }
+        }
+        // Compact when the dead outnumber the living: positions keep their
+        // order (the last position is never the one that dies, so it stays
+        // last and keyless), and the heap is rebuilt over the survivors.
+        if live > 1 && live * 2 < len && len >= COMPACT_MIN {
+            let keep: Vec<bool> = w[..len].iter().map(|v| !v.is_nan()).collect();
+            let mut new_pos = vec![usize::MAX; len];
+            let mut m = 0;
+            for p in 0..len {
+                if keep[p] {
+                    new_pos[p] = m;
+                    w[m] = w[p];
+                    count[m] = count[p];
+                    cluster_id[m] = cluster_id[p];
+                    m += 1;
+                }
+            }
+            let mut nb = vec![0usize; m - 1];
+            let mut md = vec![0f64; m - 1];
+            for p in 0..len - 1 {
+                if keep[p] {
+                    nb[new_pos[p]] = new_pos[neighbor[p]];
+                    md[new_pos[p]] = min_dist[p];
+                }
+            }
+            pts.compact(&keep);
+            neighbor = nb;
+            min_dist = md;
+            heap = Heap::new(&min_dist);
+            len = m;
         }
     }
     out
