@@ -142,93 +142,6 @@ fn nn_scan(
     (y, current)
 }
 
-/// Active clusters above which the chain's scans and updates use two tasks.
-const PAR_ACTIVE: usize = 4096;
-
-/// As [`nn_scan`] over any part of the active list (x itself skipped).
-fn nn_scan_part(
-    d: &[f64],
-    off: &[usize],
-    part: &[usize],
-    x: usize,
-    start: (usize, f64),
-) -> (usize, f64) {
-    let (mut y, mut current) = start;
-    let ox = off[x];
-    for &i in part {
-        if i == x {
-            continue;
-        }
-        let v = if i < x {
-            d[off[i].wrapping_add(x)]
-        } else {
-            d[ox.wrapping_add(i)]
-        };
-        if v < current {
-            current = v;
-            y = i;
-        }
-    }
-    (y, current)
-}
-
-/// The Lance–Williams update after merging `x` into `y` (x < y), in three
-/// tasks over disjoint parts of the matrix: the rows of the active
-/// clusters below y in two halves (each writes d(i, y) in its own rows) and
-/// row y itself (d(y, i) for i > y). Row x, which all of them read, is
-/// copied first. Each entry gets the same arithmetic as the serial loop.
-#[allow(clippy::too_many_arguments)]
-fn update_parallel(
-    d: &mut [f64],
-    off: &[usize],
-    act: &[usize],
-    (x, y): (usize, usize),
-    (nx, ny): (f64, f64),
-    current: f64,
-    size: &[f64],
-    method: Method,
-) {
-    let n = off.len();
-    let row_start = |i: usize| off[i].wrapping_add(i + 1);
-    // d(x, j) for j > x.
-    let rx: Vec<f64> = d[row_start(x)..row_start(x) + (n - x - 1)].to_vec();
-    let below = act.partition_point(|&i| i < y);
-    let (lo_act, hi_act) = (&act[..below], &act[below + 1..]);
-    let (head, tail) = d.split_at_mut(row_start(y));
-    let row_y = &mut tail[..n - y - 1];
-    let mid = lo_act.len() / 2;
-    let split = lo_act.get(mid).map_or(head.len(), |&i| row_start(i));
-    let (h1, h2) = head.split_at_mut(split);
-    let upd = |dxi: f64, dyi: f64, i: usize| method.update(dxi, dyi, current, nx, ny, size[i]);
-    // Rows `part` of the active clusters below y, held in `rows` (which
-    // starts at matrix index `base`).
-    let below_y = |part: &[usize], rows: &mut [f64], base: usize| {
-        for &i in part {
-            let dxi = if i < x {
-                rows[off[i].wrapping_add(x) - base]
-            } else {
-                rx[i - x - 1]
-            };
-            let iy = off[i].wrapping_add(y) - base;
-            rows[iy] = upd(dxi, rows[iy], i);
-        }
-    };
-    rayon::join(
-        || {
-            rayon::join(
-                || below_y(&lo_act[..mid], h1, 0),
-                || below_y(&lo_act[mid..], h2, split),
-            )
-        },
-        || {
-            for &i in hi_act {
-                let iy = i - y - 1;
-                row_y[iy] = upd(rx[i - x - 1], row_y[iy], i);
-            }
-        },
-    );
-}
-
 /// The nearest-neighbour chain, for the reducible methods. Scans run over
 /// a sorted list of the active clusters (index order, as scipy's loop over
 /// all n skipping the inactive).
@@ -257,23 +170,7 @@ fn nn_chain(d: &mut [f64], n: usize, method: Method, mut size: Vec<f64>) -> Vec<
                 (usize::MAX, f64::INFINITY)
             };
             let at = act.partition_point(|&i| i < x);
-            let (y, current) = if act.len() < PAR_ACTIVE {
-                nn_scan(d, &off, &act, at, x, start)
-            } else {
-                // Two halves of the active list at once (the reads are
-                // latency-bound); the lower half wins ties, as in one scan.
-                let half = act.len() / 2;
-                let dd: &[f64] = d;
-                let (a, b) = rayon::join(
-                    || nn_scan_part(dd, &off, &act[..half], x, start),
-                    || nn_scan_part(dd, &off, &act[half..], x, start),
-                );
-                if b.1 < a.1 {
-                    b
-                } else {
-                    a
-                }
-            };
+            let (y, current) = nn_scan(d, &off, &act, at, x, start);
             if chain.len() > 1 && y == chain[chain.len() - 2] {
                 break (x, y, current);
             }
@@ -291,16 +188,12 @@ fn nn_chain(d: &mut [f64], n: usize, method: Method, mut size: Vec<f64>) -> Vec<
         let pos = act.partition_point(|&i| i < x);
         act.remove(pos);
         size[y] = nx + ny;
-        if act.len() < PAR_ACTIVE {
-            for &i in &act {
-                if i == y {
-                    continue;
-                }
-                let iy = idx(i, y);
-                d[iy] = method.update(d[idx(i, x)], d[iy], current, nx, ny, size[i]);
+        for &i in &act {
+            if i == y {
+                continue;
             }
-        } else {
-            update_parallel(d, &off, &act, (x, y), (nx, ny), current, &size, method);
+            let iy = idx(i, y);
+            d[iy] = method.update(d[idx(i, x)], d[iy], current, nx, ny, size[i]);
         }
     }
     sort_and_relabel(&mut out, n);
