@@ -4,27 +4,14 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{p, shoal, stderr, write_npy};
 use serde_json::Value;
-use shoal_reader::{read_npy_f64, NpyWriter};
-
-fn shoal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(args)
-        .output()
-        .expect("the shoal binary runs")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use shoal_reader::read_npy_f64;
 
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
@@ -73,9 +60,7 @@ fn clustbench_csv(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     .unwrap();
     let l: Vec<f64> = lab.split_whitespace().map(|v| v.parse().unwrap()).collect();
     let t = dir.join("truth.npy");
-    let mut w = NpyWriter::<f64>::create(&t, None).unwrap();
-    w.write(&l).unwrap();
-    w.finish().unwrap();
+    write_npy(&t, &l, None);
     (x, t)
 }
 
@@ -213,9 +198,7 @@ fn bad_dbscan_and_eval_input_is_refused() {
     }
     // Labels of another length; a single cluster.
     let short = dir.path().join("short.npy");
-    let mut w = NpyWriter::<f64>::create(&short, None).unwrap();
-    w.write(&[0.0, 1.0, 0.0]).unwrap();
-    w.finish().unwrap();
+    write_npy(&short, &[0.0, 1.0, 0.0], None);
     let o = shoal(&["eval", p(&x), "--labels", p(&short)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
@@ -224,9 +207,7 @@ fn bad_dbscan_and_eval_input_is_refused() {
         stderr(&o)
     );
     let one = dir.path().join("one.npy");
-    let mut w = NpyWriter::<f64>::create(&one, None).unwrap();
-    w.write(&vec![4.0; 500]).unwrap();
-    w.finish().unwrap();
+    write_npy(&one, &[4.0; 500], None);
     let o = shoal(&["eval", p(&x), "--labels", p(&one)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 distinct labels"), "{}", stderr(&o));

@@ -4,26 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{listing, p, shoal, stderr, write_npy};
 use serde_json::Value;
-use shoal_reader::{read_npy_f64, NpyWriter};
-
-fn shoal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args(args)
-        .output()
-        .expect("the shoal binary runs")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use shoal_reader::read_npy_f64;
 
 fn cases() -> Value {
     let path =
@@ -50,21 +37,6 @@ fn nums(v: &Value) -> Vec<f64> {
         }
     }
     out
-}
-
-fn write_npy(path: &Path, v: &[f64], dim: Option<usize>) {
-    let mut w = NpyWriter::<f64>::create(path, dim).unwrap();
-    w.write(v).unwrap();
-    w.finish().unwrap();
-}
-
-fn files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 fn ytdist(dir: &Path) -> PathBuf {
@@ -354,5 +326,5 @@ fn bad_trees_distances_and_thresholds_are_refused() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("row"), "{}", stderr(&o));
     assert!(!zn.exists());
-    assert!(!files(dir.path()).iter().any(|f| f.ends_with(".tmp")));
+    assert!(!listing(dir.path()).iter().any(|f| f.ends_with(".tmp")));
 }

@@ -7,56 +7,19 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::Path;
+
+use common::{clustbench, clustbench64, clustbench_labels, shared_data};
 use serde_json::Value;
 use shoal_kernels::dbscan::{dbscan, dbscan_naive, haversine, Metric};
 use shoal_kernels::metrics::external;
 use shoal_kernels::quality::{calinski_harabasz, davies_bouldin, silhouette};
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-}
-
-fn gz(path: PathBuf) -> String {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    text
-}
-
-fn load64(name: &str) -> (Vec<f64>, usize) {
-    let text = gz(shared().join(format!("clustbench/{name}.data.gz")));
-    let (mut d, mut x) = (0, Vec::new());
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let row: Vec<f64> = line
-            .split_whitespace()
-            .map(|v| v.parse().unwrap())
-            .collect();
-        d = row.len();
-        x.extend(row);
-    }
-    (x, d)
-}
-
-/// Points rounded to f32, as shoal reads text.
-fn load(name: &str) -> (Vec<f32>, usize) {
-    let (x, d) = load64(name);
-    (x.into_iter().map(|v| v as f32).collect(), d)
-}
-
-fn labels(name: &str, which: &str) -> Vec<i64> {
-    gz(shared().join(format!("clustbench/{name}.{which}.gz")))
-        .split_whitespace()
-        .map(|v| v.parse().unwrap())
-        .collect()
-}
-
 fn uber(rows: usize) -> Vec<f32> {
     let text =
-        std::fs::read_to_string(shared().join("spatial/uber_nyc_2014_04_pickups_latlon.csv"))
+        std::fs::read_to_string(shared_data().join("spatial/uber_nyc_2014_04_pickups_latlon.csv"))
             .unwrap();
     let mut x = Vec::new();
     for line in text.lines().skip(1).take(rows) {
@@ -90,7 +53,7 @@ fn dbscan_equals_scikit_learn() {
         let (x, d, metric) = if c["metric"] == "haversine" {
             (uber(20_000), 2, Metric::Haversine)
         } else {
-            let (x, d) = load(name);
+            let (x, d) = clustbench(name);
             (x, d, Metric::Euclidean)
         };
         let want = ints(&c["labels"]);
@@ -209,7 +172,7 @@ fn agreement_scores_equal_scikit_learn() {
             continue;
         };
         let name = c["name"].as_str().unwrap();
-        let truth = labels(name, "labels0");
+        let truth = clustbench_labels(name, "labels0");
         let pred = ints(&c["labels"]);
         let got = external(&truth, &pred);
         let pairs = [
@@ -233,7 +196,7 @@ fn agreement_scores_equal_scikit_learn() {
 
 #[test]
 fn internal_scores_equal_the_catalogue() {
-    let text = std::fs::read_to_string(shared().join("clustbench/catalogue.csv")).unwrap();
+    let text = std::fs::read_to_string(shared_data().join("clustbench/catalogue.csv")).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = |h: &str| header.iter().position(|x| *x == h).unwrap();
@@ -253,8 +216,8 @@ fn internal_scores_equal_the_catalogue() {
         }
         let name = format!("{}/{}", f[cb], f[cd]);
         // The catalogue was computed in f64 on the text values; so is this.
-        let (x, d) = load64(&name);
-        let lab = labels(&name, f[cl]);
+        let (x, d) = clustbench64(&name);
+        let lab = clustbench_labels(&name, f[cl]);
         // The catalogue scores the non-noise points (label 0 is noise).
         let keep: Vec<usize> = (0..lab.len()).filter(|&i| lab[i] != 0).collect();
         let xs: Vec<f64> = keep

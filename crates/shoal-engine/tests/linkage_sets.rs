@@ -6,55 +6,23 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::atomic::AtomicBool;
 
+use common::{clustbench, clustbench_labels, npy_source, shared_data, Labels};
 use shoal_engine::hierarchy::{
     cut, label_rows, label_rows_from_ids, linkage, micro_kmeans_config, Reduce,
 };
-use shoal_engine::kmeans::{Algo, LabelSink};
+use shoal_engine::kmeans::Algo;
 use shoal_engine::{PassConfig, Silent};
 use shoal_kernels::hierarchy::{tree::Criterion, Method};
 use shoal_kernels::metrics::adjusted_rand_index;
-use shoal_reader::{open, MatrixWriter, Source, StoreType, WriteError};
-
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/clustbench")
-}
-
-fn gz(path: PathBuf) -> String {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    text
-}
-
-fn load(name: &str) -> (Vec<f32>, usize) {
-    let text = gz(shared().join(format!("{name}.data.gz")));
-    let (mut d, mut x) = (0, Vec::new());
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let row: Vec<f32> = line
-            .split_whitespace()
-            .map(|v| v.parse::<f64>().unwrap() as f32)
-            .collect();
-        d = row.len();
-        x.extend(row);
-    }
-    (x, d)
-}
-
-fn labels0(name: &str) -> Vec<i64> {
-    gz(shared().join(format!("{name}.labels0.gz")))
-        .split_whitespace()
-        .map(|v| v.parse().unwrap())
-        .collect()
-}
+use shoal_reader::Source;
 
 /// The catalogue's scipy ward ARI for `battery/name`.
 fn catalogue_ari_ward(battery: &str, name: &str) -> f64 {
-    let text = std::fs::read_to_string(shared().join("catalogue.csv")).unwrap();
+    let text = std::fs::read_to_string(shared_data().join("clustbench/catalogue.csv")).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = header.iter().position(|h| *h == "ari_ward").unwrap();
@@ -65,24 +33,6 @@ fn catalogue_ari_ward(battery: &str, name: &str) -> f64 {
         }
     }
     panic!("{battery}/{name} not in the catalogue");
-}
-
-fn write(dir: &Path, x: &[f32], d: usize) -> Box<dyn Source> {
-    let p = dir.join("x.npy");
-    let cols: Vec<String> = (0..d).map(|i| format!("x{i}")).collect();
-    let mut w = MatrixWriter::create(&p, d, &cols, StoreType::F32, 1 << 20).unwrap();
-    w.write(x).unwrap();
-    w.finish().unwrap();
-    open(&p, &Default::default()).unwrap()
-}
-
-#[derive(Default)]
-struct Labels(Vec<u32>);
-impl LabelSink for Labels {
-    fn write(&mut self, l: &[u32], _: &[f32]) -> Result<(), WriteError> {
-        self.0.extend_from_slice(l);
-        Ok(())
-    }
 }
 
 /// Labels of every row for ward cut into `k` clusters, exactly or through
@@ -144,10 +94,10 @@ fn ari_vs_reference(got: &[u32], truth: &[i64]) -> f64 {
 fn exact_ward_matches_scipy_and_micro_clusters_stay_close() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["a1", "a2", "a3", "s1", "s2", "s3", "s4", "d31"] {
-        let (x, d) = load(&format!("sipu/{name}"));
-        let truth = labels0(&format!("sipu/{name}"));
+        let (x, d) = clustbench(&format!("sipu/{name}"));
+        let truth = clustbench_labels(&format!("sipu/{name}"), "labels0");
         let k = *truth.iter().max().unwrap() as usize;
-        let src = write(dir.path(), &x, d);
+        let src = npy_source(dir.path(), &x, d);
         let exact = ward_labels(src.as_ref(), k, None);
         let ari_exact = ari_vs_reference(&exact, &truth);
         let want = catalogue_ari_ward("sipu", name);
@@ -200,7 +150,7 @@ fn micro_clusters_recover_well_separated_blobs() {
         truth.push(c as i64);
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = write(dir.path(), &x, 2);
+    let src = npy_source(dir.path(), &x, 2);
     let got = ward_labels(src.as_ref(), k, Some(500));
     let a: Vec<i64> = got.iter().map(|&v| v as i64).collect();
     let ari = adjusted_rand_index(&a, &truth);

@@ -3,74 +3,21 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+use common::{clustbench, clustbench_labels, npy_source, Labels};
 use serde_json::Value;
-use shoal_engine::kmeans::{fit, Init, KMeansConfig, LabelSink};
+use shoal_engine::kmeans::{fit, Init, KMeansConfig};
 use shoal_engine::Silent;
 use shoal_kernels::metrics::adjusted_rand_index;
 use shoal_kernels::sq_dist;
-use shoal_reader::{open, MatrixWriter, Source, StoreType, WriteError};
-
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/clustbench")
-}
 
 fn golden() -> Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/sklearn_kmeans.json");
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
-}
-
-/// Points of a clustbench set, parsed as f64 and rounded to f32 (as numpy's
-/// `loadtxt(...).astype(float32)` and shoal's CSV reader do).
-fn load(name: &str) -> (Vec<f32>, usize) {
-    let mut text = String::new();
-    let f = std::fs::File::open(shared().join(format!("{name}.data.gz"))).unwrap();
-    flate2::read::GzDecoder::new(f)
-        .read_to_string(&mut text)
-        .unwrap();
-    let mut d = 0;
-    let mut x = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let row: Vec<f32> = line
-            .split_whitespace()
-            .map(|v| v.parse::<f64>().unwrap() as f32)
-            .collect();
-        d = row.len();
-        x.extend(row);
-    }
-    (x, d)
-}
-
-fn load_labels(name: &str) -> Vec<i64> {
-    let mut text = String::new();
-    let f = std::fs::File::open(shared().join(format!("{name}.labels0.gz"))).unwrap();
-    flate2::read::GzDecoder::new(f)
-        .read_to_string(&mut text)
-        .unwrap();
-    text.split_whitespace()
-        .map(|v| v.parse().unwrap())
-        .collect()
-}
-
-fn source(dir: &Path, x: &[f32], d: usize) -> Box<dyn Source> {
-    let p = dir.join("x.npy");
-    let cols: Vec<String> = (0..d).map(|i| format!("x{i}")).collect();
-    let mut w = MatrixWriter::create(&p, d, &cols, StoreType::F32, 1 << 20).unwrap();
-    w.write(x).unwrap();
-    w.finish().unwrap();
-    open(&p, &Default::default()).unwrap()
-}
-
-#[derive(Default)]
-struct Labels(Vec<u32>);
-impl LabelSink for Labels {
-    fn write(&mut self, l: &[u32], _: &[f32]) -> Result<(), WriteError> {
-        self.0.extend_from_slice(l);
-        Ok(())
-    }
 }
 
 fn flat(v: &Value) -> Vec<f64> {
@@ -86,7 +33,7 @@ fn lloyd_from_explicit_centroids_equals_scikit_learn() {
     let g = golden();
     let dir = tempfile::tempdir().unwrap();
     for (name, e) in g["datasets"].as_object().unwrap() {
-        let (x, d) = load(name);
+        let (x, d) = clustbench(name);
         let k = e["k"].as_u64().unwrap() as usize;
         let rows: Vec<usize> = e["init_rows"]
             .as_array()
@@ -98,7 +45,7 @@ fn lloyd_from_explicit_centroids_equals_scikit_learn() {
             .iter()
             .flat_map(|&r| x[r * d..(r + 1) * d].to_vec())
             .collect();
-        let src = source(dir.path(), &x, d);
+        let src = npy_source(dir.path(), &x, d);
         let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
         for (it, want) in e["lloyd"].as_object().unwrap() {
             let cfg = KMeansConfig {
@@ -162,9 +109,9 @@ fn best_of_10_inertia_is_no_worse_than_scikit_learn() {
     let dir = tempfile::tempdir().unwrap();
     let mut report = Vec::new();
     for (name, e) in g["datasets"].as_object().unwrap() {
-        let (x, d) = load(name);
+        let (x, d) = clustbench(name);
         let k = e["k"].as_u64().unwrap() as usize;
-        let src = source(dir.path(), &x, d);
+        let src = npy_source(dir.path(), &x, d);
         let cfg = KMeansConfig {
             k,
             n_init: 10,
@@ -182,7 +129,7 @@ fn best_of_10_inertia_is_no_worse_than_scikit_learn() {
         .unwrap();
         let sk = e["best10"]["inertia"].as_f64().unwrap();
         // ARI against the reference labels (noise, label 0, excluded), recorded beside scikit-learn's
-        let truth = load_labels(name);
+        let truth = clustbench_labels(name, "labels0");
         let keep: Vec<usize> = (0..truth.len()).filter(|&i| truth[i] > 0).collect();
         let ours = adjusted_rand_index(
             &keep.iter().map(|&i| truth[i]).collect::<Vec<_>>(),
@@ -209,9 +156,9 @@ fn kmeans_parallel_init_is_close_to_scikit_learn_best_of_10() {
     let mut report = Vec::new();
     let mut worst: f64 = 0.0;
     for (name, e) in g["datasets"].as_object().unwrap() {
-        let (x, d) = load(name);
+        let (x, d) = clustbench(name);
         let k = e["k"].as_u64().unwrap() as usize;
-        let src = source(dir.path(), &x, d);
+        let src = npy_source(dir.path(), &x, d);
         let cfg = KMeansConfig {
             k,
             n_init: 10,
@@ -245,10 +192,10 @@ fn subsample_then_assign_against_scikit_learn_best_of_10() {
     let dir = tempfile::tempdir().unwrap();
     let mut report = Vec::new();
     for (name, e) in g["datasets"].as_object().unwrap() {
-        let (x, d) = load(name);
+        let (x, d) = clustbench(name);
         let k = e["k"].as_u64().unwrap() as usize;
         let n = x.len() / d;
-        let src = source(dir.path(), &x, d);
+        let src = npy_source(dir.path(), &x, d);
         let sk = e["best10"]["inertia"].as_f64().unwrap();
         let mut ratios = Vec::new();
         for sample in [None, Some(n / 2)] {
