@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 use shoal_kernels::metrics::external;
 use shoal_kernels::quality::{
-    calinski_harabasz, davies_bouldin, dense_labels, silhouette, silhouette_sampled,
+    calinski_harabasz, davies_bouldin, dense_labels, inertia, silhouette, silhouette_sampled,
     simplified_silhouette, QualityError,
 };
 use shoal_reader::{open, read_all, read_npy_f64, Format, OpenOptions};
@@ -82,23 +82,9 @@ struct Report {
     simplified_silhouette: f64,
     davies_bouldin: f64,
     calinski_harabasz: f64,
-    external: Option<shoal_json::External>,
+    /// Agreement with --truth (scikit-learn's names).
+    external: Option<serde_json::Value>,
     seconds: f64,
-}
-
-mod shoal_json {
-    use serde::Serialize;
-
-    #[derive(Debug, Serialize)]
-    pub struct External {
-        pub adjusted_rand: f64,
-        pub adjusted_mutual_info: f64,
-        pub normalized_mutual_info: f64,
-        pub homogeneity: f64,
-        pub completeness: f64,
-        pub v_measure: f64,
-        pub fowlkes_mallows: f64,
-    }
 }
 
 fn quality_err(e: QualityError) -> anyhow::Error {
@@ -148,31 +134,7 @@ pub fn run(_global: &Global, args: &EvalArgs) -> Result<()> {
     for &l in &dense {
         sizes[l as usize] += 1;
     }
-    // Inertia: squared distances to the cluster means.
-    let mut means = vec![0f64; k * dim];
-    for (row, &l) in x.chunks_exact(dim).zip(&dense) {
-        for (m, &v) in means[l as usize * dim..(l as usize + 1) * dim]
-            .iter_mut()
-            .zip(row)
-        {
-            *m += v as f64;
-        }
-    }
-    for (l, &c) in sizes.iter().enumerate() {
-        for m in &mut means[l * dim..(l + 1) * dim] {
-            *m /= c as f64;
-        }
-    }
-    let inertia: f64 = x
-        .chunks_exact(dim)
-        .zip(&dense)
-        .map(|(row, &l)| {
-            row.iter()
-                .zip(&means[l as usize * dim..(l as usize + 1) * dim])
-                .map(|(&v, m)| (v as f64 - m).powi(2))
-                .sum::<f64>()
-        })
-        .sum();
+    let inertia = inertia(&x, dim, &labels).map_err(quality_err)?;
     let mode = match (args.silhouette, args.silhouette_sample) {
         (SilhouetteMode::Auto, Some(_)) => SilhouetteMode::Sample,
         (SilhouetteMode::Auto, None) if n <= 20_000 => SilhouetteMode::Exact,
@@ -202,18 +164,7 @@ pub fn run(_global: &Global, args: &EvalArgs) -> Result<()> {
         }
         _ => None,
     };
-    let ext = truth.as_ref().map(|t| {
-        let e = external(t, &labels);
-        shoal_json::External {
-            adjusted_rand: e.adjusted_rand,
-            adjusted_mutual_info: e.adjusted_mutual_info,
-            normalized_mutual_info: e.normalized_mutual_info,
-            homogeneity: e.homogeneity,
-            completeness: e.completeness,
-            v_measure: e.v_measure,
-            fowlkes_mallows: e.fowlkes_mallows,
-        }
-    });
+    let ext = truth.as_ref().map(|t| external(t, &labels));
     let max = *sizes.iter().max().unwrap_or(&1);
     let min = *sizes.iter().min().unwrap_or(&1);
     let r = Report {
@@ -227,7 +178,17 @@ pub fn run(_global: &Global, args: &EvalArgs) -> Result<()> {
         simplified_silhouette: simplified_silhouette(&x, dim, &labels).map_err(quality_err)?,
         davies_bouldin: davies_bouldin(&x, dim, &labels).map_err(quality_err)?,
         calinski_harabasz: calinski_harabasz(&x, dim, &labels).map_err(quality_err)?,
-        external: ext,
+        external: ext.map(|e| {
+            serde_json::json!({
+                "adjusted_rand": e.adjusted_rand,
+                "adjusted_mutual_info": e.adjusted_mutual_info,
+                "normalized_mutual_info": e.normalized_mutual_info,
+                "homogeneity": e.homogeneity,
+                "completeness": e.completeness,
+                "v_measure": e.v_measure,
+                "fowlkes_mallows": e.fowlkes_mallows,
+            })
+        }),
         seconds: start.elapsed().as_secs_f64(),
     };
     if args.json {
@@ -273,7 +234,7 @@ pub fn run(_global: &Global, args: &EvalArgs) -> Result<()> {
         format!("{:.6}", r.calinski_harabasz),
     ));
     rows.push(("inertia".into(), format!("{:.6e}", r.inertia)));
-    if let Some(e) = &r.external {
+    if let Some(e) = ext {
         for (name, v) in [
             ("adjusted Rand", e.adjusted_rand),
             ("adjusted mutual info", e.adjusted_mutual_info),

@@ -195,6 +195,54 @@ fn means<T: Copy + Into<f64>>(
     (c, counts)
 }
 
+/// A labelling made dense (0..k), checked (2 <= k <= n-1), with the
+/// per-cluster means and sizes: what the centroid-based scores share.
+struct Grouped {
+    n: usize,
+    lab: Vec<u32>,
+    k: usize,
+    centres: Vec<f64>,
+    counts: Vec<u64>,
+}
+
+impl Grouped {
+    fn new<T: Copy + Into<f64>>(
+        data: &[T],
+        dim: usize,
+        labels: &[i64],
+    ) -> Result<Grouped, QualityError> {
+        let n = data.len() / dim;
+        let (lab, k) = dense_labels(labels);
+        check(k, n)?;
+        let (centres, counts) = means(data, dim, &lab, k);
+        Ok(Grouped {
+            n,
+            lab,
+            k,
+            centres,
+            counts,
+        })
+    }
+
+    fn centre(&self, l: u32, dim: usize) -> &[f64] {
+        &self.centres[l as usize * dim..(l as usize + 1) * dim]
+    }
+}
+
+/// The sum of squared distances of the points to their cluster's mean.
+pub fn inertia<T: Copy + Into<f64>>(
+    data: &[T],
+    dim: usize,
+    labels: &[i64],
+) -> Result<f64, QualityError> {
+    let g = Grouped::new(data, dim, labels)?;
+    Ok(data
+        .chunks_exact(dim)
+        .zip(&g.lab)
+        .map(|(row, &l)| dist64(row, g.centre(l, dim)).powi(2))
+        .sum())
+}
+
 /// The simplified silhouette (Hruschka et al.): distances to the cluster
 /// centroids instead of to every point — O(n·k). The mean over points.
 pub fn simplified_silhouette<T: Copy + Into<f64> + Sync>(
@@ -202,10 +250,13 @@ pub fn simplified_silhouette<T: Copy + Into<f64> + Sync>(
     dim: usize,
     labels: &[i64],
 ) -> Result<f64, QualityError> {
-    let n = data.len() / dim;
-    let (lab, k) = dense_labels(labels);
-    check(k, n)?;
-    let (c, _) = means(data, dim, &lab, k);
+    let Grouped {
+        n,
+        lab,
+        k,
+        centres: c,
+        ..
+    } = Grouped::new(data, dim, labels)?;
     let sum: f64 = data
         .par_chunks(dim * 4096)
         .enumerate()
@@ -243,10 +294,13 @@ pub fn calinski_harabasz<T: Copy + Into<f64>>(
     dim: usize,
     labels: &[i64],
 ) -> Result<f64, QualityError> {
-    let n = data.len() / dim;
-    let (lab, k) = dense_labels(labels);
-    check(k, n)?;
-    let (c, counts) = means(data, dim, &lab, k);
+    let Grouped {
+        n,
+        lab,
+        k,
+        centres: c,
+        counts,
+    } = Grouped::new(data, dim, labels)?;
     let mut mean = vec![0f64; dim];
     for row in data.chunks_exact(dim) {
         for (m, &v) in mean.iter_mut().zip(row) {
@@ -282,10 +336,13 @@ pub fn davies_bouldin<T: Copy + Into<f64>>(
     dim: usize,
     labels: &[i64],
 ) -> Result<f64, QualityError> {
-    let n = data.len() / dim;
-    let (lab, k) = dense_labels(labels);
-    check(k, n)?;
-    let (c, counts) = means(data, dim, &lab, k);
+    let Grouped {
+        n: _,
+        lab,
+        k,
+        centres: c,
+        counts,
+    } = Grouped::new(data, dim, labels)?;
     let mut intra = vec![0f64; k];
     for (row, &l) in data.chunks_exact(dim).zip(&lab) {
         intra[l as usize] += dist64(row, &c[l as usize * dim..(l as usize + 1) * dim]);
