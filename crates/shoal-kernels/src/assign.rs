@@ -7,11 +7,14 @@
 //! - `d <= 8` (the spatial case): distances computed directly, 16 points at a
 //!   time across SIMD lanes (const-generic `d`, compiled for AVX-512, AVX2+FMA
 //!   and baseline, chosen at run time). Exact, like the oracle.
-//! - `d > 8`: `||x||^2 - 2 x.c + ||c||^2` with the cross term from a GEMM
-//!   (`gemm` crate) over tiles of rows, a lane-wise argmin, and the winning
-//!   distance recomputed exactly from `x` and `c`, so it is never negative.
-//!   As with scikit-learn, two centroids whose distances differ by less than
-//!   the GEMM's rounding may be ranked either way.
+//! - `d > 8`: the nearest centroid maximises `x.c - ||c||^2 / 2`. On x86-64
+//!   with AVX2+FMA or AVX-512 the dot products and the running maximum are
+//!   fused in registers ([`crate::fused`]); elsewhere the cross terms come
+//!   from a GEMM (`gemm` crate) over tiles of rows, then a lane-wise argmin.
+//!   Either way the winning distance is recomputed exactly from `x` and `c`,
+//!   so it is never negative. As with scikit-learn, two centroids whose
+//!   distances differ by less than the rounding of the dot products may be
+//!   ranked either way.
 
 /// A codebook prepared for assignment.
 #[derive(Debug, Clone)]
@@ -22,6 +25,12 @@ pub struct Centroids {
     data: Vec<f32>,
     /// Squared norms of each centroid.
     norms: Vec<f32>,
+    /// For `dim > 8`: the codebook in panels of [`PANEL`] centroids, each
+    /// panel transposed (`dim x PANEL`, centroid index fastest), the last one
+    /// padded with zero centroids.
+    panels: Vec<f32>,
+    /// `-||c||^2 / 2` by panel, the padding `-inf` so it never wins.
+    panel_halves: Vec<f32>,
 }
 
 impl Centroids {
@@ -29,15 +38,22 @@ impl Centroids {
     pub fn new(data: Vec<f32>, dim: usize) -> Self {
         assert!(dim >= 1 && !data.is_empty() && data.len().is_multiple_of(dim));
         let k = data.len() / dim;
-        let norms = data
+        let norms: Vec<f32> = data
             .chunks_exact(dim)
             .map(|c| c.iter().map(|v| v * v).sum())
             .collect();
+        let (panels, panel_halves) = if dim > 8 {
+            make_panels(&data, &norms, dim)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Centroids {
             k,
             dim,
             data,
             norms,
+            panels,
+            panel_halves,
         }
     }
 
@@ -53,9 +69,31 @@ impl Centroids {
         &self.data
     }
 
+    #[cfg(test)]
+    pub(crate) fn fused_panels(&self) -> (&[f32], &[f32]) {
+        (&self.panels, &self.panel_halves)
+    }
+
     pub fn row(&self, j: usize) -> &[f32] {
         &self.data[j * self.dim..(j + 1) * self.dim]
     }
+}
+
+use crate::fused::PANEL;
+
+fn make_panels(data: &[f32], norms: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let k = norms.len();
+    let np = k.div_ceil(PANEL);
+    let mut panels = vec![0.0f32; np * dim * PANEL];
+    let mut pn = vec![f32::NEG_INFINITY; np * PANEL];
+    for (j, c) in data.chunks_exact(dim).enumerate() {
+        let (p, l) = (j / PANEL, j % PANEL);
+        for (t, &v) in c.iter().enumerate() {
+            panels[(p * dim + t) * PANEL + l] = v;
+        }
+        pn[j] = -0.5 * norms[j];
+    }
+    (panels, pn)
 }
 
 /// Squared Euclidean distance, accumulated in f32 left to right.
@@ -103,7 +141,7 @@ pub fn assign_naive(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f
     }
 }
 
-/// Scratch memory reused across calls (the GEMM tile).
+/// Scratch memory reused across calls (the GEMM tile of the portable path).
 #[derive(Debug, Default)]
 pub struct AssignScratch {
     gram: Vec<f32>,
@@ -135,14 +173,26 @@ pub fn assign(
         6 => small::<6>(x, c, labels, dist2),
         7 => small::<7>(x, c, labels, dist2),
         8 => small::<8>(x, c, labels, dist2),
-        _ => {
-            let t = tile_rows(c.k);
-            for (bi, xb) in x.chunks(t * d).enumerate() {
-                let s = bi * t;
-                let m = xb.len() / d;
-                gemm_tile(xb, c, &mut labels[s..s + m], &mut dist2[s..s + m], scratch);
-            }
-        }
+        _ if crate::fused::available() => fused(x, c, labels, dist2),
+        _ => gemm_tiles(x, c, labels, dist2, scratch),
+    }
+}
+
+/// The portable path for `d > 8` (no AVX2/FMA): GEMM tiles, then an argmin
+/// pass over each tile's products.
+fn gemm_tiles(
+    x: &[f32],
+    c: &Centroids,
+    labels: &mut [u32],
+    dist2: &mut [f32],
+    scratch: &mut AssignScratch,
+) {
+    let d = c.dim;
+    let t = tile_rows(c.k);
+    for (bi, xb) in x.chunks(t * d).enumerate() {
+        let s = bi * t;
+        let m = xb.len() / d;
+        gemm_tile(xb, c, &mut labels[s..s + m], &mut dist2[s..s + m], scratch);
     }
 }
 
@@ -207,6 +257,23 @@ fn small_lanes<const D: usize>(
         }
         lb.copy_from_slice(&bidx);
         db.copy_from_slice(&best);
+    }
+}
+
+/// The fused kernel (see [`crate::fused`]) for the labels, then the exact
+/// distance to each winner.
+fn fused(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f32]) {
+    let d = c.dim;
+    let n = x.len() / d;
+    crate::fused::labels(x, d, &c.panels, &c.panel_halves, &mut labels[..n]);
+    exact_distances(x, &c.data, d, &labels[..n], &mut dist2[..n]);
+}
+
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn exact_distances(x: &[f32], c: &[f32], d: usize, labels: &[u32], dist2: &mut [f32]) {
+    for ((row, &j), o) in x.chunks_exact(d).zip(labels).zip(dist2) {
+        let j = j as usize;
+        *o = sq_dist_wide(row, &c[j * d..(j + 1) * d]);
     }
 }
 
@@ -301,6 +368,13 @@ mod tests {
         (l, d)
     }
 
+    fn run_gemm(x: &[f32], c: &Centroids) -> (Vec<u32>, Vec<f32>) {
+        let n = x.len() / c.dim();
+        let (mut l, mut d) = (vec![0; n], vec![0.0; n]);
+        gemm_tiles(x, c, &mut l, &mut d, &mut AssignScratch::default());
+        (l, d)
+    }
+
     #[test]
     fn ties_go_to_the_lowest_index() {
         // point 0 is equidistant from centroids 1 and 2 (and 0 is farther)
@@ -328,19 +402,19 @@ mod tests {
             prop_assert_eq!(dist, dd);
         }
 
-        /// Large d (GEMM path): the chosen centroid is as near as the oracle's
-        /// up to rounding, ties on an integer grid resolve to the lowest index,
-        /// and the reported distance is the exact one of the chosen centroid.
+        /// Large d (the fused path where the machine has it, and the GEMM
+        /// path): ties on an integer grid resolve to the lowest index, and
+        /// the reported distance is the exact one of the chosen centroid.
         #[test]
-        fn gemm_path_matches_oracle(d in 9usize..70, k in 1usize..70, n in 1usize..300,
+        fn wide_paths_match_oracle(d in 9usize..70, k in 1usize..70, n in 1usize..300,
                                     seed in any::<u64>()) {
             let mut s = seed | 1;
             let mut r = || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; ((s % 7) as f32) - 3.0 };
             let c = Centroids::new((0..k * d).map(|_| r()).collect(), d);
             let x: Vec<f32> = (0..n * d).map(|_| r()).collect();
-            let (l, dist) = run(&x, &c);
             let (mut lo, mut dd) = (vec![0; n], vec![0.0; n]);
             assign_naive(&x, &c, &mut lo, &mut dd);
+            for (l, dist) in [run(&x, &c), run_gemm(&x, &c)] {
             for i in 0..n {
                 let row = &x[i * d..(i + 1) * d];
                 prop_assert_eq!(dist[i], sq_dist_wide(row, c.row(l[i] as usize)));
@@ -350,6 +424,7 @@ mod tests {
                 // GEMM ranking is exact too and must equal the oracle's
                 prop_assert_eq!(l[i], lo[i]);
                 prop_assert!(dist[i] >= 0.0);
+            }
             }
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod assign;
 pub mod dbscan;
+mod fused;
 mod gemm;
 pub mod hierarchy;
 pub mod kmeans;
