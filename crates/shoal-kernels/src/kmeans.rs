@@ -298,13 +298,21 @@ impl LloydPartial {
         for (t, &e) in tail.iter().enumerate() {
             self.inertia_lanes[t] += e as f64;
         }
+        // Far points: a block of 16 is looked into only when its largest
+        // distance reaches the current threshold (rare once the list is full).
         let mut thr = self.far.threshold();
-        for (i, &e) in dist2[..n].iter().enumerate() {
-            if e >= thr {
-                let l = labels[i];
-                self.far
-                    .offer(e, first_row + i as u64, l, &x[i * d..(i + 1) * d]);
-                thr = self.far.threshold();
+        for (b, blk) in dist2[..n].chunks(16).enumerate() {
+            if blk.iter().fold(f32::NEG_INFINITY, |m, &e| m.max(e)) < thr {
+                continue;
+            }
+            for (o, &e) in blk.iter().enumerate() {
+                if e >= thr {
+                    let i = b * 16 + o;
+                    let l = labels[i];
+                    self.far
+                        .offer(e, first_row + i as u64, l, &x[i * d..(i + 1) * d]);
+                    thr = self.far.threshold();
+                }
             }
         }
     }
