@@ -268,6 +268,12 @@ pub struct FitArgs {
     /// feature variance (scikit-learn's rule) [default: 1e-4; 0 (off) for minibatch].
     #[arg(long, value_name = "TOL")]
     pub tol: Option<f64>,
+    /// Search every centroid for every row on every Lloyd pass, instead of
+    /// keeping per-row bounds between passes (8 bytes a row, used when
+    /// d > 8 and they fit in a quarter of --memory). The result is the same;
+    /// this is for measuring.
+    #[arg(long)]
+    pub no_bounds: bool,
     /// Rows sampled in the first pass, for initialisation (and for the
     /// clustering itself with subsample) [default: max(256 k, 100000); for
     /// minibatch 3 x batch size, at least 3 k].

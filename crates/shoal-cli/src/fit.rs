@@ -25,6 +25,9 @@ struct PassJson {
     rows: u64,
     rows_per_second: f64,
     peak_rss_bytes: Option<u64>,
+    /// Rows searched in full on a Lloyd pass with per-row bounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    searched_rows: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +80,7 @@ pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
                     rows: p.rows,
                     rows_per_second: p.rows as f64 / p.seconds.max(1e-9),
                     peak_rss_bytes: p.peak_rss,
+                    searched_rows: p.searched_rows,
                 })
                 .collect(),
             minibatch_steps: fitted.minibatch_steps,
@@ -171,6 +175,7 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
             shuffle_rows: None,
         },
         memory: args.memory.memory,
+        bounds: !args.no_bounds,
     };
     let start = std::time::Instant::now();
     let mut labels = match &args.labels {

@@ -281,6 +281,7 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
                 rows: fitted.rows,
                 peak_rss: crate::output::peak_rss(),
                 over_data: false,
+                searched_rows: None,
             });
         } else {
             let bar = Bar::rows(fitted.rows, "label", global.quiet);

@@ -231,6 +231,7 @@ pub fn linkage(
                 rows: (x.len() / dim) as u64,
                 peak_rss: crate::peak_rss(),
                 over_data: true,
+                searched_rows: None,
             });
             let rows = (x.len() / dim) as u64;
             (x, None, None, rows)

@@ -12,6 +12,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use shoal_kernels::bounds::{assign_bounded, BoundScratch, Moves};
 use shoal_kernels::kmeans::{
     kmeans_plus_plus, lloyd_in_memory, random_init, row_key, InitError, LloydPartial, LloydScratch,
     Sample, Uniform01,
@@ -21,7 +22,7 @@ use shoal_kernels::{Centroids, ColumnStats};
 use shoal_reader::{Source, WriteError};
 
 use crate::minibatch::MiniBatchConfig;
-use crate::{run_pass, EngineError, Observer, PassConfig, PassStart};
+use crate::{run_pass, run_pass_indexed, EngineError, Observer, PassConfig, PassStart};
 
 /// Feature scaling applied before clustering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -171,9 +172,14 @@ pub struct KMeansConfig {
     pub scaling: ScalingKind,
     pub pass: PassConfig,
     pub minibatch: MiniBatchConfig,
-    /// Memory budget in bytes (sizes the mini-batch shuffle buffer; the pass
-    /// configuration is derived from it by the caller).
+    /// Memory budget in bytes (sizes the mini-batch shuffle buffer and
+    /// decides whether per-row Lloyd bounds fit; the pass configuration is
+    /// derived from it by the caller).
     pub memory: u64,
+    /// Keep per-row bounds between Lloyd passes where they fit (see
+    /// [`RowBounds::worthwhile`]); off, every pass searches every row. The
+    /// result is the same either way, bar distances within rounding.
+    pub bounds: bool,
 }
 
 impl Default for KMeansConfig {
@@ -191,6 +197,7 @@ impl Default for KMeansConfig {
             pass: PassConfig::default(),
             minibatch: MiniBatchConfig::default(),
             memory: crate::DEFAULT_MEMORY,
+            bounds: true,
         }
     }
 }
@@ -242,6 +249,9 @@ pub struct PassTiming {
     /// A streaming pass over the data (not in-memory work on a sample, nor
     /// random-access mini-batch steps).
     pub over_data: bool,
+    /// For a Lloyd pass with per-row bounds: the rows that went through the
+    /// full nearest-centroid search (the others kept their label).
+    pub searched_rows: Option<u64>,
 }
 
 impl PassTiming {
@@ -252,6 +262,7 @@ impl PassTiming {
             rows: rep.rows,
             peak_rss: rep.peak_rss,
             over_data: true,
+            searched_rows: None,
         }
     }
 }
@@ -314,6 +325,54 @@ struct Partial {
     buf: Vec<f32>,
     labels: Vec<u32>,
     dist2: Vec<f32>,
+    bounded: Option<BoundedPart>,
+}
+
+/// A partition's bounds: the previous pass's (read in row order) and this
+/// pass's (written in row order).
+struct BoundedPart {
+    part: usize,
+    prev: PartBounds,
+    cursor: usize,
+    next: PartBounds,
+    lower: Vec<f32>,
+    scratch: BoundScratch,
+    searched: u64,
+}
+
+#[derive(Debug, Default)]
+struct PartBounds {
+    labels: Vec<u32>,
+    lower: Vec<f32>,
+}
+
+/// Per-row state kept between Lloyd passes so that later passes search all
+/// centroids only for rows whose label may change
+/// ([`shoal_kernels::bounds`]): a label and a lower bound, 8 bytes per
+/// row, filed by partition (partitions are fixed by the source).
+#[derive(Debug)]
+pub struct RowBounds {
+    parts: Vec<std::sync::Mutex<PartBounds>>,
+}
+
+impl RowBounds {
+    /// Bytes of state per row.
+    pub const ROW_BYTES: u64 = 8;
+
+    /// Empty bounds for `source` (the first pass searches every row).
+    pub fn new(source: &dyn Source) -> RowBounds {
+        RowBounds {
+            parts: (0..source.partitions().len())
+                .map(|_| Default::default())
+                .collect(),
+        }
+    }
+
+    /// Whether a fit of `rows x dim` keeps bounds: the kernel supports the
+    /// dimension and the state takes at most a quarter of `memory`.
+    pub fn worthwhile(rows: u64, dim: usize, memory: u64) -> bool {
+        shoal_kernels::bounds::supported(dim) && rows.saturating_mul(Self::ROW_BYTES) <= memory / 4
+    }
 }
 
 /// One pass of assignment + accumulation to `c` (clustered units); with a
@@ -325,33 +384,97 @@ pub fn lloyd_pass(
     c: &Centroids,
     cancel: &AtomicBool,
     observer: &dyn Observer,
-    mut sink: Option<&mut dyn LabelSink>,
+    sink: Option<&mut dyn LabelSink>,
 ) -> Result<(LloydPartial, crate::PassReport), KMeansError> {
+    let (acc, rep, _) = lloyd_pass_with(source, cfg, scaling, c, None, cancel, observer, sink)?;
+    Ok((acc, rep))
+}
+
+/// [`lloyd_pass`] with optional per-row bounds (`moves` from the centroids
+/// the bounds were made for to `c`); also returns how many rows were
+/// searched in full.
+#[allow(clippy::too_many_arguments)]
+pub fn lloyd_pass_with(
+    source: &dyn Source,
+    cfg: &PassConfig,
+    scaling: &Scaling,
+    c: &Centroids,
+    bounds: Option<(&RowBounds, &Moves)>,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    mut sink: Option<&mut dyn LabelSink>,
+) -> Result<(LloydPartial, crate::PassReport, u64), KMeansError> {
     let (k, d) = (c.k(), c.dim());
     let keep = sink.is_some();
     let mut write_err: Option<WriteError> = None;
-    let (acc, rep) = run_pass(
+    let mut searched = 0u64;
+    let (acc, rep) = run_pass_indexed(
         source,
         cfg,
         cancel,
         observer,
-        || Partial {
+        |part| Partial {
             lloyd: LloydPartial::new(k, d),
             scratch: LloydScratch::default(),
             buf: Vec::new(),
             labels: Vec::new(),
             dist2: Vec::new(),
+            bounded: match (bounds, part) {
+                (Some((rb, _)), Some(i)) => Some(BoundedPart {
+                    part: i,
+                    prev: std::mem::take(
+                        &mut *rb.parts[i].lock().unwrap_or_else(|e| e.into_inner()),
+                    ),
+                    cursor: 0,
+                    next: PartBounds::default(),
+                    lower: Vec::new(),
+                    scratch: BoundScratch::default(),
+                    searched: 0,
+                }),
+                _ => None,
+            },
         },
         |p, b| {
             let x = scaling.view(b.data, &mut p.buf);
-            p.lloyd.update(x, b.first_row, c, &mut p.scratch);
+            match (&mut p.bounded, bounds) {
+                (Some(bp), Some((_, moves))) => {
+                    let n = x.len() / d;
+                    let sc = &mut p.scratch;
+                    sc.labels.resize(n, 0);
+                    sc.dist2.resize(n, 0.0);
+                    bp.lower.resize(n, 0.0);
+                    let (lo, hi) = (bp.cursor, bp.cursor + n);
+                    let prev = (bp.prev.labels.len() >= hi)
+                        .then(|| (&bp.prev.labels[lo..hi], &bp.prev.lower[lo..hi]));
+                    bp.searched += assign_bounded(
+                        x,
+                        c,
+                        moves,
+                        prev,
+                        &mut sc.labels,
+                        &mut sc.dist2,
+                        &mut bp.lower,
+                        &mut bp.scratch,
+                    ) as u64;
+                    bp.cursor = hi;
+                    bp.next.labels.extend_from_slice(&sc.labels);
+                    bp.next.lower.extend_from_slice(&bp.lower);
+                    p.lloyd.accumulate(x, b.first_row, &sc.labels, &sc.dist2);
+                }
+                _ => p.lloyd.update(x, b.first_row, c, &mut p.scratch),
+            }
             if keep {
                 p.labels.extend_from_slice(&p.scratch.labels);
                 p.dist2.extend_from_slice(&p.scratch.dist2);
             }
         },
-        |a, p| {
+        |a, mut p| {
             a.lloyd.merge(&p.lloyd);
+            if let (Some(bp), Some((rb, _))) = (p.bounded.as_mut(), bounds) {
+                searched += bp.searched;
+                *rb.parts[bp.part].lock().unwrap_or_else(|e| e.into_inner()) =
+                    std::mem::take(&mut bp.next);
+            }
             if let Some(s) = sink.as_mut() {
                 if write_err.is_none() {
                     if let Err(e) = s.write(&p.labels, &p.dist2) {
@@ -364,7 +487,7 @@ pub fn lloyd_pass(
     if let Some(e) = write_err {
         return Err(e.into());
     }
-    Ok((acc.lloyd, rep))
+    Ok((acc.lloyd, rep, searched))
 }
 
 fn shift2(a: &[f32], b: &[f32]) -> f64 {
@@ -518,6 +641,7 @@ pub fn fit(
         rows: sample_x.len() as u64 / d as u64,
         peak_rss: crate::peak_rss(),
         over_data: false,
+        searched_rows: None,
     });
 
     let mut iterations = 0;
@@ -525,6 +649,12 @@ pub fn fit(
     let mut relocations = 0;
     let mut last_inertia = None;
     let mut minibatch_steps = None;
+    // Per-row bounds for the Lloyd passes, where they fit in the budget;
+    // `bounded_for` is the centroids the bounds were last made for.
+    let bounds =
+        (cfg.bounds && cfg.algo == Algo::Lloyd && RowBounds::worthwhile(rep.rows, d, cfg.memory))
+            .then(|| RowBounds::new(source));
+    let mut bounded_for: Option<Vec<f32>> = None;
     match cfg.algo {
         Algo::Lloyd => {
             // Lloyd iterations over the full data.
@@ -539,13 +669,29 @@ pub fn fit(
                     last_inertia,
                 );
                 let c = Centroids::new(cent.clone(), d);
-                let (acc, rep) =
-                    lloyd_pass(source, &cfg.pass, &scaling, &c, cancel, observer, None)?;
+                let moves = bounds
+                    .as_ref()
+                    .map(|_| Moves::new(bounded_for.as_deref(), &c));
+                let (acc, rep, searched) = lloyd_pass_with(
+                    source,
+                    &cfg.pass,
+                    &scaling,
+                    &c,
+                    bounds.as_ref().zip(moves.as_ref()),
+                    cancel,
+                    observer,
+                    None,
+                )?;
                 let (next, moved) = acc.centroids(&cent);
                 last_inertia = Some(acc.inertia());
                 relocations += moved;
                 iterations += 1;
-                passes.push(PassTiming::new(name, &rep));
+                let mut timing = PassTiming::new(name, &rep);
+                if bounds.is_some() {
+                    timing.searched_rows = Some(searched);
+                    bounded_for = Some(cent.clone());
+                }
+                passes.push(timing);
                 let shift = shift2(&next, &cent);
                 cent = next;
                 if shift <= tol && moved == 0 {
@@ -592,8 +738,22 @@ pub fn fit(
         last_inertia,
     );
     let c = Centroids::new(cent.clone(), d);
-    let (acc, rep) = lloyd_pass(source, &cfg.pass, &scaling, &c, cancel, observer, sink)?;
-    passes.push(PassTiming::new("assign", &rep));
+    let moves = bounds
+        .as_ref()
+        .map(|_| Moves::new(bounded_for.as_deref(), &c));
+    let (acc, rep, searched) = lloyd_pass_with(
+        source,
+        &cfg.pass,
+        &scaling,
+        &c,
+        bounds.as_ref().zip(moves.as_ref()),
+        cancel,
+        observer,
+        sink,
+    )?;
+    let mut timing = PassTiming::new("assign", &rep);
+    timing.searched_rows = bounds.as_ref().map(|_| searched);
+    passes.push(timing);
     Ok(KMeansFit {
         k,
         dim: d,

@@ -159,6 +159,22 @@ pub fn run_pass<P: Send>(
     update: impl Fn(&mut P, &Block<'_>) + Sync,
     merge: impl FnMut(&mut P, P) + Send,
 ) -> Result<(P, PassReport), EngineError> {
+    run_pass_indexed(source, cfg, cancel, observer, |_| init(), update, merge)
+}
+
+/// [`run_pass`], where `init` is told which partition (in
+/// `source.partitions()` order) the partial is for, or `None` for the
+/// accumulator the others are merged into. Partitions are fixed by the
+/// source, so per-row state kept between passes can be filed by partition.
+pub fn run_pass_indexed<P: Send>(
+    source: &dyn Source,
+    cfg: &PassConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    init: impl Fn(Option<usize>) -> P + Sync,
+    update: impl Fn(&mut P, &Block<'_>) + Sync,
+    merge: impl FnMut(&mut P, P) + Send,
+) -> Result<(P, PassReport), EngineError> {
     let start = Instant::now();
     let parts = source.partitions();
     let threads = rayon::current_num_threads().max(1);
@@ -177,10 +193,10 @@ pub fn run_pass<P: Send>(
         merging: false,
         error: None,
     });
-    let acc = Mutex::new((init(), merge));
+    let acc = Mutex::new((init(None), merge));
 
     let read_partition = |i: usize| -> Result<P, EngineError> {
-        let mut p = init();
+        let mut p = init(Some(i));
         let mut reader = source.reader(parts[i].clone(), cfg.chunk_rows)?;
         while let Some(block) = reader.next_block()? {
             if cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {

@@ -265,6 +265,7 @@ pub(crate) fn run(
                 rows: n,
                 peak_rss: crate::peak_rss(),
                 over_data: true,
+                searched_rows: None,
             });
             if stop {
                 converged = mb.steps < max_steps;
@@ -279,6 +280,7 @@ pub(crate) fn run(
             rows: mb.steps * batch as u64,
             peak_rss: crate::peak_rss(),
             over_data: false,
+            searched_rows: None,
         });
     }
     Ok(MiniBatchRun {

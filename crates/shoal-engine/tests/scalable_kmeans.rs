@@ -270,3 +270,70 @@ fn minibatch_stops_when_cancelled_mid_run() {
         assert!(l.0.is_empty(), "{name}: no labels after a cancelled run");
     }
 }
+
+/// Lloyd with per-row bounds (d > 8) searches fewer rows on later passes and
+/// returns what Lloyd without them returns, bit for bit, for any thread
+/// count and chunk size; partitions several, so bounds are filed by
+/// partition.
+#[test]
+fn lloyd_bounds_change_nothing_but_the_work() {
+    if !shoal_kernels::bounds::supported(16) {
+        return; // no fused kernel on this machine: nothing to compare
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = 16;
+    let mut s = 77u64;
+    let truth: Vec<f32> = (0..12 * d)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 40.0 - 20.0
+        })
+        .collect();
+    // overlapping blobs, so Lloyd takes a while to settle
+    let x = blobs(&truth, d, 25_000, 12.0, 9); // 300k rows, 19 MB
+    for (name, group) in [("b.npy", 1 << 20), ("b.parquet", 40_000)] {
+        let src = write(dir.path(), name, &x, d, group);
+        assert!(src.partitions().len() >= 3, "{name}: needs partitions");
+        // k = 10 < 12 blobs: some centroids keep moving for a while
+        let base = KMeansConfig {
+            k: 10,
+            max_iter: 12,
+            tol: 0.0,
+            seed: 4,
+            ..KMeansConfig::default()
+        };
+        let plain = KMeansConfig {
+            bounds: false,
+            ..base.clone()
+        };
+        let (f0, l0) = run(src.as_ref(), &plain, 2);
+        assert!(f0.passes.iter().all(|p| p.searched_rows.is_none()));
+        for (threads, chunk) in [(1, 1 << 16), (2, 1 << 16), (3, 999)] {
+            let cfg = KMeansConfig {
+                pass: PassConfig {
+                    chunk_rows: chunk,
+                    window_per_thread: 1,
+                },
+                ..base.clone()
+            };
+            let (f, l) = run(src.as_ref(), &cfg, threads);
+            let what = format!("{name}, {threads} threads, chunks of {chunk}");
+            assert_eq!(f.centroids, f0.centroids, "{what}");
+            assert_eq!(f.inertia.to_bits(), f0.inertia.to_bits(), "{what}");
+            assert_eq!(f.counts, f0.counts, "{what}");
+            assert_eq!(l.0, l0.0, "{what}");
+            assert_eq!(l.1, l0.1, "{what}");
+            let searched: Vec<u64> = f.passes.iter().filter_map(|p| p.searched_rows).collect();
+            assert_eq!(
+                searched.len(),
+                13,
+                "{what}: 12 iterations and the final pass"
+            );
+            assert_eq!(searched[0], x.len() as u64 / d as u64, "{what}");
+            assert!(
+                *searched.last().unwrap() < searched[0] / 4,
+                "{what}: {searched:?}"
+            );
+        }
+    }
+}

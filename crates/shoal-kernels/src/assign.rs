@@ -69,9 +69,14 @@ impl Centroids {
         &self.data
     }
 
-    #[cfg(test)]
-    pub(crate) fn fused_panels(&self) -> (&[f32], &[f32]) {
+    /// The fused kernel's panels and `-||c||^2 / 2` values (empty for `dim <= 8`).
+    pub(crate) fn fused_parts(&self) -> (&[f32], &[f32]) {
         (&self.panels, &self.panel_halves)
+    }
+
+    /// The largest squared norm of a centroid.
+    pub(crate) fn max_norm2(&self) -> f32 {
+        self.norms.iter().fold(0.0f32, |m, &v| m.max(v))
     }
 
     pub fn row(&self, j: usize) -> &[f32] {
@@ -265,7 +270,7 @@ fn small_lanes<const D: usize>(
 fn fused(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f32]) {
     let d = c.dim;
     let n = x.len() / d;
-    crate::fused::labels(x, d, &c.panels, &c.panel_halves, &mut labels[..n]);
+    crate::fused::labels(x, d, &c.panels, &c.panel_halves, &mut labels[..n], None);
     exact_distances(x, &c.data, d, &labels[..n], &mut dist2[..n]);
 }
 

@@ -5,6 +5,7 @@
 //! Distances are squared Euclidean unless a name says otherwise.
 
 pub mod assign;
+pub mod bounds;
 pub mod dbscan;
 mod fused;
 mod gemm;
