@@ -86,6 +86,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         seed: 0,
         max_iter: None,
         tol: None,
+        no_bounds: false,
         sample_size: None,
         batch_size: 1024,
         reassignment_ratio: 0.01,

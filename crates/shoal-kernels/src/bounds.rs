@@ -165,20 +165,26 @@ pub fn assign_bounded(
     if m == 0 {
         return 0;
     }
-    s.x.clear();
-    for &i in &s.rows {
-        let i = i as usize;
-        s.x.extend_from_slice(&x[i * d..(i + 1) * d]);
-    }
+    // every row searched (a first pass): no need to gather them
+    let xs: &[f32] = if m == n {
+        &x[..n * d]
+    } else {
+        s.x.clear();
+        for &i in &s.rows {
+            let i = i as usize;
+            s.x.extend_from_slice(&x[i * d..(i + 1) * d]);
+        }
+        &s.x
+    };
     s.labels.resize(m, 0);
     s.second.resize(m, 0.0);
     let (panels, halves) = c.fused_parts();
-    crate::fused::labels(&s.x, d, panels, halves, &mut s.labels, Some(&mut s.second));
+    crate::fused::labels(xs, d, panels, halves, &mut s.labels, Some(&mut s.second));
     let cmax = c.max_norm2();
     let margin = 4.0 * (d as f32 + 2.0) * EPS;
     for (t, &i) in s.rows.iter().enumerate() {
         let i = i as usize;
-        let row = &s.x[t * d..(t + 1) * d];
+        let row = &xs[t * d..(t + 1) * d];
         let a = s.labels[t];
         labels[i] = a;
         dist2[i] = sq_dist_wide(row, c.row(a as usize));

@@ -25,6 +25,10 @@ pub(crate) const PANEL: usize = 16;
 /// 32 registers; AVX2 keeps 6 rows x 2 vectors in its 16.
 const ROWS_512: usize = 4;
 const ROWS_256: usize = 6;
+/// With the runner-up (a third set of vectors), fewer rows keep everything
+/// in registers.
+const ROWS_512_TOP2: usize = 3;
+const ROWS_256_TOP2: usize = 2;
 
 /// Whether this machine runs the fused kernel (AVX2 with FMA, or AVX-512F).
 pub(crate) fn available() -> bool {
@@ -65,9 +69,9 @@ pub(crate) fn labels(
                     // have the lengths asserted on entry.
                     unsafe { x86::block_512::<ROWS_512, false>(xb, d, panels, halves, out, None) }
                 }),
-                Some(sec) => run::<ROWS_512>(x, d, labels, Some(sec), |xb, out, o2| {
+                Some(sec) => run::<ROWS_512_TOP2>(x, d, labels, Some(sec), |xb, out, o2| {
                     // SAFETY: as above.
-                    unsafe { x86::block_512::<ROWS_512, true>(xb, d, panels, halves, out, o2) }
+                    unsafe { x86::block_512::<ROWS_512_TOP2, true>(xb, d, panels, halves, out, o2) }
                 }),
             }
             return;
@@ -80,9 +84,9 @@ pub(crate) fn labels(
                     // lengths as for the AVX-512 call.
                     unsafe { x86::block_256::<ROWS_256, false>(xb, d, panels, halves, out, None) }
                 }),
-                Some(sec) => run::<ROWS_256>(x, d, labels, Some(sec), |xb, out, o2| {
+                Some(sec) => run::<ROWS_256_TOP2>(x, d, labels, Some(sec), |xb, out, o2| {
                     // SAFETY: as above.
-                    unsafe { x86::block_256::<ROWS_256, true>(xb, d, panels, halves, out, o2) }
+                    unsafe { x86::block_256::<ROWS_256_TOP2, true>(xb, d, panels, halves, out, o2) }
                 }),
             }
             return;
@@ -391,9 +395,9 @@ mod tests {
             let mut l = vec![0u32; n];
             if std::arch::is_x86_feature_detected!("avx512f") {
                 let mut sec = vec![f32::NAN; n];
-                run::<ROWS_512>(x, d, &mut l, Some(&mut sec), |xb, o, o2| {
+                run::<ROWS_512_TOP2>(x, d, &mut l, Some(&mut sec), |xb, o, o2| {
                     // SAFETY: AVX-512F checked above; lengths as in `labels`.
-                    unsafe { x86::block_512::<ROWS_512, true>(xb, d, panels, halves, o, o2) }
+                    unsafe { x86::block_512::<ROWS_512_TOP2, true>(xb, d, panels, halves, o, o2) }
                 });
                 out.push(("avx512", sec));
             }
@@ -401,9 +405,9 @@ mod tests {
                 && std::arch::is_x86_feature_detected!("fma")
             {
                 let mut sec = vec![f32::NAN; n];
-                run::<ROWS_256>(x, d, &mut l, Some(&mut sec), |xb, o, o2| {
+                run::<ROWS_256_TOP2>(x, d, &mut l, Some(&mut sec), |xb, o, o2| {
                     // SAFETY: AVX2 and FMA checked above; lengths as in `labels`.
-                    unsafe { x86::block_256::<ROWS_256, true>(xb, d, panels, halves, o, o2) }
+                    unsafe { x86::block_256::<ROWS_256_TOP2, true>(xb, d, panels, halves, o, o2) }
                 });
                 out.push(("avx2", sec));
             }
