@@ -401,6 +401,29 @@ fn fit_model_is_identical_for_any_thread_count_and_chunk_size() {
         models.push(std::fs::read(&m).unwrap());
     }
     assert!(models[0] == models[1], "k-means|| models differ");
+    // the scaling comes from the statistics pass, which must not depend on
+    // the blocks either
+    let mut models = Vec::new();
+    for (threads, chunk) in [("1", "64k"), ("3", "1000")] {
+        let m = dir.path().join(format!("st_{threads}.json"));
+        let o = shoal(&[
+            "fit",
+            p(&data),
+            "-k",
+            "6",
+            "--standardize",
+            "--model",
+            p(&m),
+            "--threads",
+            threads,
+            "--chunk-rows",
+            chunk,
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        models.push(std::fs::read(&m).unwrap());
+    }
+    assert!(models[0] == models[1], "standardized models differ");
 }
 
 #[test]

@@ -1,17 +1,27 @@
 //! Per-column count, min, max, mean and variance in one streaming pass.
-//! Each block's mean and sum of squared deviations are computed in `f64`
-//! (two passes over the block, which is in cache), then combined with Chan et
-//! al.'s pairwise update, which is stable for any number of blocks.
+//!
+//! Rows are folded one at a time, in order, as f64 sums of `x - shift` and
+//! `(x - shift)^2` (the shift is the partial's first row, which keeps the
+//! sums small and the variance free of cancellation), spread over lanes
+//! chosen by the row's position in the partial, so the result does not
+//! depend on how the rows were cut into blocks. Partials (one per
+//! partition) are combined with Chan et al.'s pairwise update.
 
 /// Partial statistics of the columns of a row-major block stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnStats {
     dim: usize,
+    /// Rows merged in (Chan form: count, mean, sum of squared deviations).
     count: u64,
-    min: Vec<f32>,
-    max: Vec<f32>,
     mean: Vec<f64>,
     m2: Vec<f64>,
+    min: Vec<f32>,
+    max: Vec<f32>,
+    /// Rows folded since the last merge, as shifted sums per lane.
+    open: u64,
+    shift: Vec<f64>,
+    s1: Vec<f64>,
+    s2: Vec<f64>,
 }
 
 /// Final statistics of one column.
@@ -27,70 +37,123 @@ pub struct ColumnSummary {
 
 impl ColumnStats {
     pub fn new(dim: usize) -> Self {
+        let w = lanes(dim) * dim;
         ColumnStats {
             dim,
             count: 0,
-            min: vec![f32::INFINITY; dim],
-            max: vec![f32::NEG_INFINITY; dim],
             mean: vec![0.0; dim],
             m2: vec![0.0; dim],
+            min: vec![f32::INFINITY; w],
+            max: vec![f32::NEG_INFINITY; w],
+            open: 0,
+            shift: Vec::new(),
+            s1: vec![0.0; w],
+            s2: vec![0.0; w],
         }
     }
 
     pub fn count(&self) -> u64 {
-        self.count
+        self.count + self.open
     }
 
     /// Adds a block of whole rows (finite values; the readers validate).
     ///
-    /// The block is walked as groups of `g` rows (`g x dim` about 64
-    /// values), accumulated elementwise into `g x dim` lanes, which turns the
-    /// per-column dependency chains into independent, vectorisable ones; the
-    /// lanes are folded per column at the end, in a fixed order.
+    /// Row `i` of the partial (counting from its first row) goes to lane
+    /// `i % g`, `g x dim` about 64 values: whole groups of `g` rows are
+    /// folded elementwise into the lanes, which vectorises, and a block that
+    /// starts mid-group is first brought to a group boundary row by row.
     pub fn update(&mut self, data: &[f32]) {
         let d = self.dim;
         let n = data.len() / d;
         if n == 0 {
             return;
         }
-        let g = (64 / d).max(1);
+        if self.shift.is_empty() {
+            self.shift = data[..d].iter().map(|&v| v as f64).collect();
+        }
+        let g = lanes(d);
         let w = g * d;
+        let tiled: Vec<f64> = (0..w).map(|i| self.shift[i % d]).collect();
         let data = &data[..n * d];
-        let mut sum = vec![0.0f64; w];
-        let mut min = vec![f32::INFINITY; w];
-        let mut max = vec![f32::NEG_INFINITY; w];
-        for part in data.chunks(w) {
-            lanes_sum_min_max(part, &mut sum, &mut min, &mut max);
+        // rows up to the next group boundary
+        let lead = ((g - (self.open % g as u64) as usize) % g).min(n);
+        let at = (self.open % g as u64) as usize * d;
+        fold(
+            &data[..lead * d],
+            &tiled[at..at + lead * d],
+            &mut self.s1[at..at + lead * d],
+            &mut self.s2[at..at + lead * d],
+            &mut self.min[at..at + lead * d],
+            &mut self.max[at..at + lead * d],
+        );
+        let rest = &data[lead * d..];
+        let full = rest.len() / w * w;
+        for part in rest[..full].chunks_exact(w) {
+            fold(
+                part,
+                &tiled,
+                &mut self.s1,
+                &mut self.s2,
+                &mut self.min,
+                &mut self.max,
+            );
         }
-        let mut block = ColumnStats::new(d);
-        block.count = n as u64;
-        for i in 0..w {
-            let j = i % d;
-            block.mean[j] += sum[i];
-            block.min[j] = block.min[j].min(min[i]);
-            block.max[j] = block.max[j].max(max[i]);
-        }
-        for m in block.mean.iter_mut() {
-            *m /= n as f64;
-        }
-        let tiled: Vec<f64> = (0..w).map(|i| block.mean[i % d]).collect();
-        let mut m2 = vec![0.0f64; w];
-        for part in data.chunks(w) {
-            lanes_m2(part, &tiled, &mut m2);
-        }
-        for (i, v) in m2.iter().enumerate() {
-            block.m2[i % d] += v;
-        }
-        self.merge(&block);
+        let tail = &rest[full..];
+        fold(
+            tail,
+            &tiled[..tail.len()],
+            &mut self.s1[..tail.len()],
+            &mut self.s2[..tail.len()],
+            &mut self.min[..tail.len()],
+            &mut self.max[..tail.len()],
+        );
+        self.open += n as u64;
     }
 
-    /// Combines another partial (covering rows after this one's).
-    pub fn merge(&mut self, other: &ColumnStats) {
+    /// Moves the open rows into the Chan-form part.
+    fn close(&mut self) {
+        if self.open == 0 {
+            return;
+        }
+        let d = self.dim;
+        let n = self.open as f64;
+        let mut part = ColumnStats {
+            count: self.open,
+            shift: Vec::new(),
+            ..ColumnStats::new(d)
+        };
+        for j in 0..d {
+            let (mut a, mut b) = (0.0f64, 0.0f64);
+            for l in 0..self.s1.len() / d {
+                a += self.s1[l * d + j];
+                b += self.s2[l * d + j];
+            }
+            part.mean[j] = self.shift[j] + a / n;
+            part.m2[j] = (b - a * a / n).max(0.0);
+        }
+        let w = self.s1.len();
+        self.s1 = vec![0.0; w];
+        self.s2 = vec![0.0; w];
+        self.shift.clear();
+        self.open = 0;
+        self.merge_closed(&part);
+    }
+
+    /// Chan's update with another closed part (min/max lanes combined too).
+    fn merge_closed(&mut self, other: &ColumnStats) {
+        for (a, b) in self.min.iter_mut().zip(&other.min) {
+            *a = a.min(*b);
+        }
+        for (a, b) in self.max.iter_mut().zip(&other.max) {
+            *a = a.max(*b);
+        }
         if other.count == 0 {
             return;
         }
         if self.count == 0 {
-            *self = other.clone();
+            self.count = other.count;
+            self.mean.clone_from(&other.mean);
+            self.m2.clone_from(&other.m2);
             return;
         }
         let (na, nb) = (self.count as f64, other.count as f64);
@@ -99,42 +162,68 @@ impl ColumnStats {
             let delta = other.mean[j] - self.mean[j];
             self.mean[j] += delta * nb / n;
             self.m2[j] += other.m2[j] + delta * delta * na * nb / n;
-            self.min[j] = self.min[j].min(other.min[j]);
-            self.max[j] = self.max[j].max(other.max[j]);
         }
         self.count += other.count;
     }
 
+    /// Combines another partial (covering rows after this one's).
+    pub fn merge(&mut self, other: &ColumnStats) {
+        self.close();
+        let mut o = other.clone();
+        o.close();
+        self.merge_closed(&o);
+    }
+
     /// One summary per column (empty if no rows were seen).
     pub fn finish(&self) -> Vec<ColumnSummary> {
-        if self.count == 0 {
+        let mut c = self.clone();
+        c.close();
+        if c.count == 0 {
             return Vec::new();
         }
-        (0..self.dim)
+        let d = self.dim;
+        (0..d)
             .map(|j| ColumnSummary {
-                min: self.min[j],
-                max: self.max[j],
-                mean: self.mean[j],
-                std: (self.m2[j] / self.count as f64).max(0.0).sqrt(),
+                min: c
+                    .min
+                    .iter()
+                    .skip(j)
+                    .step_by(d)
+                    .fold(f32::INFINITY, |m, &v| m.min(v)),
+                max: c
+                    .max
+                    .iter()
+                    .skip(j)
+                    .step_by(d)
+                    .fold(f32::NEG_INFINITY, |m, &v| m.max(v)),
+                mean: c.mean[j],
+                std: (c.m2[j] / c.count as f64).max(0.0).sqrt(),
             })
             .collect()
     }
 }
 
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn lanes_sum_min_max(x: &[f32], sum: &mut [f64], min: &mut [f32], max: &mut [f32]) {
-    for (((&v, s), lo), hi) in x.iter().zip(sum).zip(min).zip(max) {
-        *s += v as f64;
-        *lo = if v < *lo { v } else { *lo };
-        *hi = if v > *hi { v } else { *hi };
-    }
+/// Rows per lane group: `g x dim` about 64 values.
+fn lanes(dim: usize) -> usize {
+    (64 / dim.max(1)).max(1)
 }
 
+/// Folds values into their lanes: shifted sums, squares, min and max.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn lanes_m2(x: &[f32], mean: &[f64], m2: &mut [f64]) {
-    for ((&v, &m), acc) in x.iter().zip(mean).zip(m2) {
-        let dv = v as f64 - m;
-        *acc += dv * dv;
+fn fold(
+    x: &[f32],
+    shift: &[f64],
+    s1: &mut [f64],
+    s2: &mut [f64],
+    min: &mut [f32],
+    max: &mut [f32],
+) {
+    for (((((&v, &k), a), b), lo), hi) in x.iter().zip(shift).zip(s1).zip(s2).zip(min).zip(max) {
+        let dv = v as f64 - k;
+        *a += dv;
+        *b += dv * dv;
+        *lo = if v < *lo { v } else { *lo };
+        *hi = if v > *hi { v } else { *hi };
     }
 }
 
@@ -157,6 +246,37 @@ mod tests {
     }
 
     proptest! {
+        /// Bit for bit the same whatever the blocks, also when merged.
+        #[test]
+        fn blocks_do_not_matter(vals in proptest::collection::vec(-1e4f32..1e4, 3..900),
+                                a in 1usize..70, b in 1usize..70, d in 1usize..5) {
+            let n = vals.len() / d;
+            let data = &vals[..n * d];
+            let run = |split: usize| {
+                let mut s = ColumnStats::new(d);
+                for c in data.chunks(split * d) {
+                    s.update(c);
+                }
+                s.finish()
+            };
+            prop_assert_eq!(run(a), run(b));
+            // two partitions merged, whatever their blocks
+            let half = n / 2 * d;
+            let part = |x: &[f32], split: usize| {
+                let mut s = ColumnStats::new(d);
+                for c in x.chunks(split * d) {
+                    s.update(c);
+                }
+                s
+            };
+            let mut m1 = part(&data[..half], a);
+            m1.merge(&part(&data[half..], b));
+            let mut m2 = part(&data[..half], b);
+            m2.merge(&part(&data[half..], a));
+            prop_assert_eq!(m1.finish(), m2.finish());
+            prop_assert_eq!(m1, m2);
+        }
+
         #[test]
         fn chunked_equals_naive(vals in proptest::collection::vec(-1e4f32..1e4, 3..600), split in 1usize..50) {
             let d = 3;
