@@ -490,6 +490,48 @@ pub fn lloyd_pass_with(
     Ok((acc.lloyd, rep, searched))
 }
 
+/// Per-row bounds and the centroids they were last made for.
+struct Bounded {
+    rows: RowBounds,
+    made_for: Option<Vec<f32>>,
+}
+
+/// A Lloyd pass (named `name`) to `cent`, through `bounded` when given (then
+/// renewed for `cent`, and the timing counts the rows searched).
+#[allow(clippy::too_many_arguments)]
+fn lloyd_to(
+    source: &dyn Source,
+    cfg: &PassConfig,
+    scaling: &Scaling,
+    cent: &[f32],
+    bounded: Option<&mut Bounded>,
+    name: String,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    sink: Option<&mut dyn LabelSink>,
+) -> Result<(LloydPartial, PassTiming), KMeansError> {
+    let c = Centroids::new(cent.to_vec(), scaling.scale.len());
+    let Some(b) = bounded else {
+        let (acc, rep) = lloyd_pass(source, cfg, scaling, &c, cancel, observer, sink)?;
+        return Ok((acc, PassTiming::new(name, &rep)));
+    };
+    let moves = Moves::new(b.made_for.as_deref(), &c);
+    let (acc, rep, searched) = lloyd_pass_with(
+        source,
+        cfg,
+        scaling,
+        &c,
+        Some((&b.rows, &moves)),
+        cancel,
+        observer,
+        sink,
+    )?;
+    b.made_for = Some(cent.to_vec());
+    let mut timing = PassTiming::new(name, &rep);
+    timing.searched_rows = Some(searched);
+    Ok((acc, timing))
+}
+
 fn shift2(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum()
 }
@@ -649,12 +691,13 @@ pub fn fit(
     let mut relocations = 0;
     let mut last_inertia = None;
     let mut minibatch_steps = None;
-    // Per-row bounds for the Lloyd passes, where they fit in the budget;
-    // `bounded_for` is the centroids the bounds were last made for.
-    let bounds =
+    // Per-row bounds for the Lloyd passes, where they fit in the budget.
+    let mut bounded =
         (cfg.bounds && cfg.algo == Algo::Lloyd && RowBounds::worthwhile(rep.rows, d, cfg.memory))
-            .then(|| RowBounds::new(source));
-    let mut bounded_for: Option<Vec<f32>> = None;
+            .then(|| Bounded {
+                rows: RowBounds::new(source),
+                made_for: None,
+            });
     match cfg.algo {
         Algo::Lloyd => {
             // Lloyd iterations over the full data.
@@ -668,16 +711,13 @@ pub fn fit(
                     max_passes,
                     last_inertia,
                 );
-                let c = Centroids::new(cent.clone(), d);
-                let moves = bounds
-                    .as_ref()
-                    .map(|_| Moves::new(bounded_for.as_deref(), &c));
-                let (acc, rep, searched) = lloyd_pass_with(
+                let (acc, timing) = lloyd_to(
                     source,
                     &cfg.pass,
                     &scaling,
-                    &c,
-                    bounds.as_ref().zip(moves.as_ref()),
+                    &cent,
+                    bounded.as_mut(),
+                    name,
                     cancel,
                     observer,
                     None,
@@ -686,11 +726,6 @@ pub fn fit(
                 last_inertia = Some(acc.inertia());
                 relocations += moved;
                 iterations += 1;
-                let mut timing = PassTiming::new(name, &rep);
-                if bounds.is_some() {
-                    timing.searched_rows = Some(searched);
-                    bounded_for = Some(cent.clone());
-                }
                 passes.push(timing);
                 let shift = shift2(&next, &cent);
                 cent = next;
@@ -737,22 +772,17 @@ pub fn fit(
         max_passes,
         last_inertia,
     );
-    let c = Centroids::new(cent.clone(), d);
-    let moves = bounds
-        .as_ref()
-        .map(|_| Moves::new(bounded_for.as_deref(), &c));
-    let (acc, rep, searched) = lloyd_pass_with(
+    let (acc, timing) = lloyd_to(
         source,
         &cfg.pass,
         &scaling,
-        &c,
-        bounds.as_ref().zip(moves.as_ref()),
+        &cent,
+        bounded.as_mut(),
+        "assign".into(),
         cancel,
         observer,
         sink,
     )?;
-    let mut timing = PassTiming::new("assign", &rep);
-    timing.searched_rows = bounds.as_ref().map(|_| searched);
     passes.push(timing);
     Ok(KMeansFit {
         k,

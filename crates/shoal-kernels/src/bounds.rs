@@ -21,6 +21,9 @@ use crate::assign::{sq_dist_wide, Centroids};
 /// f32 machine epsilon (twice the unit roundoff), the unit of the margins.
 const EPS: f32 = f32::EPSILON;
 
+/// Most centroids for which [`Moves`] works out their separations.
+const SEPARATION_MAX_K: usize = 4096;
+
 /// Whether bounded assignment runs for this dimension on this machine
 /// (it needs the fused kernel's runner-up, `d > 8` with AVX2+FMA or
 /// AVX-512).
@@ -66,6 +69,15 @@ impl Moves {
             } else if v > top.2 {
                 top.2 = v;
             }
+        }
+        // The separations cost k^2 d / 2 per pass; past SEPARATION_MAX_K
+        // centroids they are left out (0: only the lower bounds skip rows).
+        if k > SEPARATION_MAX_K {
+            return Moves {
+                drift,
+                top,
+                half_sep: vec![0.0; k],
+            };
         }
         let mut nearest = vec![f64::INFINITY; k];
         for a in 0..k {
