@@ -350,80 +350,41 @@ fn fit_model_is_identical_for_any_thread_count_and_chunk_size() {
         "-q",
     ]);
     assert!(o.status.success());
+    // the model file of `fit INPUT -k 6 EXTRA...` for each (threads, chunk rows)
+    let models = |input: &Path, extra: &[&str], runs: &[(&str, &str)]| -> Vec<Vec<u8>> {
+        runs.iter()
+            .enumerate()
+            .map(|(i, &(threads, chunk))| {
+                let m = dir.path().join(format!("m_{i}.json"));
+                let mut args = vec!["fit", p(input), "-k", "6", "--model", p(&m)];
+                args.extend_from_slice(extra);
+                args.extend_from_slice(&["--threads", threads, "--chunk-rows", chunk, "-q"]);
+                let o = shoal(&args);
+                assert!(o.status.success(), "{}", stderr(&o));
+                std::fs::read(&m).unwrap()
+            })
+            .collect()
+    };
     for input in [&data, &pq] {
-        let mut models = Vec::new();
-        for (threads, chunk) in [("1", "64k"), ("2", "1000"), ("4", "7777"), ("2", "1M")] {
-            let m = dir.path().join(format!("m_{threads}_{chunk}.json"));
-            let o = shoal(&[
-                "fit",
-                p(input),
-                "-k",
-                "6",
-                "--seed",
-                "11",
-                "--model",
-                p(&m),
-                "--threads",
-                threads,
-                "--chunk-rows",
-                chunk,
-                "-q",
-            ]);
-            assert!(o.status.success(), "{}", stderr(&o));
-            models.push(std::fs::read(&m).unwrap());
-        }
+        let runs = [("1", "64k"), ("2", "1000"), ("4", "7777"), ("2", "1M")];
+        let ms = models(input, &["--seed", "11"], &runs);
         assert!(
-            models.windows(2).all(|w| w[0] == w[1]),
+            ms.windows(2).all(|w| w[0] == w[1]),
             "{}: models differ",
             input.display()
         );
     }
     // k-means|| draws its own per-row randomness over whole passes
-    let mut models = Vec::new();
-    for (threads, chunk) in [("1", "64k"), ("4", "999")] {
-        let m = dir.path().join(format!("kp_{threads}.json"));
-        let o = shoal(&[
-            "fit",
-            p(&pq),
-            "-k",
-            "6",
-            "--init",
-            "kmeans-parallel",
-            "--model",
-            p(&m),
-            "--threads",
-            threads,
-            "--chunk-rows",
-            chunk,
-            "-q",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        models.push(std::fs::read(&m).unwrap());
-    }
-    assert!(models[0] == models[1], "k-means|| models differ");
+    let ms = models(
+        &pq,
+        &["--init", "kmeans-parallel"],
+        &[("1", "64k"), ("4", "999")],
+    );
+    assert!(ms[0] == ms[1], "k-means|| models differ");
     // the scaling comes from the statistics pass, which must not depend on
     // the blocks either
-    let mut models = Vec::new();
-    for (threads, chunk) in [("1", "64k"), ("3", "1000")] {
-        let m = dir.path().join(format!("st_{threads}.json"));
-        let o = shoal(&[
-            "fit",
-            p(&data),
-            "-k",
-            "6",
-            "--standardize",
-            "--model",
-            p(&m),
-            "--threads",
-            threads,
-            "--chunk-rows",
-            chunk,
-            "-q",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        models.push(std::fs::read(&m).unwrap());
-    }
-    assert!(models[0] == models[1], "standardized models differ");
+    let ms = models(&data, &["--standardize"], &[("1", "64k"), ("3", "1000")]);
+    assert!(ms[0] == ms[1], "standardized models differ");
 }
 
 #[test]
