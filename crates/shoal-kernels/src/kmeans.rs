@@ -176,17 +176,35 @@ impl FarPoints {
 /// Lanes of the inertia sum: row `r` is added to lane `r % INERTIA_LANES`.
 const INERTIA_LANES: usize = 8;
 
+/// Copies of the per-cluster sums for `dim <= 8`: row `r` is added to copy
+/// `r % SUM_LANES`, so consecutive rows of one cluster do not wait on each
+/// other's read-modify-write (at small `dim` that chain, not the adds, set
+/// the pace). Wider rows keep one copy: their adds are independent already.
+const SUM_LANES: usize = 4;
+
+fn sum_lanes(dim: usize) -> usize {
+    if dim <= 8 {
+        SUM_LANES
+    } else {
+        1
+    }
+}
+
 /// Partial state of one Lloyd pass: per-cluster f64 sums and counts, the
 /// inertia (sum of squared distances, f64) and the farthest points. Rows are
-/// folded one by one in order (the inertia in 8 lanes chosen by the absolute
-/// row index), so a partition's partial does not depend on how its rows
-/// were chunked.
+/// folded one by one in order into lanes chosen by the absolute row index
+/// (sums in [`SUM_LANES`] copies at small `dim`, the inertia in
+/// [`INERTIA_LANES`]), so a partition's partial does not depend on how its
+/// rows were chunked.
 #[derive(Debug, Clone)]
 pub struct LloydPartial {
     pub k: usize,
     pub dim: usize,
-    pub sums: Vec<f64>,
+    /// `lanes x k x dim`, lanes as [`sum_lanes`].
+    sums: Vec<f64>,
     pub counts: Vec<u64>,
+    /// Per-lane counts within one `accumulate` call (zero between calls).
+    lane_counts: Vec<u64>,
     inertia_lanes: [f64; INERTIA_LANES],
     pub far: FarPoints,
 }
@@ -201,11 +219,13 @@ pub struct LloydScratch {
 
 impl LloydPartial {
     pub fn new(k: usize, dim: usize) -> Self {
+        let lanes = sum_lanes(dim);
         LloydPartial {
             k,
             dim,
-            sums: vec![0.0; k * dim],
+            sums: vec![0.0; lanes * k * dim],
             counts: vec![0; k],
+            lane_counts: vec![0; lanes * k],
             inertia_lanes: [0.0; INERTIA_LANES],
             far: FarPoints::new(far_capacity(k), dim),
         }
@@ -233,13 +253,16 @@ impl LloydPartial {
         self.inertia_lanes.iter().sum()
     }
 
-    /// Accumulates rows whose labels and squared distances are known.
+    /// Accumulates rows whose labels (each `< k`) and squared distances are known.
     pub fn accumulate(&mut self, x: &[f32], first_row: u64, labels: &[u32], dist2: &[f32]) {
         match self.dim {
             1 => self.accumulate_d::<1>(x, first_row, labels, dist2),
             2 => self.accumulate_d::<2>(x, first_row, labels, dist2),
             3 => self.accumulate_d::<3>(x, first_row, labels, dist2),
             4 => self.accumulate_d::<4>(x, first_row, labels, dist2),
+            5 => self.accumulate_d::<5>(x, first_row, labels, dist2),
+            6 => self.accumulate_d::<6>(x, first_row, labels, dist2),
+            7 => self.accumulate_d::<7>(x, first_row, labels, dist2),
             8 => self.accumulate_d::<8>(x, first_row, labels, dist2),
             _ => self.accumulate_any(x, first_row, labels, dist2),
         }
@@ -247,14 +270,8 @@ impl LloydPartial {
 
     fn accumulate_any(&mut self, x: &[f32], first_row: u64, labels: &[u32], dist2: &[f32]) {
         let d = self.dim;
-        for (row, &l) in x.chunks_exact(d).zip(labels) {
-            let l = l as usize;
-            let s = &mut self.sums[l * d..(l + 1) * d];
-            for (a, &v) in s.iter_mut().zip(row) {
-                *a += v as f64;
-            }
-            self.counts[l] += 1;
-        }
+        debug_assert_eq!(self.sums.len(), self.k * d);
+        add_rows(x, d, labels, &mut self.sums, &mut self.counts);
         self.accumulate_inertia(x, first_row, labels, dist2);
     }
 
@@ -265,16 +282,36 @@ impl LloydPartial {
         labels: &[u32],
         dist2: &[f32],
     ) {
-        let (sums, _) = self.sums.as_chunks_mut::<D>();
-        let (rows, _) = x.as_chunks::<D>();
-        for (row, &l) in rows.iter().zip(labels) {
-            let s = &mut sums[l as usize];
-            for t in 0..D {
-                s[t] += row[t] as f64;
+        let k = self.k;
+        let n = labels.len();
+        let first_lane = (first_row % SUM_LANES as u64) as usize;
+        add_rows_laned::<D>(
+            &x[..n * D],
+            labels,
+            first_lane,
+            k,
+            &mut self.sums,
+            &mut self.lane_counts,
+        );
+        for (j, c) in self.counts.iter_mut().enumerate() {
+            for lane in 0..SUM_LANES {
+                *c += std::mem::take(&mut self.lane_counts[lane * k + j]);
             }
-            self.counts[l as usize] += 1;
         }
         self.accumulate_inertia(x, first_row, labels, dist2);
+    }
+
+    /// The per-cluster sums, `k x dim` (lanes added in a fixed order).
+    fn cluster_sums(&self) -> Vec<f64> {
+        let kd = self.k * self.dim;
+        let s = &self.sums;
+        match s.len() / kd {
+            1 => s.clone(),
+            SUM_LANES => (0..kd)
+                .map(|i| (s[i] + s[kd + i]) + (s[2 * kd + i] + s[3 * kd + i]))
+                .collect(),
+            l => unreachable!("{l} sum lanes"),
+        }
     }
 
     /// Inertia lanes and far points.
@@ -289,31 +326,21 @@ impl LloydPartial {
             self.inertia_lanes[((first_row + i as u64) % INERTIA_LANES as u64) as usize] +=
                 e as f64;
         }
-        let (body, tail) = dist2[lead..n].as_chunks::<INERTIA_LANES>();
-        for c in body {
-            for (lane, &e) in self.inertia_lanes.iter_mut().zip(c) {
-                *lane += e as f64;
-            }
-        }
-        for (t, &e) in tail.iter().enumerate() {
-            self.inertia_lanes[t] += e as f64;
-        }
-        // Far points: a block of 16 is looked into only when its largest
-        // distance reaches the current threshold (rare once the list is full).
+        add_to_lanes(&dist2[lead..n], &mut self.inertia_lanes);
+        // Far points: rows at or above the current threshold (rare once the
+        // list is full).
         let mut thr = self.far.threshold();
-        for (b, blk) in dist2[..n].chunks(16).enumerate() {
-            if blk.iter().fold(f32::NEG_INFINITY, |m, &e| m.max(e)) < thr {
-                continue;
-            }
-            for (o, &e) in blk.iter().enumerate() {
-                if e >= thr {
-                    let i = b * 16 + o;
-                    let l = labels[i];
-                    self.far
-                        .offer(e, first_row + i as u64, l, &x[i * d..(i + 1) * d]);
-                    thr = self.far.threshold();
-                }
-            }
+        let mut i = 0;
+        while let Some(o) = first_at_least(&dist2[i..n], thr) {
+            i += o;
+            self.far.offer(
+                dist2[i],
+                first_row + i as u64,
+                labels[i],
+                &x[i * d..(i + 1) * d],
+            );
+            thr = self.far.threshold();
+            i += 1;
         }
     }
 
@@ -337,7 +364,7 @@ impl LloydPartial {
     /// centroids (row-major) and how many clusters were relocated.
     pub fn centroids(&self, old: &[f32]) -> (Vec<f32>, usize) {
         let (k, d) = (self.k, self.dim);
-        let mut sums = self.sums.clone();
+        let mut sums = self.cluster_sums();
         let mut counts = self.counts.clone();
         let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
         let mut relocated = 0;
@@ -366,6 +393,90 @@ impl LloydPartial {
             }
         }
         (out, relocated)
+    }
+}
+
+/// Adds each row of `x` (`d` wide) to the sums (`k x d`) of its label and
+/// counts it.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn add_rows(x: &[f32], d: usize, labels: &[u32], sums: &mut [f64], counts: &mut [u64]) {
+    for (row, &l) in x.chunks_exact(d).zip(labels) {
+        let l = l as usize;
+        let s = &mut sums[l * d..(l + 1) * d];
+        for (a, &v) in s.iter_mut().zip(row) {
+            *a += v as f64;
+        }
+        counts[l] += 1;
+    }
+}
+
+/// Adds `v[i]` to `lanes[i % INERTIA_LANES]`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn add_to_lanes(v: &[f32], lanes: &mut [f64; INERTIA_LANES]) {
+    let (body, tail) = v.as_chunks::<INERTIA_LANES>();
+    for c in body {
+        for (lane, &e) in lanes.iter_mut().zip(c) {
+            *lane += e as f64;
+        }
+    }
+    for (lane, &e) in lanes.iter_mut().zip(tail) {
+        *lane += e as f64;
+    }
+}
+
+/// The index of the first value at or above `thr`; a block of 16 is looked
+/// into only when it holds one.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn first_at_least(v: &[f32], thr: f32) -> Option<usize> {
+    let (blocks, tail) = v.as_chunks::<16>();
+    for (b, blk) in blocks.iter().enumerate() {
+        if blk.iter().fold(false, |a, &e| a | (e >= thr)) {
+            return blk.iter().position(|&e| e >= thr).map(|o| b * 16 + o);
+        }
+    }
+    let done = blocks.len() * 16;
+    tail.iter().position(|&e| e >= thr).map(|o| done + o)
+}
+
+/// Adds each row of `x` (`D` wide) to the sums of its label in lane
+/// `(first_lane + i) % SUM_LANES` (`sums` is `SUM_LANES x k x D`) and counts it
+/// in `counts` (`SUM_LANES x k`). Labels must be below `k`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn add_rows_laned<const D: usize>(
+    x: &[f32],
+    labels: &[u32],
+    first_lane: usize,
+    k: usize,
+    sums: &mut [f64],
+    counts: &mut [u64],
+) {
+    // (a lane-crossing label would land in another lane's sums unnoticed)
+    assert!((labels.iter().fold(0, |m, &l| m.max(l)) as usize) < k);
+    let (rows, _) = x.as_chunks::<D>();
+    let (sums, _) = sums.as_chunks_mut::<D>();
+    let n = labels.len().min(rows.len());
+    let lead = ((SUM_LANES - first_lane) % SUM_LANES).min(n);
+    let mut add = |lane: usize, l: u32, row: &[f32; D]| {
+        let j = lane * k + l as usize;
+        let s = &mut sums[j];
+        for t in 0..D {
+            s[t] += row[t] as f64;
+        }
+        counts[j] += 1;
+    };
+    for i in 0..lead {
+        add(first_lane + i, labels[i], &rows[i]);
+    }
+    let (lb, lt) = labels[lead..n].as_chunks::<SUM_LANES>();
+    let body = &rows[lead..n];
+    for (ls, rs) in lb.iter().zip(body.chunks_exact(SUM_LANES)) {
+        for lane in 0..SUM_LANES {
+            add(lane, ls[lane], &rs[lane]);
+        }
+    }
+    let done = lb.len() * SUM_LANES;
+    for (lane, (&l, row)) in lt.iter().zip(&body[done..]).enumerate() {
+        add(lane, l, row);
     }
 }
 
@@ -873,6 +984,52 @@ mod tests {
             random_init(&x, 2, 2, &mut Uniform01::new(0, 0)).map(|v| v.len()),
             Ok(4)
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Sums, counts and inertia of rows fed in any pieces (any first row)
+        /// equal one call bit for bit, and the means equal the closed form
+        /// (small integers: every f64 sum is exact).
+        #[test]
+        fn accumulate_pieces_and_means(d in 1usize..12, k in 1usize..9, n in 0usize..300,
+                                       first in 0u64..9, cuts in proptest::collection::vec(0usize..300, 0..4),
+                                       seed in proptest::prelude::any::<u64>()) {
+            let mut s = seed | 1;
+            let mut r = || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; s };
+            let x: Vec<f32> = (0..n * d).map(|_| (r() % 2001) as f32 - 1000.0).collect();
+            let labels: Vec<u32> = (0..n).map(|_| (r() % k as u64) as u32).collect();
+            let dist2: Vec<f32> = (0..n).map(|_| (r() % 100) as f32).collect();
+            let mut whole = LloydPartial::new(k, d);
+            whole.accumulate(&x, first, &labels, &dist2);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(n)).collect();
+            cuts.push(0);
+            cuts.push(n);
+            cuts.sort();
+            let mut pieces = LloydPartial::new(k, d);
+            for w in cuts.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                pieces.accumulate(&x[a * d..b * d], first + a as u64, &labels[a..b], &dist2[a..b]);
+            }
+            let old = vec![7.5f32; k * d];
+            proptest::prop_assert_eq!(&whole.counts, &pieces.counts);
+            proptest::prop_assert_eq!(whole.inertia(), pieces.inertia());
+            proptest::prop_assert_eq!(whole.centroids(&old), pieces.centroids(&old));
+            proptest::prop_assert_eq!(whole.inertia(), dist2.iter().map(|&v| v as f64).sum::<f64>());
+            let (c, moved) = whole.centroids(&old);
+            // (an empty cluster takes a far point, and moves another mean)
+            if whole.counts.iter().all(|&m| m > 0) {
+                proptest::prop_assert_eq!(moved, 0);
+                for j in 0..k {
+                    let rows: Vec<usize> = (0..n).filter(|&i| labels[i] as usize == j).collect();
+                    proptest::prop_assert_eq!(whole.counts[j], rows.len() as u64);
+                    for t in 0..d {
+                        let sum: f64 = rows.iter().map(|&i| x[i * d + t] as f64).sum();
+                        proptest::prop_assert_eq!(c[j * d + t], (sum / rows.len() as f64) as f32);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
