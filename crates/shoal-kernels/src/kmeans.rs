@@ -424,17 +424,26 @@ fn add_to_lanes(v: &[f32], lanes: &mut [f64; INERTIA_LANES]) {
     }
 }
 
-/// The index of the first value at or above `thr`; a block of 16 is looked
-/// into only when it holds one.
+/// The index of the first value at or above `thr`; a block of 64 is looked
+/// into only when its largest value (lane-wise maxima, so it vectorises)
+/// reaches `thr`.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
 fn first_at_least(v: &[f32], thr: f32) -> Option<usize> {
-    let (blocks, tail) = v.as_chunks::<16>();
+    let (blocks, tail) = v.as_chunks::<64>();
     for (b, blk) in blocks.iter().enumerate() {
-        if blk.iter().fold(false, |a, &e| a | (e >= thr)) {
-            return blk.iter().position(|&e| e >= thr).map(|o| b * 16 + o);
+        let mut m = [f32::NEG_INFINITY; 16];
+        for c in blk.as_chunks::<16>().0 {
+            for t in 0..16 {
+                m[t] = if c[t] > m[t] { c[t] } else { m[t] };
+            }
+        }
+        if m.iter().any(|&e| e >= thr) {
+            if let Some(o) = blk.iter().position(|&e| e >= thr) {
+                return Some(b * 64 + o);
+            }
         }
     }
-    let done = blocks.len() * 16;
+    let done = blocks.len() * 64;
     tail.iter().position(|&e| e >= thr).map(|o| done + o)
 }
 
