@@ -287,6 +287,14 @@ fn list_len(arr: &dyn Array, i: usize) -> usize {
     }
 }
 
+/// Rows per decoded sub-batch: about 128 KiB of f32 values, so a sub-batch
+/// is still in cache when it is copied into the row-major chunk and checked.
+fn sub_batch_rows(dim: usize, chunk_rows: usize) -> usize {
+    (128 * 1024 / (4 * dim.max(1)))
+        .max(256)
+        .min(chunk_rows.max(1))
+}
+
 fn build_reader(
     path: &Path,
     meta: &ArrowReaderMetadata,
@@ -345,6 +353,7 @@ impl Source for ParquetSource {
             range: rows,
             chunk_rows: chunk_rows.max(1),
             inner: None,
+            pending: None,
             next_row: 0,
             buf: Vec::new(),
             seq: 0,
@@ -360,6 +369,8 @@ struct PqReader<'a> {
     range: Range<u64>,
     chunk_rows: usize,
     inner: Option<ParquetRecordBatchReader>,
+    /// The rest of a sub-batch that did not fit in the last chunk.
+    pending: Option<RecordBatch>,
     next_row: u64,
     buf: Vec<f32>,
     seq: u64,
@@ -367,36 +378,42 @@ struct PqReader<'a> {
 }
 
 impl PqReader<'_> {
-    fn path(&self) -> &PathBuf {
-        &self.src.info.path
-    }
-
-    /// Writes one batch into `self.buf` (row-major), nulls as NaN.
-    /// Returns the first null (row within the batch, column name), if any.
-    fn fill(&mut self, batch: &RecordBatch) -> Result<Option<(usize, String)>, ReadError> {
+    /// Writes one batch (its first row is `first_row` of the file) into
+    /// `out` (row-major, exactly `rows x dim`; every value is written, nulls
+    /// as NaN). Returns the first null (row within the batch, column name),
+    /// if any.
+    fn fill(
+        src: &ParquetSource,
+        batch: &RecordBatch,
+        first_row: u64,
+        out: &mut [f32],
+    ) -> Result<Option<(usize, String)>, ReadError> {
         let n = batch.num_rows();
-        let dim = self.src.info.dim;
-        self.buf.clear();
-        self.buf.resize(n * dim, 0.0);
+        let dim = src.info.dim;
+        debug_assert_eq!(out.len(), n * dim);
+        let path = &src.info.path;
         let mut first_null: Option<(usize, String)> = None;
-        for c in &self.src.cols {
+        // Copies into the row-major buffer, done after the checks in blocks
+        // of rows (array, first dimension, width).
+        let mut copies: Vec<(ArrayRef, usize, usize)> = Vec::with_capacity(src.cols.len());
+        let mut to_mark: Vec<(ArrayRef, &Col)> = Vec::new();
+        for c in &src.cols {
             let arr = batch.column_by_name(&c.name).ok_or_else(|| {
-                format_err(
-                    self.path(),
-                    format!("column {} missing from a batch", c.name),
-                )
+                format_err(path, format!("column {} missing from a batch", c.name))
             })?;
             let null_row = match c.kind {
                 ColKind::Scalar => {
-                    scatter(arr, &mut self.buf, dim, c.offset, 1);
+                    copies.push((arr.clone(), c.offset, 1));
                     first_null_row(arr.as_ref())
                 }
                 ColKind::FixedList(w) => {
                     let l = arr.as_fixed_size_list();
                     let start = l.value_offset_at(0);
                     let vals = l.values().slice(start, n * w);
-                    scatter(&vals, &mut self.buf, dim, c.offset, w);
-                    first_null_row(arr.as_ref()).or_else(|| first_null_row(&vals).map(|v| v / w))
+                    let null = first_null_row(arr.as_ref())
+                        .or_else(|| first_null_row(&vals).map(|v| v / w));
+                    copies.push((vals, c.offset, w));
+                    null
                 }
                 ColKind::List(w) => {
                     let (start, vals) = match arr.data_type() {
@@ -425,9 +442,9 @@ impl PqReader<'_> {
                     for i in 0..n {
                         let len = start[i + 1] - start[i];
                         if len != w && !arr.is_null(i) {
-                            let row = self.next_row + i as u64;
+                            let row = first_row + i as u64;
                             return Err(ReadError::Ragged {
-                                path: self.path().clone(),
+                                path: path.clone(),
                                 line: 0,
                                 row,
                                 detail: format!(
@@ -441,17 +458,19 @@ impl PqReader<'_> {
                     let contiguous = start[n] - base == n * w;
                     if contiguous {
                         let vals = vals.slice(base, n * w);
-                        scatter(&vals, &mut self.buf, dim, c.offset, w);
-                        first_null_row(arr.as_ref())
-                            .or_else(|| first_null_row(&vals).map(|v| v / w))
+                        let null = first_null_row(arr.as_ref())
+                            .or_else(|| first_null_row(&vals).map(|v| v / w));
+                        copies.push((vals, c.offset, w));
+                        null
                     } else {
                         // Null list entries take no values: fill row by row.
                         for (i, &s) in start[..n].iter().enumerate() {
+                            let row = &mut out[i * dim..(i + 1) * dim];
                             if arr.is_null(i) {
+                                row[c.offset..c.offset + w].fill(f32::NAN);
                                 continue;
                             }
-                            let v = vals.slice(s, w);
-                            scatter(&v, &mut self.buf[i * dim..], dim, c.offset, w);
+                            scatter(&vals.slice(s, w), row, dim, c.offset, w, 0..1);
                         }
                         first_null_row(arr.as_ref())
                     }
@@ -461,10 +480,23 @@ impl PqReader<'_> {
                 if first_null.as_ref().is_none_or(|(fr, _)| r < *fr) {
                     first_null = Some((r, c.name.clone()));
                 }
-                if self.src.skip_invalid {
-                    mark_nulls(arr.as_ref(), c, &mut self.buf, dim);
+                if src.skip_invalid {
+                    to_mark.push((arr.clone(), c));
                 }
             }
+        }
+        // Row blocks small enough that their part of the buffer stays in
+        // cache while every column writes into it (a column at a time over
+        // the whole batch would touch each cache line once per column).
+        let block = (16 * 1024 / (4 * dim)).max(16);
+        for r0 in (0..n).step_by(block) {
+            let rows = r0..(r0 + block).min(n);
+            for (vals, offset, w) in &copies {
+                scatter(vals, out, dim, *offset, *w, rows.clone());
+            }
+        }
+        for (arr, c) in to_mark {
+            mark_nulls(arr.as_ref(), c, out, dim);
         }
         Ok(first_null)
     }
@@ -499,9 +531,19 @@ fn mark_nulls(arr: &dyn Array, c: &Col, buf: &mut [f32], dim: usize) {
     }
 }
 
-/// Copies the numbers of `arr` (flattened, `width` per row) into the
-/// row-major `out` at dimension `offset` of rows of length `dim`.
-fn scatter(arr: &ArrayRef, out: &mut [f32], dim: usize, offset: usize, width: usize) {
+/// Copies the numbers of `rows` of `arr` (flattened, `width` per row) into
+/// the same rows of the row-major `out`, at dimension `offset` of rows of
+/// length `dim`.
+fn scatter(
+    arr: &ArrayRef,
+    out: &mut [f32],
+    dim: usize,
+    offset: usize,
+    width: usize,
+    rows: Range<usize>,
+) {
+    let out = &mut out[rows.start * dim..rows.end * dim];
+    let vals = rows.start * width..rows.end * width;
     fn put<T: Copy>(
         vals: &[T],
         out: &mut [f32],
@@ -529,7 +571,7 @@ fn scatter(arr: &ArrayRef, out: &mut [f32], dim: usize, offset: usize, width: us
     macro_rules! prim {
         ($t:ty, $f:expr) => {
             put(
-                arr.as_primitive::<$t>().values(),
+                &arr.as_primitive::<$t>().values()[vals],
                 out,
                 dim,
                 offset,
@@ -556,60 +598,87 @@ fn scatter(arr: &ArrayRef, out: &mut [f32], dim: usize, offset: usize, width: us
 
 impl ChunkReader for PqReader<'_> {
     fn next_block(&mut self) -> Result<Option<Block<'_>>, ReadError> {
-        loop {
-            let Some(inner) = self.inner.as_mut() else {
-                return Ok(None);
+        // Decoded in sub-batches small enough to stay in cache while they
+        // are copied into the chunk and checked; the chunk grows to
+        // `chunk_rows` (the buffer is reused, never cleared).
+        let dim = self.src.info.dim;
+        let path = self.src.info.path.clone();
+        let mut filled = 0;
+        let mut first = None;
+        while filled < self.chunk_rows * dim {
+            let batch = match self.pending.take() {
+                Some(b) => b,
+                None => {
+                    let Some(inner) = self.inner.as_mut() else {
+                        break;
+                    };
+                    let Some(b) = next_batch(&path, inner)? else {
+                        self.inner = None;
+                        break;
+                    };
+                    b
+                }
             };
-            let path = self.src.info.path.clone();
-            let Some(batch) = next_batch(&path, inner)? else {
-                self.inner = None;
-                return Ok(None);
+            // Rows past the chunk wait for the next one (a zero-copy slice).
+            let room = self.chunk_rows - filled / dim;
+            let batch = if batch.num_rows() > room {
+                self.pending = Some(batch.slice(room, batch.num_rows() - room));
+                batch.slice(0, room)
+            } else {
+                batch
             };
             let n = batch.num_rows();
-            if n == 0 {
-                continue;
+            let start = self.next_row;
+            first.get_or_insert(start);
+            let end = filled + n * dim;
+            if self.buf.len() < end {
+                self.buf.resize(end, 0.0);
             }
-            let first = self.next_row;
-            if let Some((r, col)) = self.fill(&batch)? {
+            let out = &mut self.buf[filled..end];
+            if let Some((r, col)) = Self::fill(self.src, &batch, start, out)? {
                 if !self.src.skip_invalid {
                     return Err(ReadError::Null {
                         path,
-                        row: first + r as u64,
+                        row: start + r as u64,
                         column: col,
                     });
                 }
             }
             self.next_row += n as u64;
-            let dim = self.src.info.dim;
-            if let Some((kept, dropped)) = check_block(
-                &self.buf,
+            match check_block(
+                out,
                 dim,
-                first,
+                start,
                 &self.src.info.columns,
                 &path,
                 self.src.skip_invalid,
             )? {
-                self.buf = kept;
-                self.skipped += dropped;
-                if self.buf.is_empty() {
-                    continue;
+                Some((kept, dropped)) => {
+                    self.buf[filled..filled + kept.len()].copy_from_slice(&kept);
+                    self.skipped += dropped;
+                    filled += kept.len();
                 }
+                None => filled = end,
             }
-            let seq = self.seq;
-            self.seq += 1;
-            return Ok(Some(Block {
-                data: &self.buf,
-                dim,
-                first_row: first,
-                seq,
-            }));
         }
+        let Some(first_row) = first.filter(|_| filled > 0) else {
+            return Ok(None);
+        };
+        let seq = self.seq;
+        self.seq += 1;
+        Ok(Some(Block {
+            data: &self.buf[..filled],
+            dim,
+            first_row,
+            seq,
+        }))
     }
 
     fn rewind(&mut self) -> Result<(), ReadError> {
         self.seq = 0;
         self.skipped = 0;
         self.next_row = self.range.start;
+        self.pending = None;
         if self.range.is_empty() {
             self.inner = None;
             return Ok(());
@@ -625,7 +694,7 @@ impl ChunkReader for PqReader<'_> {
             &self.src.meta,
             self.src.mask.clone(),
             &rgs,
-            self.chunk_rows,
+            sub_batch_rows(self.src.info.dim, self.chunk_rows),
             offset,
             limit,
         )?);
