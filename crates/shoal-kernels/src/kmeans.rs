@@ -233,19 +233,24 @@ impl LloydPartial {
 
     /// Assigns the rows of `x` (first row index `first_row`) to `c` and
     /// accumulates. Leaves the labels and squared distances in `scratch`.
+    /// Works in tiles of about 128 KiB of rows, so the rows are still in
+    /// cache when their distances are recomputed and their sums added.
     pub fn update(&mut self, x: &[f32], first_row: u64, c: &Centroids, scratch: &mut LloydScratch) {
         let d = self.dim;
         let n = x.len() / d;
         scratch.labels.resize(n, 0);
         scratch.dist2.resize(n, 0.0);
-        assign(
-            x,
-            c,
-            &mut scratch.labels,
-            &mut scratch.dist2,
-            &mut scratch.assign,
-        );
-        self.accumulate(x, first_row, &scratch.labels, &scratch.dist2);
+        let tile = (32 * 1024 / d).max(64);
+        for s in (0..n).step_by(tile) {
+            let e = (s + tile).min(n);
+            let (xt, lt, dt) = (
+                &x[s * d..e * d],
+                &mut scratch.labels[s..e],
+                &mut scratch.dist2[s..e],
+            );
+            assign(xt, c, lt, dt, &mut scratch.assign);
+            self.accumulate(xt, first_row + s as u64, lt, dt);
+        }
     }
 
     /// Sum of squared distances so far (lanes added in a fixed order).
@@ -1038,6 +1043,35 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// `update` works in tiles; the result equals one whole-block assignment
+    /// and accumulation bit for bit (several tiles, a short last one).
+    #[test]
+    fn update_in_tiles_equals_whole_block() {
+        for (d, n, k) in [(2usize, 40_000usize, 7usize), (40, 3_000, 33)] {
+            let mut s = 0x9E3779B97F4A7C15u64;
+            let mut r = || {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 20) as f32 - 8.0
+            };
+            let x: Vec<f32> = (0..n * d).map(|_| r()).collect();
+            let c = Centroids::new(x[..k * d].to_vec(), d);
+            let mut sc = LloydScratch::default();
+            let mut tiled = LloydPartial::new(k, d);
+            tiled.update(&x, 5, &c, &mut sc);
+            let (mut l, mut e) = (vec![0u32; n], vec![0.0f32; n]);
+            assign(&x, &c, &mut l, &mut e, &mut AssignScratch::default());
+            let mut whole = LloydPartial::new(k, d);
+            whole.accumulate(&x, 5, &l, &e);
+            assert_eq!(sc.labels, l);
+            assert_eq!(sc.dist2, e);
+            assert_eq!(tiled.counts, whole.counts);
+            assert_eq!(tiled.inertia(), whole.inertia());
+            assert_eq!(tiled.centroids(c.data()), whole.centroids(c.data()));
         }
     }
 
