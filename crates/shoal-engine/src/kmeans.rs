@@ -444,22 +444,39 @@ pub fn lloyd_pass_with(
                     sc.dist2.resize(n, 0.0);
                     bp.lower.resize(n, 0.0);
                     let (lo, hi) = (bp.cursor, bp.cursor + n);
-                    let prev = (bp.prev.labels.len() >= hi)
-                        .then(|| (&bp.prev.labels[lo..hi], &bp.prev.lower[lo..hi]));
-                    bp.searched += assign_bounded(
-                        x,
-                        c,
-                        moves,
-                        prev,
-                        &mut sc.labels,
-                        &mut sc.dist2,
-                        &mut bp.lower,
-                        &mut bp.scratch,
-                    ) as u64;
+                    let has_prev = bp.prev.labels.len() >= hi;
+                    // In tiles, as `LloydPartial::update`: rows still in
+                    // cache when their sums are added.
+                    let tile = (32 * 1024 / d).max(64);
+                    for s in (0..n).step_by(tile) {
+                        let e = (s + tile).min(n);
+                        let prev = has_prev.then(|| {
+                            (
+                                &bp.prev.labels[lo + s..lo + e],
+                                &bp.prev.lower[lo + s..lo + e],
+                            )
+                        });
+                        let xt = &x[s * d..e * d];
+                        bp.searched += assign_bounded(
+                            xt,
+                            c,
+                            moves,
+                            prev,
+                            &mut sc.labels[s..e],
+                            &mut sc.dist2[s..e],
+                            &mut bp.lower[s..e],
+                            &mut bp.scratch,
+                        ) as u64;
+                        p.lloyd.accumulate(
+                            xt,
+                            b.first_row + s as u64,
+                            &sc.labels[s..e],
+                            &sc.dist2[s..e],
+                        );
+                    }
                     bp.cursor = hi;
                     bp.next.labels.extend_from_slice(&sc.labels);
                     bp.next.lower.extend_from_slice(&bp.lower);
-                    p.lloyd.accumulate(x, b.first_row, &sc.labels, &sc.dist2);
                 }
                 _ => p.lloyd.update(x, b.first_row, c, &mut p.scratch),
             }
