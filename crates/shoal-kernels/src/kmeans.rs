@@ -533,15 +533,18 @@ pub struct Sample {
 
 const KEY_BLOCK: usize = 256;
 
-/// `out[i] = row_key(seed, first + i)`.
+/// `out[i] = row_key(seed, first + i)`; returns the smallest of them.
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512vl+avx512dq+avx2+fma",
     "x86_64+avx2+fma"
 ))]
-fn row_keys(seed: u64, first: u64, out: &mut [u64; KEY_BLOCK]) {
+fn row_keys(seed: u64, first: u64, out: &mut [u64; KEY_BLOCK]) -> u64 {
+    let mut low = u64::MAX;
     for (i, o) in out.iter_mut().enumerate() {
         *o = row_key(seed, first + i as u64);
+        low = low.min(*o);
     }
+    low
 }
 
 impl Sample {
@@ -575,7 +578,11 @@ impl Sample {
         let mut start = 0;
         while start < n {
             let m = KEY_BLOCK.min(n - start);
-            row_keys(self.seed, first_row + start as u64, &mut keys);
+            // (most blocks hold no key at or below the threshold)
+            if row_keys(self.seed, first_row + start as u64, &mut keys) > self.tau {
+                start += m;
+                continue;
+            }
             for (i, &key) in keys[..m].iter().enumerate() {
                 if key <= self.tau {
                     let r = start + i;
