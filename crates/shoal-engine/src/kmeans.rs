@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use shoal_kernels::bounds::{assign_bounded, BoundScratch, Moves};
 use shoal_kernels::kmeans::{
-    kmeans_plus_plus, lloyd_in_memory, random_init, row_key, InitError, LloydPartial, LloydScratch,
-    Sample, Uniform01,
+    kmeans_plus_plus, lloyd_in_memory, random_init, row_key, tile_rows, InitError, LloydPartial,
+    LloydScratch, Sample, Uniform01,
 };
 use shoal_kernels::{assign, AssignScratch};
 use shoal_kernels::{Centroids, ColumnStats};
@@ -447,7 +447,7 @@ pub fn lloyd_pass_with(
                     let has_prev = bp.prev.labels.len() >= hi;
                     // In tiles, as `LloydPartial::update`: rows still in
                     // cache when their sums are added.
-                    let tile = (32 * 1024 / d).max(64);
+                    let tile = tile_rows(d);
                     for s in (0..n).step_by(tile) {
                         let e = (s + tile).min(n);
                         let prev = has_prev.then(|| {

@@ -190,6 +190,13 @@ fn sum_lanes(dim: usize) -> usize {
     }
 }
 
+/// Rows per tile of a Lloyd pass: about 128 KiB of f32 rows, so a tile's
+/// rows are still in cache when their exact distances are recomputed and
+/// their sums added.
+pub fn tile_rows(dim: usize) -> usize {
+    (32 * 1024 / dim.max(1)).max(64)
+}
+
 /// Partial state of one Lloyd pass: per-cluster f64 sums and counts, the
 /// inertia (sum of squared distances, f64) and the farthest points. Rows are
 /// folded one by one in order into lanes chosen by the absolute row index
@@ -240,7 +247,7 @@ impl LloydPartial {
         let n = x.len() / d;
         scratch.labels.resize(n, 0);
         scratch.dist2.resize(n, 0.0);
-        let tile = (32 * 1024 / d).max(64);
+        let tile = tile_rows(d);
         for s in (0..n).step_by(tile) {
             let e = (s + tile).min(n);
             let (xt, lt, dt) = (
