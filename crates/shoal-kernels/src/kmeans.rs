@@ -540,16 +540,28 @@ pub struct Sample {
 
 const KEY_BLOCK: usize = 256;
 
-/// `out[i] = row_key(seed, first + i)`; returns the smallest of them.
+/// Keys per group of [`row_keys`]' minima.
+const KEY_GROUP: usize = 16;
+
+/// `out[i] = row_key(seed, first + i)`; returns the smallest key of each
+/// group of [`KEY_GROUP`].
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512vl+avx512dq+avx2+fma",
     "x86_64+avx2+fma"
 ))]
-fn row_keys(seed: u64, first: u64, out: &mut [u64; KEY_BLOCK]) -> u64 {
-    let mut low = u64::MAX;
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = row_key(seed, first + i as u64);
-        low = low.min(*o);
+fn row_keys(seed: u64, first: u64, out: &mut [u64; KEY_BLOCK]) -> [u64; KEY_BLOCK / KEY_GROUP] {
+    let mut low = [u64::MAX; KEY_BLOCK / KEY_GROUP];
+    for (g, (o, l)) in out
+        .as_chunks_mut::<KEY_GROUP>()
+        .0
+        .iter_mut()
+        .zip(&mut low)
+        .enumerate()
+    {
+        for (i, v) in o.iter_mut().enumerate() {
+            *v = row_key(seed, first + (g * KEY_GROUP + i) as u64);
+            *l = (*l).min(*v);
+        }
     }
     low
 }
@@ -585,16 +597,22 @@ impl Sample {
         let mut start = 0;
         while start < n {
             let m = KEY_BLOCK.min(n - start);
-            // (most blocks hold no key at or below the threshold)
-            if row_keys(self.seed, first_row + start as u64, &mut keys) > self.tau {
-                start += m;
-                continue;
-            }
-            for (i, &key) in keys[..m].iter().enumerate() {
-                if key <= self.tau {
-                    let r = start + i;
-                    self.keys.push((key, first_row + r as u64));
-                    self.points.extend_from_slice(&x[r * d..(r + 1) * d]);
+            let low = row_keys(self.seed, first_row + start as u64, &mut keys);
+            // (most groups hold no key at or below the threshold)
+            for (g, &l) in low.iter().enumerate() {
+                if l > self.tau {
+                    continue;
+                }
+                let (a, b) = (g * KEY_GROUP, ((g + 1) * KEY_GROUP).min(m));
+                if a >= b {
+                    break; // past the last row
+                }
+                for (i, &key) in (a..b).zip(&keys[a..b]) {
+                    if key <= self.tau {
+                        let r = start + i;
+                        self.keys.push((key, first_row + r as u64));
+                        self.points.extend_from_slice(&x[r * d..(r + 1) * d]);
+                    }
                 }
             }
             start += m;
