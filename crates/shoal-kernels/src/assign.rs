@@ -153,7 +153,7 @@ pub struct AssignScratch {
 }
 
 /// Rows per GEMM tile: the tile's `rows x k` products stay in L2.
-fn tile_rows(k: usize) -> usize {
+fn gemm_tile_rows(k: usize) -> usize {
     ((256 * 1024) / (4 * k.max(1))).clamp(16, 1024)
 }
 
@@ -193,7 +193,7 @@ fn gemm_tiles(
     scratch: &mut AssignScratch,
 ) {
     let d = c.dim;
-    let t = tile_rows(c.k);
+    let t = gemm_tile_rows(c.k);
     for (bi, xb) in x.chunks(t * d).enumerate() {
         let s = bi * t;
         let m = xb.len() / d;
