@@ -288,6 +288,9 @@ pub struct KMeansFit {
     pub sample_rows: usize,
     pub sample_inertia: Option<f64>,
     pub passes: Vec<PassTiming>,
+    /// Mean per-feature variance in clustered units, which scales `tol`: of
+    /// the full data, or of the sample for subsample-then-assign without
+    /// scaling (its first pass takes no statistics).
     pub mean_variance: f64,
     pub algo: Algo,
     /// Mini-batch steps taken (mini-batch only).
@@ -375,7 +378,8 @@ impl RowBounds {
     }
 }
 
-/// One pass of assignment + accumulation to `c` (clustered units); with a
+/// One assignment pass to `c` (clustered units): counts and inertia (the
+/// partial keeps no cluster sums, see [`LloydPartial::counting`]); with a
 /// sink, the labels and distances are streamed to it in order.
 pub fn lloyd_pass(
     source: &dyn Source,
@@ -386,13 +390,15 @@ pub fn lloyd_pass(
     observer: &dyn Observer,
     sink: Option<&mut dyn LabelSink>,
 ) -> Result<(LloydPartial, crate::PassReport), KMeansError> {
-    let (acc, rep, _) = lloyd_pass_with(source, cfg, scaling, c, None, cancel, observer, sink)?;
+    let (acc, rep, _) =
+        lloyd_pass_with(source, cfg, scaling, c, None, false, cancel, observer, sink)?;
     Ok((acc, rep))
 }
 
 /// [`lloyd_pass`] with optional per-row bounds (`moves` from the centroids
-/// the bounds were made for to `c`); also returns how many rows were
-/// searched in full.
+/// the bounds were made for to `c`), keeping the cluster sums a centroid
+/// update needs when `sums`; also returns how many rows were searched in
+/// full.
 #[allow(clippy::too_many_arguments)]
 pub fn lloyd_pass_with(
     source: &dyn Source,
@@ -400,6 +406,7 @@ pub fn lloyd_pass_with(
     scaling: &Scaling,
     c: &Centroids,
     bounds: Option<(&RowBounds, &Moves)>,
+    sums: bool,
     cancel: &AtomicBool,
     observer: &dyn Observer,
     mut sink: Option<&mut dyn LabelSink>,
@@ -414,7 +421,11 @@ pub fn lloyd_pass_with(
         cancel,
         observer,
         |part| Partial {
-            lloyd: LloydPartial::new(k, d),
+            lloyd: if sums {
+                LloydPartial::new(k, d)
+            } else {
+                LloydPartial::counting(k, d)
+            },
             scratch: LloydScratch::default(),
             buf: Vec::new(),
             labels: Vec::new(),
@@ -522,6 +533,7 @@ fn lloyd_to(
     scaling: &Scaling,
     cent: &[f32],
     bounded: Option<&mut Bounded>,
+    sums: bool,
     name: String,
     cancel: &AtomicBool,
     observer: &dyn Observer,
@@ -529,7 +541,8 @@ fn lloyd_to(
 ) -> Result<(LloydPartial, PassTiming), KMeansError> {
     let c = Centroids::new(cent.to_vec(), scaling.scale.len());
     let Some(b) = bounded else {
-        let (acc, rep) = lloyd_pass(source, cfg, scaling, &c, cancel, observer, sink)?;
+        let (acc, rep, _) =
+            lloyd_pass_with(source, cfg, scaling, &c, None, sums, cancel, observer, sink)?;
         return Ok((acc, PassTiming::new(name, &rep)));
     };
     let moves = Moves::new(b.made_for.as_deref(), &c);
@@ -539,6 +552,7 @@ fn lloyd_to(
         scaling,
         &c,
         Some((&b.rows, &moves)),
+        sums,
         cancel,
         observer,
         sink,
@@ -591,14 +605,14 @@ pub fn fit(
         (Algo::Subsample, _) => Some(2),
         (Algo::MiniBatch, _) => None,
     };
-    announce(
-        observer,
-        &passes,
-        "stats+sample",
-        info.rows,
-        max_passes,
-        None,
-    );
+    // Subsample-then-assign without scaling needs no statistics of the full
+    // data: its Lloyd runs on the sample, so (as scikit-learn fitted to the
+    // sample would) it takes the tolerance from the sample's variance, and
+    // the first pass only draws the sample.
+    let full_stats =
+        !(cfg.algo == Algo::Subsample && cfg.scaling == ScalingKind::None && sample_cap > 0);
+    let first_name = if full_stats { "stats+sample" } else { "sample" };
+    announce(observer, &passes, first_name, info.rows, max_passes, None);
     let ((stats, sample), rep) = run_pass(
         source,
         &cfg.pass,
@@ -606,30 +620,40 @@ pub fn fit(
         observer,
         || {
             (
-                ColumnStats::new(d),
+                full_stats.then(|| ColumnStats::new(d)),
                 Sample::new(sample_cap, d, cfg.seed, info.rows),
             )
         },
         |(s, smp), b| {
-            s.update(b.data);
+            if let Some(s) = s {
+                s.update(b.data);
+            }
             smp.update(b.data, b.first_row);
         },
         |(a, sa), (b, sb)| {
-            a.merge(&b);
+            if let (Some(a), Some(b)) = (a, b) {
+                a.merge(&b);
+            }
             sa.merge(&sb);
         },
     )?;
-    passes.push(PassTiming::new("stats+sample", &rep));
+    passes.push(PassTiming::new(first_name, &rep));
     if (k as u64) > rep.rows {
         return Err(KMeansError::KTooLarge { k, rows: rep.rows });
     }
-    let scaling = Scaling::from_stats(cfg.scaling, &stats, d);
     let mut sample_x = sample.finish();
+    let stats = stats.unwrap_or_else(|| {
+        let mut s = ColumnStats::new(d);
+        s.update(&sample_x);
+        s
+    });
+    let scaling = Scaling::from_stats(cfg.scaling, &stats, d);
     if !scaling.is_identity() {
         let raw = std::mem::take(&mut sample_x);
         scaling.apply(&raw, &mut sample_x);
     }
-    // Mean per-feature variance in clustered units, for the tolerance.
+    // Mean per-feature variance in clustered units, for the tolerance (of
+    // the sample, when the first pass took no statistics).
     let summaries = stats.finish();
     let mean_variance = summaries
         .iter()
@@ -734,6 +758,7 @@ pub fn fit(
                     &scaling,
                     &cent,
                     bounded.as_mut(),
+                    true,
                     name,
                     cancel,
                     observer,
@@ -795,6 +820,7 @@ pub fn fit(
         &scaling,
         &cent,
         bounded.as_mut(),
+        false,
         "assign".into(),
         cancel,
         observer,

@@ -196,7 +196,7 @@ fn subsample_is_within_one_percent_of_full_lloyd() {
         .map(|p| p.name.as_str())
         .filter(|n| !n.starts_with("init"))
         .collect();
-    assert_eq!(data_passes, ["stats+sample", "assign"]);
+    assert_eq!(data_passes, ["sample", "assign"]);
 }
 
 #[test]

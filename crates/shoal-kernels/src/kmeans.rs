@@ -198,7 +198,9 @@ pub fn tile_rows(dim: usize) -> usize {
 }
 
 /// Partial state of one Lloyd pass: per-cluster f64 sums and counts, the
-/// inertia (sum of squared distances, f64) and the farthest points. Rows are
+/// inertia (sum of squared distances, f64) and the farthest points (an
+/// assignment-only partial, [`LloydPartial::counting`], keeps just the
+/// counts and the inertia). Rows are
 /// folded one by one in order into lanes chosen by the absolute row index
 /// (sums in [`SUM_LANES`] copies at small `dim`, the inertia in
 /// [`INERTIA_LANES`]), so a partition's partial does not depend on how its
@@ -214,6 +216,8 @@ pub struct LloydPartial {
     lane_counts: Vec<u64>,
     inertia_lanes: [f64; INERTIA_LANES],
     pub far: FarPoints,
+    /// False for an assignment-only partial: no sums, no far points.
+    keeps_sums: bool,
 }
 
 /// Per-thread buffers for [`LloydPartial::update`].
@@ -235,6 +239,24 @@ impl LloydPartial {
             lane_counts: vec![0; lanes * k],
             inertia_lanes: [0.0; INERTIA_LANES],
             far: FarPoints::new(far_capacity(k), dim),
+            keeps_sums: true,
+        }
+    }
+
+    /// A partial for an assignment pass, which needs the counts and the
+    /// inertia but not the cluster sums a centroid update needs (their f64
+    /// read-modify-write per value is a quarter of a d = 2 pass) nor the
+    /// far points. [`LloydPartial::centroids`] panics on it.
+    pub fn counting(k: usize, dim: usize) -> Self {
+        LloydPartial {
+            k,
+            dim,
+            sums: Vec::new(),
+            counts: vec![0; k],
+            lane_counts: vec![0; COUNT_LANES * k],
+            inertia_lanes: [0.0; INERTIA_LANES],
+            far: FarPoints::new(0, dim),
+            keeps_sums: false,
         }
     }
 
@@ -267,6 +289,16 @@ impl LloydPartial {
 
     /// Accumulates rows whose labels (each `< k`) and squared distances are known.
     pub fn accumulate(&mut self, x: &[f32], first_row: u64, labels: &[u32], dist2: &[f32]) {
+        if !self.keeps_sums {
+            count_labels(labels, self.k, &mut self.lane_counts);
+            for (j, c) in self.counts.iter_mut().enumerate() {
+                for lane in 0..COUNT_LANES {
+                    *c += std::mem::take(&mut self.lane_counts[lane * self.k + j]);
+                }
+            }
+            self.add_inertia(first_row, dist2);
+            return;
+        }
         match self.dim {
             1 => self.accumulate_d::<1>(x, first_row, labels, dist2),
             2 => self.accumulate_d::<2>(x, first_row, labels, dist2),
@@ -330,15 +362,7 @@ impl LloydPartial {
     fn accumulate_inertia(&mut self, x: &[f32], first_row: u64, labels: &[u32], dist2: &[f32]) {
         let d = self.dim;
         let n = labels.len();
-        // Align to the lane of each absolute row: row r goes to lane r % 8.
-        let lead = ((INERTIA_LANES as u64 - first_row % INERTIA_LANES as u64)
-            % INERTIA_LANES as u64) as usize;
-        let lead = lead.min(n);
-        for (i, &e) in dist2[..lead].iter().enumerate() {
-            self.inertia_lanes[((first_row + i as u64) % INERTIA_LANES as u64) as usize] +=
-                e as f64;
-        }
-        add_to_lanes(&dist2[lead..n], &mut self.inertia_lanes);
+        self.add_inertia(first_row, &dist2[..n]);
         // Far points: rows at or above the current threshold (rare once the
         // list is full).
         let mut thr = self.far.threshold();
@@ -356,8 +380,23 @@ impl LloydPartial {
         }
     }
 
+    /// Adds each squared distance to the inertia lane of its absolute row.
+    fn add_inertia(&mut self, first_row: u64, dist2: &[f32]) {
+        let n = dist2.len();
+        // Align to the lane of each absolute row: row r goes to lane r % 8.
+        let lead = ((INERTIA_LANES as u64 - first_row % INERTIA_LANES as u64)
+            % INERTIA_LANES as u64) as usize;
+        let lead = lead.min(n);
+        for (i, &e) in dist2[..lead].iter().enumerate() {
+            self.inertia_lanes[((first_row + i as u64) % INERTIA_LANES as u64) as usize] +=
+                e as f64;
+        }
+        add_to_lanes(&dist2[lead..n], &mut self.inertia_lanes);
+    }
+
     /// Appends a partial of later rows.
     pub fn merge(&mut self, other: &LloydPartial) {
+        assert_eq!(self.keeps_sums, other.keeps_sums, "merging unlike partials");
         for (a, b) in self.sums.iter_mut().zip(&other.sums) {
             *a += b;
         }
@@ -375,6 +414,7 @@ impl LloydPartial {
     /// cluster's sum and becomes the empty cluster's centre). Returns the
     /// centroids (row-major) and how many clusters were relocated.
     pub fn centroids(&self, old: &[f32]) -> (Vec<f32>, usize) {
+        assert!(self.keeps_sums, "centroids of an assignment-only partial");
         let (k, d) = (self.k, self.dim);
         let mut sums = self.cluster_sums();
         let mut counts = self.counts.clone();
@@ -419,6 +459,29 @@ fn add_rows(x: &[f32], d: usize, labels: &[u32], sums: &mut [f64], counts: &mut 
             *a += v as f64;
         }
         counts[l] += 1;
+    }
+}
+
+/// Copies of the counts kept by [`count_labels`].
+const COUNT_LANES: usize = 4;
+
+/// Counts each label (all `< k`) in `counts` (`COUNT_LANES x k`), label `i`
+/// in copy `i % COUNT_LANES`, so runs of one label do not wait on each
+/// other's increment.
+fn count_labels(labels: &[u32], k: usize, counts: &mut [u64]) {
+    let (body, tail) = labels.as_chunks::<COUNT_LANES>();
+    let (lanes, _) = counts.split_at_mut(COUNT_LANES * k);
+    let (c0, rest) = lanes.split_at_mut(k);
+    let (c1, rest) = rest.split_at_mut(k);
+    let (c2, c3) = rest.split_at_mut(k);
+    for l in body {
+        c0[l[0] as usize] += 1;
+        c1[l[1] as usize] += 1;
+        c2[l[2] as usize] += 1;
+        c3[l[3] as usize] += 1;
+    }
+    for &l in tail {
+        c0[l as usize] += 1;
     }
 }
 
@@ -511,10 +574,11 @@ pub fn splitmix64(mut z: u64) -> u64 {
 }
 
 /// The sampling key of a row: uniform, fixed by (seed, row), independent of
-/// the order in which rows are seen.
+/// the order in which rows are seen. The seed's hash is the same for every
+/// row (hoisted out of loops), so a key costs one SplitMix64 finaliser.
 #[inline]
 pub fn row_key(seed: u64, row: u64) -> u64 {
-    splitmix64(seed ^ splitmix64(row))
+    splitmix64(splitmix64(seed) ^ row)
 }
 
 /// A uniform sample without replacement of `cap` rows: the rows with the
@@ -540,27 +604,26 @@ pub struct Sample {
 
 const KEY_BLOCK: usize = 256;
 
-/// Keys per group of [`row_keys`]' minima.
-const KEY_GROUP: usize = 16;
+/// Lanes of [`row_keys`]' minima: key `i` of a block is in lane
+/// `i % KEY_LANES`.
+const KEY_LANES: usize = 16;
 
 /// `out[i] = row_key(seed, first + i)`; returns the smallest key of each
-/// group of [`KEY_GROUP`].
+/// lane (keys `t, t + KEY_LANES, ...`). Rows run along the vector lanes, so
+/// the keys are stored contiguously (grouping consecutive keys instead
+/// made the compiler vectorise across groups and store with scatters).
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512vl+avx512dq+avx2+fma",
     "x86_64+avx2+fma"
 ))]
-fn row_keys(seed: u64, first: u64, out: &mut [u64; KEY_BLOCK]) -> [u64; KEY_BLOCK / KEY_GROUP] {
-    let mut low = [u64::MAX; KEY_BLOCK / KEY_GROUP];
-    for (g, (o, l)) in out
-        .as_chunks_mut::<KEY_GROUP>()
-        .0
-        .iter_mut()
-        .zip(&mut low)
-        .enumerate()
-    {
-        for (i, v) in o.iter_mut().enumerate() {
-            *v = row_key(seed, first + (g * KEY_GROUP + i) as u64);
-            *l = (*l).min(*v);
+fn row_keys(seed: u64, first: u64, out: &mut [u64; KEY_BLOCK]) -> [u64; KEY_LANES] {
+    let mut low = [u64::MAX; KEY_LANES];
+    for (g, o) in out.as_chunks_mut::<KEY_LANES>().0.iter_mut().enumerate() {
+        let base = first + (g * KEY_LANES) as u64;
+        for t in 0..KEY_LANES {
+            let v = row_key(seed, base + t as u64);
+            o[t] = v;
+            low[t] = low[t].min(v);
         }
     }
     low
@@ -598,19 +661,16 @@ impl Sample {
         while start < n {
             let m = KEY_BLOCK.min(n - start);
             let low = row_keys(self.seed, first_row + start as u64, &mut keys);
-            // (most groups hold no key at or below the threshold)
-            for (g, &l) in low.iter().enumerate() {
+            // (most lanes hold no key at or below the threshold; the order
+            // of the pushes does not matter, `finish` sorts by key)
+            for (t, &l) in low.iter().enumerate() {
                 if l > self.tau {
                     continue;
                 }
-                let (a, b) = (g * KEY_GROUP, ((g + 1) * KEY_GROUP).min(m));
-                if a >= b {
-                    break; // past the last row
-                }
-                for (i, &key) in (a..b).zip(&keys[a..b]) {
-                    if key <= self.tau {
+                for i in (t..m).step_by(KEY_LANES) {
+                    if keys[i] <= self.tau {
                         let r = start + i;
-                        self.keys.push((key, first_row + r as u64));
+                        self.keys.push((keys[i], first_row + r as u64));
                         self.points.extend_from_slice(&x[r * d..(r + 1) * d]);
                     }
                 }
@@ -1062,6 +1122,18 @@ mod tests {
             proptest::prop_assert_eq!(whole.inertia(), pieces.inertia());
             proptest::prop_assert_eq!(whole.centroids(&old), pieces.centroids(&old));
             proptest::prop_assert_eq!(whole.inertia(), dist2.iter().map(|&v| v as f64).sum::<f64>());
+            // An assignment-only partial, in the same pieces: the counts by
+            // hand and the same inertia lanes.
+            let mut counting = LloydPartial::counting(k, d);
+            for w in cuts.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                counting.accumulate(&x[a * d..b * d], first + a as u64, &labels[a..b], &dist2[a..b]);
+            }
+            let by_hand: Vec<u64> = (0..k as u32)
+                .map(|j| labels.iter().filter(|&&l| l == j).count() as u64)
+                .collect();
+            proptest::prop_assert_eq!(&counting.counts, &by_hand);
+            proptest::prop_assert_eq!(counting.inertia(), whole.inertia());
             let (c, moved) = whole.centroids(&old);
             // (an empty cluster takes a far point, and moves another mean)
             if whole.counts.iter().all(|&m| m > 0) {
