@@ -289,8 +289,8 @@ pub struct KMeansFit {
     pub sample_inertia: Option<f64>,
     pub passes: Vec<PassTiming>,
     /// Mean per-feature variance in clustered units, which scales `tol`: of
-    /// the full data, or of the sample for subsample-then-assign without
-    /// scaling (its first pass takes no statistics).
+    /// the full data, or of the sample when the first pass took no
+    /// statistics (no scaling, and subsample-then-assign or `tol` 0).
     pub mean_variance: f64,
     pub algo: Algo,
     /// Mini-batch steps taken (mini-batch only).
@@ -605,12 +605,17 @@ pub fn fit(
         (Algo::Subsample, _) => Some(2),
         (Algo::MiniBatch, _) => None,
     };
-    // Subsample-then-assign without scaling needs no statistics of the full
-    // data: its Lloyd runs on the sample, so (as scikit-learn fitted to the
-    // sample would) it takes the tolerance from the sample's variance, and
-    // the first pass only draws the sample.
-    let full_stats =
-        !(cfg.algo == Algo::Subsample && cfg.scaling == ScalingKind::None && sample_cap > 0);
+    // Without scaling, the full data's statistics only scale the tolerance.
+    // Subsample-then-assign's Lloyd runs on the sample, so (as scikit-learn
+    // fitted to the sample would) it takes the tolerance from the sample's
+    // variance; mini-batch with `tol` 0 (its default) uses none. Then the
+    // first pass only draws the sample.
+    let full_stats = cfg.scaling != ScalingKind::None
+        || sample_cap == 0
+        || match cfg.algo {
+            Algo::Subsample => false,
+            Algo::Lloyd | Algo::MiniBatch => cfg.tol > 0.0,
+        };
     let first_name = if full_stats { "stats+sample" } else { "sample" };
     announce(observer, &passes, first_name, info.rows, max_passes, None);
     let ((stats, sample), rep) = run_pass(
