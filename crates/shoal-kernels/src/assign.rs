@@ -9,8 +9,11 @@
 //!   and baseline, chosen at run time). Exact, like the oracle.
 //! - `d > 8`: the nearest centroid maximises `x.c - ||c||^2 / 2`. On x86-64
 //!   with AVX2+FMA or AVX-512 the dot products and the running maximum are
-//!   fused in registers ([`crate::fused`]); elsewhere the cross terms come
-//!   from a GEMM (`gemm` crate) over tiles of rows, then a lane-wise argmin.
+//!   fused in registers ([`crate::fused`]; with AVX-512 BF16, the dot
+//!   products are first taken in bf16, and only rows without a winner clear
+//!   of the rounding go through the f32 kernel, so the labels are the same);
+//!   elsewhere the cross terms come from a GEMM (`gemm` crate) over tiles of
+//!   rows, then a lane-wise argmin.
 //!   Either way the winning distance is recomputed exactly from `x` and `c`,
 //!   so it is never negative. As with scikit-learn, two centroids whose
 //!   distances differ by less than the rounding of the dot products may be
@@ -31,6 +34,8 @@ pub struct Centroids {
     panels: Vec<f32>,
     /// `-||c||^2 / 2` by panel, the padding `-inf` so it never wins.
     panel_halves: Vec<f32>,
+    /// For `dim > 8` where the CPU has AVX-512 BF16: the centred bf16 panels.
+    bf16: Option<crate::fused::Bf16Panels>,
 }
 
 impl Centroids {
@@ -47,6 +52,8 @@ impl Centroids {
         } else {
             (Vec::new(), Vec::new())
         };
+        let bf16 = (dim > 8 && crate::fused::bf16_available())
+            .then(|| crate::fused::Bf16Panels::new(&data, dim));
         Centroids {
             k,
             dim,
@@ -54,6 +61,7 @@ impl Centroids {
             norms,
             panels,
             panel_halves,
+            bf16,
         }
     }
 
@@ -150,6 +158,7 @@ pub fn assign_naive(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f
 #[derive(Debug, Default)]
 pub struct AssignScratch {
     gram: Vec<f32>,
+    bf16: crate::fused::Bf16Scratch,
 }
 
 /// Rows per GEMM tile: the tile's `rows x k` products stay in L2.
@@ -178,7 +187,7 @@ pub fn assign(
         6 => small::<6>(x, c, labels, dist2),
         7 => small::<7>(x, c, labels, dist2),
         8 => small::<8>(x, c, labels, dist2),
-        _ if crate::fused::available() => fused(x, c, labels, dist2),
+        _ if crate::fused::available() => fused(x, c, labels, dist2, scratch),
         _ => gemm_tiles(x, c, labels, dist2, scratch),
     }
 }
@@ -267,10 +276,29 @@ fn small_lanes<const D: usize>(
 
 /// The fused kernel (see [`crate::fused`]) for the labels, then the exact
 /// distance to each winner.
-fn fused(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f32]) {
+fn fused(
+    x: &[f32],
+    c: &Centroids,
+    labels: &mut [u32],
+    dist2: &mut [f32],
+    scratch: &mut AssignScratch,
+) {
     let d = c.dim;
     let n = x.len() / d;
-    crate::fused::labels(x, d, &c.panels, &c.panel_halves, &mut labels[..n], None);
+    match &c.bf16 {
+        Some(bf) => {
+            _ = crate::fused::labels_bf16(
+                x,
+                d,
+                bf,
+                &c.panels,
+                &c.panel_halves,
+                &mut labels[..n],
+                &mut scratch.bf16,
+            )
+        }
+        None => crate::fused::labels(x, d, &c.panels, &c.panel_halves, &mut labels[..n], None),
+    }
     exact_distances(x, &c.data, d, &labels[..n], &mut dist2[..n]);
 }
 
