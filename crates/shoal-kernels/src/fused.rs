@@ -239,16 +239,15 @@ pub(crate) fn bf16_available() -> bool {
     }
 }
 
-/// The labels [`labels`] gives (`second` = None), in about half the time:
-/// the dot products of centred rows and centroids in bf16 (AVX-512 BF16
-/// multiplies 32 pairs per instruction where an f32 FMA takes 16), with a
-/// bound on the rounding. A row whose best value beats its runner-up by
+/// The labels [`labels`] gives (`second` = None), with half the multiply
+/// instructions: the dot products of centred rows and centroids in bf16
+/// (AVX-512 BF16 multiplies 32 pairs per instruction where an f32 FMA takes
+/// 16), with a bound on the rounding. A row whose best value beats its runner-up by
 /// more than twice the bf16 error plus twice the f32 kernel's own error has
 /// the same winner in exact arithmetic and in the f32 kernel, and takes it;
 /// every other row (near-ties, ties) goes through the f32 kernel. So the
 /// labels equal [`labels`]' on every row. Without AVX-512 BF16, this is
 /// [`labels`]. Returns how many rows went through the f32 kernel.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn labels_bf16(
     x: &[f32],
     d: usize,
@@ -493,14 +492,17 @@ mod x86 {
                 // 32 values (fewer at the end: masked, zero-filled)
                 let m0 = mask16(d - t);
                 let m1 = mask16(d.saturating_sub(t + 16));
+                // (the second half's address may lie past the row when its
+                // mask is empty, hence `wrapping_add`: nothing is read there)
+                let (rp, mp) = (row.as_ptr(), mean.as_ptr());
                 // SAFETY: the masks only cover values `t .. d` of the row and
-                // of `mean`; the store covers pairs `t / 2 .. dp` of `o`.
+                // of `mean` (masked-off lanes are neither read nor faulted
+                // on); the store covers pairs `t / 2 .. dp` of `o`.
                 unsafe {
-                    let r0 = _mm512_maskz_loadu_ps(m0, row.as_ptr().add(t));
-                    let r1 = _mm512_maskz_loadu_ps(m1, row.as_ptr().add(t + 16));
-                    let a0 = _mm512_sub_ps(r0, _mm512_maskz_loadu_ps(m0, mean.as_ptr().add(t)));
-                    let a1 =
-                        _mm512_sub_ps(r1, _mm512_maskz_loadu_ps(m1, mean.as_ptr().add(t + 16)));
+                    let r0 = _mm512_maskz_loadu_ps(m0, rp.add(t));
+                    let r1 = _mm512_maskz_loadu_ps(m1, rp.wrapping_add(t + 16));
+                    let a0 = _mm512_sub_ps(r0, _mm512_maskz_loadu_ps(m0, mp.add(t)));
+                    let a1 = _mm512_sub_ps(r1, _mm512_maskz_loadu_ps(m1, mp.wrapping_add(t + 16)));
                     c2 = _mm512_fmadd_ps(a0, a0, _mm512_fmadd_ps(a1, a1, c2));
                     let b = std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(a1, a0));
                     _mm512_mask_storeu_epi32(
