@@ -178,9 +178,12 @@ impl Bf16Panels {
         let mut pairs = vec![0u32; np * dp * PANEL];
         let mut halves = vec![f32::NEG_INFINITY; np * PANEL];
         let (mut c_max, mut h_max, mut cu_max, mut hu_max) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        let mut cc = vec![0.0f32; dim];
         for (j, c) in data.chunks_exact(dim).enumerate() {
             let (p, l) = (j / PANEL, j % PANEL);
-            let cc: Vec<f32> = c.iter().zip(&mean).map(|(&v, &m)| v - m).collect();
+            for ((o, &v), &m) in cc.iter_mut().zip(c).zip(&mean) {
+                *o = v - m;
+            }
             for q in 0..dp {
                 let lo = bf16_bits(cc[2 * q]);
                 let hi = cc.get(2 * q + 1).map_or(0, |&v| bf16_bits(v));

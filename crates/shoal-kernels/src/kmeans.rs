@@ -216,8 +216,6 @@ pub struct LloydPartial {
     lane_counts: Vec<u64>,
     inertia_lanes: [f64; INERTIA_LANES],
     pub far: FarPoints,
-    /// False for an assignment-only partial: no sums, no far points.
-    keeps_sums: bool,
 }
 
 /// Per-thread buffers for [`LloydPartial::update`].
@@ -239,7 +237,6 @@ impl LloydPartial {
             lane_counts: vec![0; lanes * k],
             inertia_lanes: [0.0; INERTIA_LANES],
             far: FarPoints::new(far_capacity(k), dim),
-            keeps_sums: true,
         }
     }
 
@@ -256,7 +253,22 @@ impl LloydPartial {
             lane_counts: vec![0; COUNT_LANES * k],
             inertia_lanes: [0.0; INERTIA_LANES],
             far: FarPoints::new(0, dim),
-            keeps_sums: false,
+        }
+    }
+
+    /// False for an assignment-only partial (no sums, no far points).
+    fn keeps_sums(&self) -> bool {
+        !self.sums.is_empty()
+    }
+
+    /// Adds the per-lane counts of one `accumulate` call (`lanes x k`) to
+    /// `counts` and zeroes them.
+    fn fold_lane_counts(&mut self) {
+        let k = self.k;
+        for (j, c) in self.counts.iter_mut().enumerate() {
+            for lane in 0..self.lane_counts.len() / k {
+                *c += std::mem::take(&mut self.lane_counts[lane * k + j]);
+            }
         }
     }
 
@@ -289,13 +301,9 @@ impl LloydPartial {
 
     /// Accumulates rows whose labels (each `< k`) and squared distances are known.
     pub fn accumulate(&mut self, x: &[f32], first_row: u64, labels: &[u32], dist2: &[f32]) {
-        if !self.keeps_sums {
+        if !self.keeps_sums() {
             count_labels(labels, self.k, &mut self.lane_counts);
-            for (j, c) in self.counts.iter_mut().enumerate() {
-                for lane in 0..COUNT_LANES {
-                    *c += std::mem::take(&mut self.lane_counts[lane * self.k + j]);
-                }
-            }
+            self.fold_lane_counts();
             self.add_inertia(first_row, dist2);
             return;
         }
@@ -337,11 +345,7 @@ impl LloydPartial {
             &mut self.sums,
             &mut self.lane_counts,
         );
-        for (j, c) in self.counts.iter_mut().enumerate() {
-            for lane in 0..SUM_LANES {
-                *c += std::mem::take(&mut self.lane_counts[lane * k + j]);
-            }
-        }
+        self.fold_lane_counts();
         self.accumulate_inertia(x, first_row, labels, dist2);
     }
 
@@ -396,7 +400,11 @@ impl LloydPartial {
 
     /// Appends a partial of later rows.
     pub fn merge(&mut self, other: &LloydPartial) {
-        assert_eq!(self.keeps_sums, other.keeps_sums, "merging unlike partials");
+        assert_eq!(
+            self.keeps_sums(),
+            other.keeps_sums(),
+            "merging unlike partials"
+        );
         for (a, b) in self.sums.iter_mut().zip(&other.sums) {
             *a += b;
         }
@@ -414,7 +422,7 @@ impl LloydPartial {
     /// cluster's sum and becomes the empty cluster's centre). Returns the
     /// centroids (row-major) and how many clusters were relocated.
     pub fn centroids(&self, old: &[f32]) -> (Vec<f32>, usize) {
-        assert!(self.keeps_sums, "centroids of an assignment-only partial");
+        assert!(self.keeps_sums(), "centroids of an assignment-only partial");
         let (k, d) = (self.k, self.dim);
         let mut sums = self.cluster_sums();
         let mut counts = self.counts.clone();
