@@ -44,10 +44,14 @@ pub fn run(global: &Global, cmd: &BenchCommand) -> Result<()> {
     };
     let src = open(file, &input.options())?;
     let info = src.info().clone();
-    let cfg = PassConfig {
-        chunk_rows: (*chunk_rows).max(1),
-        ..PassConfig::default()
-    };
+    let mut cfg = PassConfig::for_memory(
+        shoal_engine::DEFAULT_MEMORY,
+        info.dim,
+        rayon::current_num_threads(),
+    );
+    if let Some(c) = chunk_rows {
+        cfg.chunk_rows = (*c).max(1);
+    }
     let bar = Bar::rows(info.rows, "read", global.quiet);
     let (sum, pass) = run_pass(
         src.as_ref(),

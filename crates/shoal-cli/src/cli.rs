@@ -76,9 +76,9 @@ pub enum BenchCommand {
         file: PathBuf,
         #[command(flatten)]
         input: InputArgs,
-        /// Rows per chunk.
-        #[arg(long, default_value = "64k", value_parser = parse_count_usize, value_name = "N")]
-        chunk_rows: usize,
+        /// Rows per chunk [default: as `fit` picks them for the default --memory].
+        #[arg(long, value_parser = parse_count_usize, value_name = "N")]
+        chunk_rows: Option<usize>,
         /// Print JSON instead of a line of text.
         #[arg(long)]
         json: bool,
@@ -358,7 +358,7 @@ pub struct MemoryArgs {
     /// mini-batch shuffle buffer), e.g. 256MiB, 1GiB, 500MB.
     #[arg(long, default_value = "256MiB", value_parser = parse_size, value_name = "SIZE")]
     pub memory: u64,
-    /// Rows per chunk [default: from --memory, at most 64k].
+    /// Rows per chunk [default: from --memory, at most 64k and 512 KiB of values].
     #[arg(long, value_parser = parse_count_usize, value_name = "N")]
     pub chunk_rows: Option<usize>,
 }

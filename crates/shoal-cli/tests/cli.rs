@@ -541,9 +541,10 @@ fn memory_budget_is_parsed_checked_and_reported() {
         "2",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    // 64 MiB / 2 / (4 partitions x 3 buffers x 24 bytes) = 349,525 rows, capped at 65,536
+    // 64 MiB / 2 / (4 partitions x 3 buffers x 24 bytes) = 349,525 rows,
+    // capped at 512 KiB of values (16 bytes a row): 32,768
     assert!(
-        stderr(&o).contains("chunks of 65536 rows")
+        stderr(&o).contains("chunks of 32768 rows")
             && stderr(&o).contains("4 partitions in flight"),
         "{}",
         stderr(&o)
