@@ -25,6 +25,7 @@ mod open;
 mod parquet;
 mod raw;
 mod source;
+mod transpose;
 mod validate;
 mod writer;
 

@@ -485,13 +485,48 @@ impl PqReader<'_> {
                 }
             }
         }
+        // Runs of eight (or two) float32 scalar columns at consecutive
+        // dimensions are transposed together; other columns are copied one
+        // at a time.
+        let mut eights: Vec<([&[f32]; 8], usize)> = Vec::new();
+        let mut pairs: Vec<([&[f32]; 2], usize)> = Vec::new();
+        let mut others: Vec<&(ArrayRef, usize, usize)> = Vec::new();
+        let f32_run = |i: usize, len: usize| {
+            copies.get(i..i + len).filter(|run| {
+                run.iter().enumerate().all(|(t, (a, o, w))| {
+                    *w == 1 && *o == run[0].1 + t && a.data_type() == &DataType::Float32
+                })
+            })
+        };
+        let mut i = 0;
+        while i < copies.len() {
+            fn values(a: &ArrayRef) -> &[f32] {
+                a.as_primitive::<Float32Type>().values()
+            }
+            if let Some(run) = f32_run(i, 8) {
+                eights.push((std::array::from_fn(|t| values(&run[t].0)), run[0].1));
+                i += 8;
+            } else if let Some(run) = f32_run(i, 2) {
+                pairs.push(([values(&run[0].0), values(&run[1].0)], run[0].1));
+                i += 2;
+            } else {
+                others.push(&copies[i]);
+                i += 1;
+            }
+        }
         // Row blocks small enough that their part of the buffer stays in
         // cache while every column writes into it (a column at a time over
         // the whole batch would touch each cache line once per column).
         let block = (16 * 1024 / (4 * dim)).max(16);
         for r0 in (0..n).step_by(block) {
             let rows = r0..(r0 + block).min(n);
-            for (vals, offset, w) in &copies {
+            for (cols, offset) in &eights {
+                crate::transpose::eight_columns(*cols, out, dim, *offset, rows.clone());
+            }
+            for (cols, offset) in &pairs {
+                crate::transpose::two_columns(*cols, out, dim, *offset, rows.clone());
+            }
+            for (vals, offset, w) in others.iter().copied() {
                 scatter(vals, out, dim, *offset, *w, rows.clone());
             }
         }

@@ -109,6 +109,26 @@ fn every_source_and_chunk_size_gives_the_same_points() {
     }
 }
 
+/// Wide Parquet rows: float32 columns are copied into rows eight, two or
+/// one at a time (19 = 8 + 8 + 2 + 1); every value lands in its row and
+/// dimension, whatever the chunk size.
+#[test]
+fn parquet_wide_rows_land_in_place() {
+    let (n, d) = (1234, 19);
+    let x = points(n, d);
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("w.parquet");
+    write(&pq, &x, d, StoreType::F32);
+    let src = open(&pq, &OpenOptions::default()).unwrap();
+    for chunk in [1, 7, 1000, n + 1] {
+        let got = read(src.as_ref(), chunk);
+        assert!(
+            got.len() == x.len() && got.iter().zip(&x).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "chunk {chunk} differs"
+        );
+    }
+}
+
 #[test]
 fn csv_lf_and_crlf_report_the_same_line() {
     let dir = tempfile::tempdir().unwrap();
