@@ -498,11 +498,11 @@ impl PqReader<'_> {
                 })
             })
         };
+        fn values(a: &ArrayRef) -> &[f32] {
+            a.as_primitive::<Float32Type>().values()
+        }
         let mut i = 0;
         while i < copies.len() {
-            fn values(a: &ArrayRef) -> &[f32] {
-                a.as_primitive::<Float32Type>().values()
-            }
             if let Some(run) = f32_run(i, 8) {
                 eights.push((std::array::from_fn(|t| values(&run[t].0)), run[0].1));
                 i += 8;

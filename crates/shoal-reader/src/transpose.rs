@@ -65,6 +65,12 @@ pub(crate) fn two_columns(
 
 /// `tiles` tiles of 8 rows from row `start`: the classic 8 x 8 transpose
 /// (unpack pairs, shuffle quads, swap 128-bit halves).
+///
+/// # Safety
+///
+/// AVX must be present, every column must hold rows up to
+/// `start + 8 tiles`, and `out` those rows of `dim` values with
+/// `offset + 8 <= dim`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn tiles_avx(
