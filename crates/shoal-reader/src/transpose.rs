@@ -125,20 +125,30 @@ unsafe fn tiles_avx(
 mod tests {
     use super::*;
 
-    /// A pair of columns interleaves into whole rows or into part of wider ones.
-    #[test]
-    fn pairs_land_in_their_rows() {
-        let n = 21;
-        let a: Vec<f32> = (0..n).map(|r| (r * 10) as f32).collect();
-        let b: Vec<f32> = (0..n).map(|r| (r * 10 + 1) as f32).collect();
-        for (dim, offset) in [(2, 0), (5, 2)] {
-            for rows in [0..n, 4..n, 3..4, 6..6] {
+    /// Column `c` holds `r * 100 + c` at row `r`. Runs `write` (copying
+    /// `width` columns into rows) over blocks of `n` rows prefilled with
+    /// -1 for each shape and row range, and checks every value: its column
+    /// value inside the written rows and dimensions, -1 elsewhere.
+    fn check(
+        width: usize,
+        n: usize,
+        shapes: &[(usize, usize)],
+        ranges: &[Range<usize>],
+        write: impl Fn(&[&[f32]], &mut [f32], usize, usize, Range<usize>),
+    ) {
+        let cols: Vec<Vec<f32>> = (0..width)
+            .map(|c| (0..n).map(|r| (r * 100 + c) as f32).collect())
+            .collect();
+        let views: Vec<&[f32]> = cols.iter().map(|c| c.as_slice()).collect();
+        for &(dim, offset) in shapes {
+            for rows in ranges {
                 let mut out = vec![-1.0f32; n * dim];
-                two_columns([&a, &b], &mut out, dim, offset, rows.clone());
+                write(&views, &mut out, dim, offset, rows.clone());
                 for r in 0..n {
                     for t in 0..dim {
-                        let want = if rows.contains(&r) && (offset..offset + 2).contains(&t) {
-                            (r * 10 + t - offset) as f32
+                        let inside = rows.contains(&r) && (offset..offset + width).contains(&t);
+                        let want = if inside {
+                            (r * 100 + t - offset) as f32
                         } else {
                             -1.0
                         };
@@ -153,35 +163,30 @@ mod tests {
         }
     }
 
+    /// A pair of columns interleaves into whole rows or into part of wider ones.
+    #[test]
+    fn pairs_land_in_their_rows() {
+        check(
+            2,
+            21,
+            &[(2, 0), (5, 2)],
+            &[0..21, 4..21, 3..4, 6..6],
+            |v, o, d, off, r| two_columns([v[0], v[1]], o, d, off, r),
+        );
+    }
+
     /// Every value lands at its row and dimension, for row ranges that
     /// start and end off the 8-row tiles, at an offset inside wider rows,
     /// and leaves the other dimensions alone.
     #[test]
     fn columns_land_in_their_rows() {
-        let n = 53;
-        let cols: Vec<Vec<f32>> = (0..8)
-            .map(|c| (0..n).map(|r| (r * 100 + c) as f32).collect())
-            .collect();
-        let views: [&[f32]; 8] = std::array::from_fn(|c| cols[c].as_slice());
-        for (dim, offset) in [(8, 0), (11, 3), (32, 16)] {
-            for rows in [0..n, 5..n, 3..12, 7..8, 9..9] {
-                let mut out = vec![-1.0f32; n * dim];
-                eight_columns(views, &mut out, dim, offset, rows.clone());
-                for r in 0..n {
-                    for t in 0..dim {
-                        let want = if rows.contains(&r) && (offset..offset + 8).contains(&t) {
-                            (r * 100 + t - offset) as f32
-                        } else {
-                            -1.0
-                        };
-                        assert_eq!(
-                            out[r * dim + t],
-                            want,
-                            "dim {dim} offset {offset} rows {rows:?}"
-                        );
-                    }
-                }
-            }
-        }
+        let ranges = [0..53, 5..53, 3..12, 7..8, 9..9];
+        check(
+            8,
+            53,
+            &[(8, 0), (11, 3), (32, 16)],
+            &ranges,
+            |v, o, d, off, r| eight_columns(std::array::from_fn(|c| v[c]), o, d, off, r),
+        );
     }
 }
