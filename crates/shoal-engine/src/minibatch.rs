@@ -100,6 +100,46 @@ fn assign_batch(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f32])
         });
 }
 
+/// Rows per piece of a batch fetched on one thread.
+const FETCH_PIECE_ROWS: usize = 256;
+
+/// A batch whose rows took longer than this to read on one thread is read
+/// in parallel pieces from then on.
+const PARALLEL_FETCH_AFTER: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Reads the rows `idx` (sorted) of a random-access source into `rows`, in
+/// that order, in pieces of [`FETCH_PIECE_ROWS`] read in parallel (on a
+/// large file every row is a system call or a page fault, which is most of
+/// a step), then joined in order. Returns how many rows were kept; the
+/// first piece's error wins.
+fn fetch_rows(
+    source: &dyn Source,
+    idx: &[u64],
+    pieces: &mut Vec<Vec<f32>>,
+    rows: &mut Vec<f32>,
+) -> Result<usize, EngineError> {
+    let n = idx.len().div_ceil(FETCH_PIECE_ROWS);
+    pieces.resize_with(n, Vec::new);
+    let got: Vec<Result<usize, EngineError>> = idx
+        .par_chunks(FETCH_PIECE_ROWS)
+        .zip(pieces.par_iter_mut())
+        .map(|(ix, out)| {
+            out.clear();
+            source
+                .read_rows(ix, out)
+                .unwrap_or(Ok(0))
+                .map_err(EngineError::from)
+        })
+        .collect();
+    rows.clear();
+    let mut kept = 0;
+    for (g, p) in got.into_iter().zip(pieces.iter()) {
+        kept += g?;
+        rows.extend_from_slice(p);
+    }
+    Ok(kept)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     source: &dyn Source,
@@ -142,6 +182,9 @@ pub(crate) fn run(
         });
         let mut idx = vec![0u64; batch];
         let mut rows = Vec::with_capacity(batch * d);
+        let mut pieces: Vec<Vec<f32>> = Vec::new();
+        let mut parallel_fetch = false;
+        let mut quickest = std::time::Duration::MAX;
         while mb.steps < max_steps {
             if cancel.load(Ordering::Relaxed) {
                 return Err(EngineError::Cancelled.into());
@@ -150,11 +193,24 @@ pub(crate) fn run(
                 *v = ((rng.next_f64() * n as f64) as u64).min(n - 1);
             }
             idx.sort_unstable();
-            rows.clear();
-            let got = source
-                .read_rows(&idx, &mut rows)
-                .unwrap_or(Ok(0))
-                .map_err(EngineError::from)?;
+            let t = Instant::now();
+            let got = if parallel_fetch {
+                fetch_rows(source, &idx, &mut pieces, &mut rows)?
+            } else {
+                rows.clear();
+                source
+                    .read_rows(&idx, &mut rows)
+                    .unwrap_or(Ok(0))
+                    .map_err(EngineError::from)?
+            };
+            // Rows read in place from a small file's memory map take a few
+            // microseconds, less than handing pieces to other threads; rows
+            // of a large file take a system call each. The quickest of the
+            // first three fetches decides (the rows are the same either way).
+            if mb.steps < 3 {
+                quickest = quickest.min(t.elapsed());
+                parallel_fetch = mb.steps == 2 && quickest > PARALLEL_FETCH_AFTER;
+            }
             observer.rows_done(batch as u64);
             if got == 0 {
                 continue;
@@ -291,4 +347,73 @@ pub(crate) fn run(
         reassigned: mb.reassigned,
         random_access,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use super::*;
+    use shoal_reader::{open, OpenOptions};
+
+    /// A batch read in parallel pieces is the batch read in order: the same
+    /// rows (repeats included) with the rows holding NaN left out under
+    /// `skip_invalid`, and otherwise an error naming the first bad row.
+    #[test]
+    fn parallel_fetch_keeps_the_rows_in_order() {
+        let (n, d) = (3000usize, 3usize);
+        let bad = [700usize, 2100];
+        let x: Vec<f32> = (0..n * d)
+            .map(|i| {
+                if bad.contains(&(i / d)) {
+                    f32::NAN
+                } else {
+                    i as f32
+                }
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.f32");
+        std::fs::write(&path, le_bytes(&x)).unwrap();
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut idx: Vec<u64> = (0..1500)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s % n as u64
+            })
+            .chain([700, 700, 2100, 2999, 0])
+            .collect();
+        idx.sort_unstable();
+        assert!(idx.len() > 4 * FETCH_PIECE_ROWS);
+
+        let skip = OpenOptions {
+            dim: Some(d),
+            skip_invalid: true,
+            ..Default::default()
+        };
+        let src = open(&path, &skip).unwrap();
+        let (mut pieces, mut rows) = (Vec::new(), Vec::new());
+        let got = fetch_rows(src.as_ref(), &idx, &mut pieces, &mut rows).unwrap();
+        let want: Vec<f32> = idx
+            .iter()
+            .filter(|&&r| !bad.contains(&(r as usize)))
+            .flat_map(|&r| x[r as usize * d..(r as usize + 1) * d].to_vec())
+            .collect();
+        assert_eq!(got, want.len() / d);
+        assert_eq!(rows, want);
+
+        let strict = OpenOptions {
+            dim: Some(d),
+            ..Default::default()
+        };
+        let src = open(&path, &strict).unwrap();
+        let err = fetch_rows(src.as_ref(), &idx, &mut pieces, &mut rows).unwrap_err();
+        assert!(err.to_string().contains("700"), "{err}");
+    }
+
+    fn le_bytes(x: &[f32]) -> Vec<u8> {
+        x.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
 }
