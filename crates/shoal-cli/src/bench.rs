@@ -44,11 +44,7 @@ pub fn run(global: &Global, cmd: &BenchCommand) -> Result<()> {
     };
     let src = open(file, &input.options())?;
     let info = src.info().clone();
-    let mut cfg = PassConfig::for_memory(
-        shoal_engine::DEFAULT_MEMORY,
-        info.dim,
-        rayon::current_num_threads(),
-    );
+    let mut cfg = default_pass(info.dim);
     if let Some(c) = chunk_rows {
         cfg.chunk_rows = (*c).max(1);
     }
@@ -118,6 +114,16 @@ struct AssignBench {
     inertia: f64,
 }
 
+/// The chunks and depth `fit` picks for the default `--memory`, so the
+/// benchmarks measure the passes users run.
+fn default_pass(dim: usize) -> PassConfig {
+    PassConfig::for_memory(
+        shoal_engine::DEFAULT_MEMORY,
+        dim,
+        rayon::current_num_threads(),
+    )
+}
+
 fn bench_assign(
     global: &Global,
     file: &std::path::Path,
@@ -142,7 +148,7 @@ fn bench_assign(
         let bar = Bar::rows(src.info().rows, "assign", global.quiet);
         let (acc, rep) = lloyd_pass(
             src.as_ref(),
-            &PassConfig::default(),
+            &default_pass(dim),
             &Scaling::identity(dim),
             &c,
             &CANCEL,
