@@ -108,28 +108,32 @@ const FETCH_PIECE_ROWS: usize = 256;
 const PARALLEL_FETCH_AFTER: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// Reads the rows `idx` (sorted) of a random-access source into `rows`, in
-/// that order, in pieces of [`FETCH_PIECE_ROWS`] read in parallel (on a
-/// large file every row is a system call or a page fault, which is most of
-/// a step), then joined in order. Returns how many rows were kept; the
-/// first piece's error wins.
+/// that order; with `parallel`, in pieces of [`FETCH_PIECE_ROWS`] read in
+/// parallel (on a large file every row is a system call or a page fault,
+/// which is most of a step), then joined in order. Returns how many rows
+/// were kept; the first piece's error wins.
 fn fetch_rows(
     source: &dyn Source,
     idx: &[u64],
+    parallel: bool,
     pieces: &mut Vec<Vec<f32>>,
     rows: &mut Vec<f32>,
 ) -> Result<usize, EngineError> {
-    let n = idx.len().div_ceil(FETCH_PIECE_ROWS);
-    pieces.resize_with(n, Vec::new);
+    let read = |ix: &[u64], out: &mut Vec<f32>| {
+        out.clear();
+        source
+            .read_rows(ix, out)
+            .unwrap_or(Ok(0))
+            .map_err(EngineError::from)
+    };
+    if !parallel {
+        return read(idx, rows);
+    }
+    pieces.resize_with(idx.len().div_ceil(FETCH_PIECE_ROWS), Vec::new);
     let got: Vec<Result<usize, EngineError>> = idx
         .par_chunks(FETCH_PIECE_ROWS)
         .zip(pieces.par_iter_mut())
-        .map(|(ix, out)| {
-            out.clear();
-            source
-                .read_rows(ix, out)
-                .unwrap_or(Ok(0))
-                .map_err(EngineError::from)
-        })
+        .map(|(ix, out)| read(ix, out))
         .collect();
     rows.clear();
     let mut kept = 0;
@@ -194,15 +198,7 @@ pub(crate) fn run(
             }
             idx.sort_unstable();
             let t = Instant::now();
-            let got = if parallel_fetch {
-                fetch_rows(source, &idx, &mut pieces, &mut rows)?
-            } else {
-                rows.clear();
-                source
-                    .read_rows(&idx, &mut rows)
-                    .unwrap_or(Ok(0))
-                    .map_err(EngineError::from)?
-            };
+            let got = fetch_rows(source, &idx, parallel_fetch, &mut pieces, &mut rows)?;
             // Rows read in place from a small file's memory map take a few
             // microseconds, less than handing pieces to other threads; rows
             // of a large file take a system call each. The quickest of the
@@ -395,7 +391,7 @@ mod tests {
         };
         let src = open(&path, &skip).unwrap();
         let (mut pieces, mut rows) = (Vec::new(), Vec::new());
-        let got = fetch_rows(src.as_ref(), &idx, &mut pieces, &mut rows).unwrap();
+        let got = fetch_rows(src.as_ref(), &idx, true, &mut pieces, &mut rows).unwrap();
         let want: Vec<f32> = idx
             .iter()
             .filter(|&&r| !bad.contains(&(r as usize)))
@@ -409,7 +405,7 @@ mod tests {
             ..Default::default()
         };
         let src = open(&path, &strict).unwrap();
-        let err = fetch_rows(src.as_ref(), &idx, &mut pieces, &mut rows).unwrap_err();
+        let err = fetch_rows(src.as_ref(), &idx, true, &mut pieces, &mut rows).unwrap_err();
         assert!(err.to_string().contains("700"), "{err}");
     }
 
