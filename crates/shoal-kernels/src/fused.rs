@@ -224,7 +224,6 @@ pub(crate) struct Bf16Scratch {
     redo: Vec<usize>,
     redo_x: Vec<f32>,
     redo_l: Vec<u32>,
-    scores: Vec<f32>,
     norms: Vec<f32>,
 }
 
@@ -304,9 +303,7 @@ pub(crate) fn labels_bf16(
     #[cfg(target_arch = "x86_64")]
     {
         let full = n / ROWS_BF16 * ROWS_BF16;
-        s.scores.resize(ROWS_BF16 * np * PANEL, 0.0);
-        let scores = &mut s.scores;
-        let mut blk = |xr: &[u32], sl: &[f32], l: &mut [u32]| {
+        let blk = |xr: &[u32], sl: &[f32], l: &mut [u32]| {
             let (sl, l) = (
                 sl.try_into().expect("R values"),
                 l.try_into().expect("R labels"),
@@ -314,7 +311,7 @@ pub(crate) fn labels_bf16(
             // SAFETY: AVX-512F, AVX-512 BF16 and POPCNT are present (checked
             // on entry); `xr` holds ROWS_BF16 rows of `dp` pairs and the
             // panel slices have the lengths asserted on entry.
-            unsafe { x86::block_bf16::<ROWS_BF16>(xr, dp, &bf.pairs, &bf.halves, scores, sl, l) }
+            unsafe { x86::block_bf16::<ROWS_BF16>(xr, dp, &bf.pairs, &bf.halves, sl, l) }
         };
         for ((xr, sl), l) in s.rows[..full * dp]
             .chunks_exact(ROWS_BF16 * dp)
@@ -533,45 +530,50 @@ mod x86 {
     /// One block of `R` rows (centred, as bf16 pairs: `xr` is `R x dp`)
     /// against every bf16 panel (`pairs` is `np x dp x PANEL`, `halves`
     /// `np x PANEL`), panels in pairs so `2 R` sums are in flight (the
-    /// dot-product instruction's latency needs that many); the values go to
-    /// `scores` (`R x np x PANEL`). A row's label is its largest value's
-    /// centroid when no other value is within `slack[r]` of it (none with
-    /// `v >= largest - slack`), else `u32::MAX`.
+    /// dot-product instruction's latency needs that many). Each lane keeps
+    /// its largest value, its runner-up and the largest one's panel. A
+    /// row's label is its largest value's centroid when no other value is
+    /// within `slack[r]` of it (none with `v >= largest - slack`), else
+    /// `u32::MAX`.
     ///
     /// # Safety
     /// AVX-512F, AVX-512 BF16 and POPCNT must be available; `xr.len() == R * dp`,
-    /// `pairs.len() == np * dp * PANEL`, `halves.len() == np * PANEL`,
-    /// `scores.len() == R * np * PANEL`.
-    #[allow(clippy::too_many_arguments)]
+    /// `pairs.len() == np * dp * PANEL`, `halves.len() == np * PANEL`.
     #[target_feature(enable = "avx512f,avx512bf16,popcnt")]
     pub(super) unsafe fn block_bf16<const R: usize>(
         xr: &[u32],
         dp: usize,
         pairs: &[u32],
         halves: &[f32],
-        scores: &mut [f32],
         slack: &[f32; R],
         out: &mut [u32; R],
     ) {
         let np = halves.len() / PANEL;
-        assert!(
-            xr.len() == R * dp && pairs.len() == np * dp * PANEL && scores.len() == R * np * PANEL
-        );
+        assert!(xr.len() == R * dp && pairs.len() == np * dp * PANEL);
         // bf16 pairs as the dot-product instruction's operand type (same bits)
         let bh = |v: __m512i| -> __m512bh {
             // SAFETY: both are 512-bit vectors; any bits are a valid __m512bh.
             unsafe { std::mem::transmute::<__m512i, __m512bh>(v) }
         };
-        let sp = scores.as_mut_ptr();
         let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
-        let mut mx = [ninf; R];
+        // per lane: largest value, runner-up, panel of the largest
+        let mut m1 = [ninf; R];
+        let mut m2 = [ninf; R];
+        let mut ix = [_mm512_setzero_si512(); R];
+        // (a value equal to the largest goes to the runner-up, so a tie is
+        // never clear of the slack)
+        let take = |m1: &mut __m512, m2: &mut __m512, ix: &mut __m512i, v: __m512, p: usize| {
+            let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, *m1);
+            *ix = _mm512_mask_mov_epi32(*ix, gt, _mm512_set1_epi32(p as i32));
+            *m2 = _mm512_max_ps(*m2, _mm512_min_ps(*m1, v));
+            *m1 = _mm512_max_ps(*m1, v);
+        };
         let mut q = 0;
         while q < np {
             let w = if q + 1 < np { 2 } else { 1 };
             // SAFETY (pointer arithmetic below): panels `q .. q + w` and their
             // halves lie inside `pairs` and `halves`; row reads are
-            // `xr[r * dp + t]` (bounds-checked); score writes are row `r < R`,
-            // panel `q + s < np`, inside `scores`.
+            // `xr[r * dp + t]` (bounds-checked).
             let cp = unsafe { pairs.as_ptr().add(q * dp * PANEL) };
             if w == 2 {
                 let (h0, h1) = unsafe {
@@ -595,11 +597,8 @@ mod x86 {
                     }
                 }
                 for (r, a) in acc.iter().enumerate() {
-                    mx[r] = _mm512_max_ps(mx[r], _mm512_max_ps(a[0], a[1]));
-                    unsafe {
-                        _mm512_storeu_ps(sp.add((r * np + q) * PANEL), a[0]);
-                        _mm512_storeu_ps(sp.add((r * np + q + 1) * PANEL), a[1]);
-                    }
+                    take(&mut m1[r], &mut m2[r], &mut ix[r], a[0], q);
+                    take(&mut m1[r], &mut m2[r], &mut ix[r], a[1], q + 1);
                 }
             } else {
                 let h0 = unsafe { _mm512_loadu_ps(halves.as_ptr().add(q * PANEL)) };
@@ -612,31 +611,25 @@ mod x86 {
                     }
                 }
                 for (r, a) in acc.iter().enumerate() {
-                    mx[r] = _mm512_max_ps(mx[r], *a);
-                    unsafe { _mm512_storeu_ps(sp.add((r * np + q) * PANEL), *a) };
+                    take(&mut m1[r], &mut m2[r], &mut ix[r], *a, q);
                 }
             }
             q += w;
         }
         for r in 0..R {
-            let row = &scores[r * np * PANEL..(r + 1) * np * PANEL];
-            let bv = _mm512_reduce_max_ps(mx[r]);
+            let bv = _mm512_reduce_max_ps(m1[r]);
             // Values within `slack` of the largest: the row is clear when
-            // that is the largest alone, and then it is the label.
+            // that is the largest alone (one lane's largest, no runner-up).
             let thr = _mm512_set1_ps(bv - slack[r]);
-            let (mut near, mut j) = (0u32, 0u32);
-            for p in 0..np {
-                // SAFETY: panel `p < np` of row `r` is inside `scores`.
-                let vp = unsafe { _mm512_loadu_ps(row.as_ptr().add(p * PANEL)) };
-                let e = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(vp, thr);
-                near += e.count_ones();
-                j = if e != 0 {
-                    (p * PANEL) as u32 + e.trailing_zeros()
-                } else {
-                    j
-                };
-            }
-            out[r] = if near == 1 { j } else { u32::MAX };
+            let e1 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m1[r], thr);
+            let e2 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m2[r], thr);
+            out[r] = if e1.count_ones() == 1 && e2 == 0 {
+                let lane = e1.trailing_zeros();
+                let p = _mm512_permutexvar_epi32(_mm512_set1_epi32(lane as i32), ix[r]);
+                _mm_cvtsi128_si32(_mm512_castsi512_si128(p)) as u32 * PANEL as u32 + lane
+            } else {
+                u32::MAX
+            };
         }
     }
 
