@@ -635,24 +635,57 @@ pub fn row_key(seed: u64, row: u64) -> u64 {
 }
 
 /// A uniform sample without replacement of `cap` rows: the rows with the
-/// smallest keys (bottom-k sampling by [`row_key`]). Partials merge in any
-/// order to the same sample, so it is identical for any thread count and
-/// chunking.
+/// smallest keys (bottom-k sampling). Partials merge in any order to the
+/// same sample, so it is identical for any thread count and chunking.
 ///
 /// Knowing the total row count `n`, only rows whose key is below
 /// `tau = (cap + 6 sqrt(cap) + 16) / n` (as a fraction of the key range) are
-/// kept, so a row costs a hash and a compare. When at least `cap` rows pass
-/// (all but certainly: the count is six standard deviations above `cap`),
-/// the result is exactly the bottom-`cap` sample; otherwise it is every row
-/// under `tau`, which is still a uniform sample, of slightly fewer rows.
+/// kept. When at least `cap` rows pass (all but certainly: the count is six
+/// standard deviations above `cap`), the result is exactly the bottom-`cap`
+/// sample; otherwise it is every row under `tau`, which is still a uniform
+/// sample, of slightly fewer rows. Two ways to find those rows, by `tau`:
+/// - `tau > 1/64` (small files): every row's key is [`row_key`] (a hash
+///   and a compare a row).
+/// - `tau <= 1/64`: rows fall in blocks of [`SKIP_BLOCK`] by absolute
+///   index; a generator seeded by (seed, block) walks each block by
+///   geometric gaps, so every row is taken with probability `tau`
+///   independently, and each row taken gets a key uniform below `tau`:
+///   the same distribution as hashing every row and keeping the keys
+///   below `tau`, at a cost of about `1 + tau * SKIP_BLOCK` draws a block
+///   instead of a hash a row.
 #[derive(Debug, Clone)]
 pub struct Sample {
     cap: usize,
     dim: usize,
     seed: u64,
     tau: u64,
+    /// `ln(1 - tau)` (tau as a fraction) when rows are found by skipping.
+    skip_log: Option<f64>,
     keys: Vec<(u64, u64)>,
     points: Vec<f32>,
+}
+
+/// Rows per block of the skipping sampler.
+pub const SKIP_BLOCK: u64 = 4096;
+
+/// The skipping sampler's draws for one block: SplitMix64 over a counter
+/// started from (seed, block).
+struct BlockDraws(u64);
+
+impl BlockDraws {
+    fn new(seed: u64, block: u64) -> Self {
+        BlockDraws(splitmix64(splitmix64(seed ^ 0x5EED_5A3B_1E00_0001) ^ block))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        splitmix64(self.0)
+    }
+
+    /// Uniform in (0, 1].
+    fn unit(&mut self) -> f64 {
+        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
 }
 
 const KEY_BLOCK: usize = 256;
@@ -691,18 +724,56 @@ impl Sample {
         } else {
             (frac * u64::MAX as f64) as u64
         };
+        let skip_log = (frac <= 1.0 / 64.0).then(|| (-frac).ln_1p());
         Sample {
             cap,
             dim,
             seed,
             tau,
+            skip_log,
             keys: Vec::new(),
             points: Vec::new(),
         }
     }
 
+    /// The rows taken by the skipping sampler among `first_row ..
+    /// first_row + n` (see [`Sample`]).
+    fn update_skipping(&mut self, x: &[f32], first_row: u64, log_q: f64) {
+        let d = self.dim;
+        let end = first_row + (x.len() / d) as u64;
+        let mut block = first_row / SKIP_BLOCK;
+        while block * SKIP_BLOCK < end {
+            let mut g = BlockDraws::new(self.seed, block);
+            let block_end = (block + 1) * SKIP_BLOCK;
+            let mut row = block * SKIP_BLOCK;
+            loop {
+                // rows skipped before the next one taken: geometric
+                let gap = (g.unit().ln() / log_q).floor();
+                if gap >= SKIP_BLOCK as f64 {
+                    break;
+                }
+                row += gap as u64;
+                if row >= block_end.min(end) {
+                    break;
+                }
+                let key = ((g.next_u64() as u128 * (self.tau as u128 + 1)) >> 64) as u64;
+                if row >= first_row {
+                    let r = (row - first_row) as usize;
+                    self.keys.push((key, row));
+                    self.points.extend_from_slice(&x[r * d..(r + 1) * d]);
+                }
+                row += 1;
+            }
+            block += 1;
+        }
+    }
+
     pub fn update(&mut self, x: &[f32], first_row: u64) {
         if self.cap == 0 {
+            return;
+        }
+        if let Some(log_q) = self.skip_log {
+            self.update_skipping(x, first_row, log_q);
             return;
         }
         let d = self.dim;
@@ -1071,14 +1142,15 @@ mod tests {
 
     #[test]
     fn sample_is_order_independent_and_the_exact_bottom_k() {
-        let n = 50_000u64;
+        // (tau = 176 / 5000 > 1/64: every row's key is hashed)
+        let n = 5_000u64;
         let x: Vec<f32> = (0..n).map(|i| i as f32).collect();
         let mut a = Sample::new(100, 1, 7, n);
         a.update(&x, 0);
         let mut b1 = Sample::new(100, 1, 7, n);
-        b1.update(&x[..12_345], 0);
+        b1.update(&x[..1_234], 0);
         let mut b2 = Sample::new(100, 1, 7, n);
-        b2.update(&x[12_345..], 12_345);
+        b2.update(&x[1_234..], 1_234);
         // merge in the other order
         b2.merge(&b1);
         let got = a.finish();
@@ -1089,9 +1161,83 @@ mod tests {
         all.sort_unstable();
         let want: Vec<f32> = all[..100].iter().map(|&(_, r)| r as f32).collect();
         assert_eq!(got, want);
-        // a uniform sample of 0..50000 has a mean near 25000
+        // a uniform sample of 0..5000 has a mean near 2500 (sd 144)
         let m: f32 = got.iter().sum::<f32>() / 100.0;
-        assert!((m - 25_000.0).abs() < 5_000.0, "{m}");
+        assert!((m - 2_500.0).abs() < 700.0, "{m}");
+    }
+
+    /// The skipping sampler (tau <= 1/64): the same sample for any chunking
+    /// (chunks ending inside a block) and merge order, `cap` rows.
+    #[test]
+    fn skipping_sample_is_order_independent() {
+        let n = 300_000u64;
+        let x: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let mut whole = Sample::new(500, 1, 3, n);
+        assert!(whole.skip_log.is_some());
+        whole.update(&x, 0);
+        let want = whole.finish();
+        assert_eq!(want.len(), 500);
+        for cuts in [
+            &[1usize, 4095, 4096, 4097, 77_777][..],
+            &[123_457],
+            &[8192, 8193],
+        ] {
+            let mut parts = Vec::new();
+            let mut start = 0;
+            for &c in cuts.iter().chain([n as usize].iter()) {
+                let mut p = Sample::new(500, 1, 3, n);
+                p.update(&x[start..c], start as u64);
+                parts.push(p);
+                start = c;
+            }
+            let mut acc = Sample::new(500, 1, 3, n);
+            for p in parts.iter().rev() {
+                acc.merge(p);
+            }
+            assert_eq!(acc.len(), whole.len(), "{cuts:?}");
+            assert_eq!(acc.finish(), want, "{cuts:?}");
+        }
+    }
+
+    /// The skipping sampler takes every row independently with probability
+    /// tau: over many seeds, the count of rows taken matches the binomial
+    /// mean and spread, and the rows taken are uniform over the file and
+    /// over the positions within a block (the first row of a block, the
+    /// last, and runs of adjacent rows included).
+    #[test]
+    fn skipping_sample_takes_each_row_with_probability_tau() {
+        let (n, cap, seeds) = (1u64 << 16, 200usize, 400u64);
+        let x: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let want = cap as f64 + 6.0 * (cap as f64).sqrt() + 16.0;
+        let p = want / n as f64;
+        assert!(p <= 1.0 / 64.0);
+        let (mut counts, mut file_bins, mut block_bins) = (Vec::new(), [0u64; 16], [0u64; 16]);
+        for seed in 0..seeds {
+            let mut s = Sample::new(cap, 1, seed, n);
+            s.update(&x, 0);
+            counts.push(s.len() as f64);
+            for &(_, r) in &s.keys {
+                file_bins[(r * 16 / n) as usize] += 1;
+                block_bins[((r % SKIP_BLOCK) * 16 / SKIP_BLOCK) as usize] += 1;
+            }
+        }
+        // count of rows taken: Binomial(n, p) per seed
+        let mean = counts.iter().sum::<f64>() / seeds as f64;
+        let var = counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (seeds - 1) as f64;
+        let (m0, v0) = (n as f64 * p, n as f64 * p * (1.0 - p));
+        assert!(
+            (mean - m0).abs() < 4.0 * (v0 / seeds as f64).sqrt(),
+            "{mean} vs {m0}"
+        );
+        assert!((var / v0 - 1.0).abs() < 0.35, "variance {var} vs {v0}");
+        // uniform over 16 bins of the file and of a block: chi-square with
+        // 15 degrees of freedom, far above its 99.99% point (42.6) if not
+        for bins in [file_bins, block_bins] {
+            let total: u64 = bins.iter().sum();
+            let e = total as f64 / 16.0;
+            let chi2: f64 = bins.iter().map(|&b| (b as f64 - e).powi(2) / e).sum();
+            assert!(chi2 < 42.6, "chi-square {chi2}: {bins:?}");
+        }
     }
 
     #[test]
