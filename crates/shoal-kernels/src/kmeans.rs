@@ -174,7 +174,7 @@ impl FarPoints {
 }
 
 /// Lanes of the inertia sum: row `r` is added to lane `r % INERTIA_LANES`.
-const INERTIA_LANES: usize = 8;
+const INERTIA_LANES: usize = 32;
 
 /// Copies of the per-cluster sums for `dim <= 8`: row `r` is added to copy
 /// `r % SUM_LANES`, so consecutive rows of one cluster do not wait on each
