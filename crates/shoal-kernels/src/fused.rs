@@ -30,6 +30,24 @@ const ROWS_256: usize = 6;
 const ROWS_512_TOP2: usize = 3;
 const ROWS_256_TOP2: usize = 2;
 
+/// Asks the CPU to bring the cache line holding `p` into L1 ahead of its
+/// load. Passes that read rows straight from a memory map (their blocks
+/// were checked by an earlier pass) otherwise wait on memory at every row,
+/// as the kernels themselves are compute-bound. A hint only: it reads
+/// nothing and cannot fault, so `p` may point anywhere, past a slice's end
+/// included.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 makes no architectural memory access and never
+    // faults, whatever the address (SSE, part of the x86-64 baseline).
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Whether this machine runs the fused kernel (AVX2 with FMA, or AVX-512F).
 pub(crate) fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -486,6 +504,10 @@ mod x86 {
         let dp = d.div_ceil(2);
         assert!(x.len() == n * d && mean.len() == d && out.len() == n * dp && norms.len() == n);
         for ((row, o), nm) in x.chunks_exact(d).zip(out.chunks_exact_mut(dp)).zip(norms) {
+            // the rows 4 KiB ahead (a row of `d` values spans d / 16 lines)
+            for line in (0..d).step_by(16) {
+                super::prefetch(row.as_ptr().wrapping_add(1024 + line));
+            }
             let mut c2 = _mm512_setzero_ps();
             let mut t = 0;
             while t < d {
