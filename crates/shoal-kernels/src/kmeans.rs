@@ -1199,6 +1199,41 @@ mod tests {
         }
     }
 
+    /// At a billion rows (the sampler's reason to be), a mini-batch init
+    /// sample (3 x 1024 rows) is spread evenly over the file, and the rows
+    /// held before truncation number about `tau * n`.
+    #[test]
+    fn skipping_sample_of_a_billion_rows_is_spread_evenly() {
+        let (n, cap, chunk) = (1_000_000_000u64, 3072usize, 65_536usize);
+        let x = vec![0.0f32; chunk];
+        let want = cap as f64 + 6.0 * (cap as f64).sqrt() + 16.0;
+        for seed in 0..3u64 {
+            let mut s = Sample::new(cap, 1, seed, n);
+            let mut r = 0u64;
+            while r < n {
+                let m = chunk.min((n - r) as usize);
+                s.update(&x[..m], r);
+                r += m as u64;
+            }
+            assert!(
+                (s.len() as f64 - want).abs() < 5.0 * want.sqrt(),
+                "{}",
+                s.len()
+            );
+            let mut keys = s.keys.clone();
+            keys.sort_unstable();
+            keys.truncate(cap);
+            let mut bins = [0u64; 10];
+            for &(_, row) in &keys {
+                bins[(row * 10 / n) as usize] += 1;
+            }
+            // chi-square, 9 degrees of freedom: 99.99% point 33.7
+            let e = cap as f64 / 10.0;
+            let chi2: f64 = bins.iter().map(|&b| (b as f64 - e).powi(2) / e).sum();
+            assert!(chi2 < 33.7, "seed {seed}: {bins:?}");
+        }
+    }
+
     /// The skipping sampler takes every row independently with probability
     /// tau: over many seeds, the count of rows taken matches the binomial
     /// mean and spread, and the rows taken are uniform over the file and
