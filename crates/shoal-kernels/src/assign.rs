@@ -9,9 +9,10 @@
 //!   and baseline, chosen at run time). Exact, like the oracle.
 //! - `d > 8`: the nearest centroid maximises `x.c - ||c||^2 / 2`. On x86-64
 //!   with AVX2+FMA or AVX-512 the dot products and the running maximum are
-//!   fused in registers ([`crate::fused`]; with AVX-512 BF16, the dot
-//!   products are first taken in bf16, and only rows without a winner clear
-//!   of the rounding go through the f32 kernel, so the labels are the same);
+//!   fused in registers ([`crate::fused`]; with AVX-512 VNNI, the dot
+//!   products are first taken in 8-bit integers ([`crate::int8`]), else with
+//!   AVX-512 BF16 in bf16, and only rows without a winner clear of the
+//!   rounding go through the f32 kernel, so the labels are the same);
 //!   elsewhere the cross terms come from a GEMM (`gemm` crate) over tiles of
 //!   rows, then a lane-wise argmin.
 //!   Either way the winning distance is recomputed exactly from `x` and `c`,
@@ -36,6 +37,9 @@ pub struct Centroids {
     panel_halves: Vec<f32>,
     /// For `dim > 8` where the CPU has AVX-512 BF16: the centred bf16 panels.
     bf16: Option<crate::fused::Bf16Panels>,
+    /// For `9 <= dim <= 1024` where the CPU has AVX-512 VNNI: the centred
+    /// int8 panels (used before bf16).
+    i8: Option<crate::int8::I8Panels>,
 }
 
 impl Centroids {
@@ -52,7 +56,9 @@ impl Centroids {
         } else {
             (Vec::new(), Vec::new())
         };
-        let bf16 = (dim > 8 && crate::fused::bf16_available())
+        let i8 = (dim > 8 && dim <= crate::int8::MAX_DIM && crate::int8::available())
+            .then(|| crate::int8::I8Panels::new(&data, dim));
+        let bf16 = (dim > 8 && i8.is_none() && crate::fused::bf16_available())
             .then(|| crate::fused::Bf16Panels::new(&data, dim));
         Centroids {
             k,
@@ -62,6 +68,7 @@ impl Centroids {
             panels,
             panel_halves,
             bf16,
+            i8,
         }
     }
 
@@ -159,6 +166,7 @@ pub fn assign_naive(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f
 pub struct AssignScratch {
     gram: Vec<f32>,
     bf16: crate::fused::Bf16Scratch,
+    i8: crate::int8::I8Scratch,
 }
 
 /// Rows per GEMM tile: the tile's `rows x k` products stay in L2.
@@ -294,8 +302,19 @@ fn fused(
 ) {
     let d = c.dim;
     let n = x.len() / d;
-    match &c.bf16 {
-        Some(bf) => {
+    match (&c.i8, &c.bf16) {
+        (Some(q8), _) => {
+            _ = crate::int8::labels_int8(
+                x,
+                d,
+                q8,
+                &c.panels,
+                &c.panel_halves,
+                &mut labels[..n],
+                &mut scratch.i8,
+            )
+        }
+        (None, Some(bf)) => {
             _ = crate::fused::labels_bf16(
                 x,
                 d,
@@ -306,7 +325,9 @@ fn fused(
                 &mut scratch.bf16,
             )
         }
-        None => crate::fused::labels(x, d, &c.panels, &c.panel_halves, &mut labels[..n], None),
+        (None, None) => {
+            crate::fused::labels(x, d, &c.panels, &c.panel_halves, &mut labels[..n], None)
+        }
     }
     exact_distances(x, &c.data, d, &labels[..n], &mut dist2[..n]);
 }

@@ -10,6 +10,7 @@ pub mod dbscan;
 mod fused;
 mod gemm;
 pub mod hierarchy;
+mod int8;
 pub mod kmeans;
 pub mod metrics;
 pub mod minibatch;

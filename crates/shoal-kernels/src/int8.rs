@@ -1,0 +1,628 @@
+//! The nearest centroid for `d > 8` from 8-bit integer dot products, where
+//! the CPU has AVX-512 VNNI: `VPDPBUSD` multiplies 64 byte pairs an
+//! instruction, where the bf16 instruction takes 32 pairs and an f32 FMA 16.
+//!
+//! Rows and centroids are centred on the centroids' mean (as for bf16) and
+//! quantised: a centroid value is `s_c q` (one scale for the codebook), a
+//! row value `s_x q` (one scale a row), `|q| <= 127`. A row's score for
+//! centroid `c` is `s_x s_c sum(q_x q_c) - ||c'||^2 / 2`; the integer sum is
+//! exact, and the score is off the exact `x'.c' - ||c'||^2 / 2` by at most
+//! a bound computed for the row (below). A row whose best score beats every
+//! other by more than twice that bound plus twice the f32 kernel's own bound
+//! has the same winner in exact arithmetic and in the f32 kernel, and takes
+//! it; the other rows go through the f32 kernel. So the labels are those of
+//! the f32 kernel on every row.
+//!
+//! The bound: with `x' = s_x q_x + e_x` and `c' = s_c q_c + e_c`,
+//! `|e_x| <= eta_x = s_x (1/2 + 2^-16)` and `|e_c| <= eta_c` likewise,
+//! `x'.c' - s_x s_c q_x.q_c = s_x q_x.e_c + e_x.c'`, so the error is at most
+//! `eta_c (||x'||_1 + d eta_x) + eta_x max ||c'||_1`, plus the f32
+//! roundings of the scale product, the conversion and the final FMA (a few
+//! units in the last place of the score's terms).
+
+#![allow(unsafe_code)]
+
+use crate::fused::PANEL;
+
+/// Rows per block: 6 rows x 2 panels of integer sums in registers (12 rows
+/// spilled sums to the stack and ran slower).
+const ROWS_I8: usize = 6;
+
+/// Most dimensions: the integer sums (at most `d * 127 * 127`) must convert
+/// to f32 exactly (below 2^24).
+pub(crate) const MAX_DIM: usize = 1024;
+
+/// Whether this machine runs the int8 kernel.
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+            && std::arch::is_x86_feature_detected!("popcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// A codebook's int8 copy for [`labels_int8`].
+#[derive(Debug, Clone)]
+pub(crate) struct I8Panels {
+    mean: Vec<f32>,
+    /// `np x quads x PANEL`: dimensions `4g .. 4g + 4` of a quantised
+    /// centred centroid as four i8 in one u32, `4g` in the low byte; zero
+    /// padding.
+    quads: Vec<u32>,
+    /// `-128 x` the sum of each centroid's quantised values, by panel: the
+    /// integer sums start there, so that with rows stored as `q + 128`
+    /// (unsigned bytes) they end at `sum(q_x q_c)`.
+    init: Vec<i32>,
+    /// `-||c'||^2 / 2` by panel, padding `-inf`.
+    halves: Vec<f32>,
+    /// The codebook's scale `s_c`.
+    scale: f32,
+    /// `s_c (1/2 + 2^-16)`, largest `||c'||_1`, largest `||c'||`,
+    /// largest `||c'||^2 / 2`, largest `||c||`, largest `||c||^2 / 2`,
+    /// `||mean||` (rounded up: they feed error bounds).
+    eta_c: f32,
+    l1_max: f32,
+    c_max: f32,
+    h_max: f32,
+    cu_max: f32,
+    hu_max: f32,
+    m_norm: f32,
+}
+
+impl I8Panels {
+    /// `data` is row-major `k x dim`, finite, `9 <= dim <= MAX_DIM`.
+    pub(crate) fn new(data: &[f32], dim: usize) -> Self {
+        assert!(dim <= MAX_DIM);
+        let k = data.len() / dim;
+        let mut m64 = vec![0.0f64; dim];
+        for c in data.chunks_exact(dim) {
+            for (a, &v) in m64.iter_mut().zip(c) {
+                *a += v as f64;
+            }
+        }
+        let mean: Vec<f32> = m64.iter().map(|&a| (a / k as f64) as f32).collect();
+        // centred as the rows will be: in f32
+        let centred: Vec<f32> = data
+            .chunks_exact(dim)
+            .flat_map(|c| c.iter().zip(&mean).map(|(&v, &m)| v - m))
+            .collect();
+        let amax = centred.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+        let scale = ((amax as f64 / 127.0) * (1.0 + 1e-7)) as f32;
+        let inv = if scale > 0.0 { 1.0 / scale as f64 } else { 0.0 };
+        let dq = dim.div_ceil(4);
+        let np = k.div_ceil(PANEL);
+        let mut quads = vec![0u32; np * dq * PANEL];
+        let mut init = vec![0i32; np * PANEL];
+        let mut halves = vec![f32::NEG_INFINITY; np * PANEL];
+        let (mut l1_max, mut c_max, mut h_max, mut cu_max, mut hu_max) =
+            (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for (j, (cc, c)) in centred
+            .chunks_exact(dim)
+            .zip(data.chunks_exact(dim))
+            .enumerate()
+        {
+            let (p, l) = (j / PANEL, j % PANEL);
+            let mut sum = 0i32;
+            for (t, &v) in cc.iter().enumerate() {
+                let q = (v as f64 * inv).round().clamp(-127.0, 127.0) as i32;
+                sum += q;
+                let w = &mut quads[(p * dq + t / 4) * PANEL + l];
+                *w |= ((q as i8) as u8 as u32) << (8 * (t % 4));
+            }
+            init[j] = -128 * sum;
+            let n2: f64 = cc.iter().map(|&v| v as f64 * v as f64).sum();
+            let u2: f64 = c.iter().map(|&v| v as f64 * v as f64).sum();
+            halves[j] = (-0.5 * n2) as f32;
+            l1_max = l1_max.max(cc.iter().map(|&v| (v as f64).abs()).sum());
+            c_max = c_max.max(n2.sqrt());
+            h_max = h_max.max(0.5 * n2);
+            cu_max = cu_max.max(u2.sqrt());
+            hu_max = hu_max.max(0.5 * u2);
+        }
+        let up = |v: f64| (v * (1.0 + 1e-6)) as f32;
+        I8Panels {
+            quads,
+            init,
+            halves,
+            scale,
+            eta_c: up(scale as f64 * (0.5 + 1.0 / 65536.0)),
+            l1_max: up(l1_max),
+            c_max: up(c_max),
+            h_max: up(h_max),
+            cu_max: up(cu_max),
+            hu_max: up(hu_max),
+            m_norm: up(m64
+                .iter()
+                .map(|&a| (a / k as f64).powi(2))
+                .sum::<f64>()
+                .sqrt()),
+            mean,
+        }
+    }
+}
+
+/// Per-thread buffers of [`labels_int8`].
+#[derive(Debug, Default)]
+pub(crate) struct I8Scratch {
+    rows: Vec<u32>,
+    /// Per row: `s_x`, `||x'||_1`, then the score scale and the slack.
+    sx: Vec<f32>,
+    l1: Vec<f32>,
+    a: Vec<f32>,
+    slack: Vec<f32>,
+    redo: Vec<usize>,
+    redo_x: Vec<f32>,
+    redo_l: Vec<u32>,
+}
+
+/// The labels [`crate::fused::labels`] gives (no runner-up), through the
+/// int8 kernel where a row's winner is clear (see the module's
+/// documentation). Must only be called when [`available`] is true. Returns
+/// how many rows went through the f32 kernel.
+pub(crate) fn labels_int8(
+    x: &[f32],
+    d: usize,
+    q8: &I8Panels,
+    panels: &[f32],
+    halves: &[f32],
+    labels_out: &mut [u32],
+    s: &mut I8Scratch,
+) -> usize {
+    let n = x.len() / d;
+    if n == 0 {
+        return 0;
+    }
+    assert!(available() && d <= MAX_DIM && q8.mean.len() == d && labels_out.len() >= n);
+    let dq = d.div_ceil(4);
+    let np = q8.halves.len() / PANEL;
+    assert!(q8.quads.len() == np * dq * PANEL && q8.init.len() == np * PANEL);
+    s.rows.clear();
+    s.rows.resize(n * dq, 0);
+    for v in [&mut s.sx, &mut s.l1, &mut s.a, &mut s.slack] {
+        v.clear();
+        v.resize(n, 0.0);
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F/BW and VNNI are present (asserted on entry); the
+    // lengths are as the function requires.
+    unsafe {
+        x86::rows_to_i8(x, d, &q8.mean, &mut s.rows, &mut s.sx, &mut s.l1)
+    };
+    // Per row: the score scale and the slack (twice the int8 bound plus
+    // twice the f32 kernel's, as for bf16).
+    let u = f32::EPSILON / 2.0; // 2^-24
+    let e_acc = (d as f32 + 2.0) * f32::EPSILON;
+    let e_f32 = e_acc / 2.0; // (d + 2) 2^-24
+    for i in 0..n {
+        let (sx, l1) = (s.sx[i], s.l1[i] * (1.0 + e_acc));
+        s.a[i] = sx * q8.scale;
+        let eta_x = sx * (0.5 + 1.0 / 65536.0);
+        let e_q = q8.eta_c * (l1 + d as f32 * eta_x) + eta_x * q8.l1_max;
+        // the scale product, the conversion and the FMA: a few units in
+        // the last place of the terms (||x'|| <= ||x'||_1)
+        let e_round = 8.0 * u * (l1 * q8.c_max + e_q + q8.h_max);
+        let xu = l1 + q8.m_norm;
+        let f32_err = e_f32 * (xu * q8.cu_max + 2.0 * q8.hu_max);
+        let tiny = d as f32 * f32::MIN_POSITIVE * (1.0 + l1 + q8.c_max);
+        s.slack[i] = 2.0 * ((e_q + e_round + f32_err + tiny) * (1.0 + 1e-5));
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let full = n / ROWS_I8 * ROWS_I8;
+        let blk = |xr: &[u32], a: &[f32], sl: &[f32], l: &mut [u32]| {
+            let (a, sl, l) = (
+                a.try_into().expect("R values"),
+                sl.try_into().expect("R values"),
+                l.try_into().expect("R labels"),
+            );
+            // SAFETY: AVX-512F/BW, VNNI and POPCNT are present (asserted on
+            // entry); `xr` holds ROWS_I8 rows of `dq` words and the panel
+            // slices have the lengths asserted on entry.
+            unsafe { x86::block_i8::<ROWS_I8>(xr, dq, &q8.quads, &q8.init, &q8.halves, a, sl, l) }
+        };
+        for (((xr, a), sl), l) in s.rows[..full * dq]
+            .chunks_exact(ROWS_I8 * dq)
+            .zip(s.a[..full].chunks_exact(ROWS_I8))
+            .zip(s.slack[..full].chunks_exact(ROWS_I8))
+            .zip(labels_out[..full].chunks_exact_mut(ROWS_I8))
+        {
+            blk(xr, a, sl, l);
+        }
+        if full < n {
+            let m = n - full;
+            let mut pad = vec![0x8080_8080u32; ROWS_I8 * dq];
+            pad[..m * dq].copy_from_slice(&s.rows[full * dq..]);
+            let (mut a, mut sl) = ([0.0f32; ROWS_I8], [0.0f32; ROWS_I8]);
+            a[..m].copy_from_slice(&s.a[full..n]);
+            sl[..m].copy_from_slice(&s.slack[full..n]);
+            let mut l = [0u32; ROWS_I8];
+            blk(&pad, &a, &sl, &mut l);
+            labels_out[full..n].copy_from_slice(&l[..m]);
+        }
+    }
+    // Rows without a clear winner: the f32 kernel.
+    s.redo.clear();
+    s.redo.extend((0..n).filter(|&i| labels_out[i] == u32::MAX));
+    if s.redo.is_empty() {
+        return 0;
+    }
+    s.redo_x.clear();
+    for &i in &s.redo {
+        s.redo_x.extend_from_slice(&x[i * d..(i + 1) * d]);
+    }
+    s.redo_l.clear();
+    s.redo_l.resize(s.redo.len(), 0);
+    crate::fused::labels(&s.redo_x, d, panels, halves, &mut s.redo_l, None);
+    for (&i, &l) in s.redo.iter().zip(&s.redo_l) {
+        labels_out[i] = l;
+    }
+    s.redo.len()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::PANEL;
+    use std::arch::x86_64::*;
+
+    /// The first `min(m, 16)` lanes.
+    #[inline]
+    fn mask16(m: usize) -> __mmask16 {
+        if m >= 16 {
+            0xFFFF
+        } else {
+            ((1u32 << m) - 1) as __mmask16
+        }
+    }
+
+    /// Each row of `x` (`d` wide) less `mean`, quantised: `s_x` is the
+    /// row's largest magnitude over 126.5, each value `q = round(v / s_x)`
+    /// (`|q| <= 127`), stored as the byte `q + 128`, four to a u32 (`out`
+    /// is `n x ceil(d / 4)`, padding `q = 0`); `sx` and `l1` get `s_x` and
+    /// the row's `||x - mean||_1`.
+    ///
+    /// # Safety
+    /// AVX-512F and AVX-512BW must be available; `x.len() == n * d`,
+    /// `mean.len() == d`, `out.len() == n * ceil(d / 4)`, `sx` and `l1`
+    /// `n` long.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn rows_to_i8(
+        x: &[f32],
+        d: usize,
+        mean: &[f32],
+        out: &mut [u32],
+        sx: &mut [f32],
+        l1: &mut [f32],
+    ) {
+        let n = x.len() / d;
+        let dq = d.div_ceil(4);
+        assert!(x.len() == n * d && mean.len() == d && out.len() == n * dq);
+        assert!(sx.len() == n && l1.len() == n);
+        let abs = _mm512_set1_epi32(0x7fff_ffff);
+        let bias = _mm512_set1_epi32(128);
+        let mp = mean.as_ptr();
+        for (((row, o), s), l) in x
+            .chunks_exact(d)
+            .zip(out.chunks_exact_mut(dq))
+            .zip(sx.iter_mut())
+            .zip(l1.iter_mut())
+        {
+            // the rows 4 KiB ahead
+            for line in (0..d).step_by(16) {
+                crate::fused::prefetch(row.as_ptr().wrapping_add(1024 + line));
+            }
+            let rp = row.as_ptr();
+            let (mut mx, mut sum) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            let mut t = 0;
+            while t < d {
+                let m = mask16(d - t);
+                // SAFETY: the mask covers values `t .. min(t + 16, d)` of
+                // the row and of `mean` only (masked-off lanes are neither
+                // read nor faulted on).
+                let v = unsafe {
+                    _mm512_sub_ps(
+                        _mm512_maskz_loadu_ps(m, rp.add(t)),
+                        _mm512_maskz_loadu_ps(m, mp.add(t)),
+                    )
+                };
+                let a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), abs));
+                mx = _mm512_max_ps(mx, a);
+                sum = _mm512_add_ps(sum, a);
+                t += 16;
+            }
+            let amax = _mm512_reduce_max_ps(mx);
+            *l = _mm512_reduce_add_ps(sum);
+            // (|v / s_x| <= 126.5 (1 + 2^-22) rounds to at most 127; a row
+            // all but at the mean takes q = 0 and s_x = 2 amax, which keeps
+            // |v - s_x q| <= s_x / 2 without an infinite 1 / s_x)
+            let (scale, inv) = if amax >= 1e-30 {
+                let sc = amax / 126.5;
+                (sc, 1.0 / sc)
+            } else {
+                (2.0 * amax, 0.0)
+            };
+            *s = scale;
+            let inv = _mm512_set1_ps(inv);
+            let mut t = 0;
+            while t < d {
+                let m = mask16(d - t);
+                // SAFETY: as above; the store covers words `t / 4 ..
+                // min(t + 16, d).div_ceil(4)` of `o`.
+                unsafe {
+                    let v = _mm512_sub_ps(
+                        _mm512_maskz_loadu_ps(m, rp.add(t)),
+                        _mm512_maskz_loadu_ps(m, mp.add(t)),
+                    );
+                    // round to nearest (the default rounding mode)
+                    let q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, inv)), bias);
+                    let b = _mm512_cvtepi32_epi8(q);
+                    let words = (d - t).min(16).div_ceil(4);
+                    let bytes: [u32; 4] = std::mem::transmute(b);
+                    for (w, &v) in bytes.iter().enumerate().take(words) {
+                        o[t / 4 + w] = v;
+                    }
+                }
+                t += 16;
+            }
+        }
+    }
+
+    /// One block of `R` rows (quantised: `xr` is `R x dq` words of four
+    /// unsigned bytes) against every int8 panel (`quads` is
+    /// `np x dq x PANEL`, `init` and `halves` `np x PANEL`), panels in
+    /// pairs. The integer sums start at `init` and end at `sum(q_x q_c)`;
+    /// a row's score is `a[r]` times that plus the half norm. Each lane
+    /// keeps its best score, runner-up and panel; a row's label is its best
+    /// score's centroid when no other score is within `slack[r]` of it,
+    /// else `u32::MAX`.
+    ///
+    /// # Safety
+    /// AVX-512F, AVX-512 VNNI and POPCNT must be available;
+    /// `xr.len() == R * dq`, `quads.len() == np * dq * PANEL`,
+    /// `init.len() == halves.len() == np * PANEL`.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f,avx512vnni,popcnt")]
+    pub(super) unsafe fn block_i8<const R: usize>(
+        xr: &[u32],
+        dq: usize,
+        quads: &[u32],
+        init: &[i32],
+        halves: &[f32],
+        a: &[f32; R],
+        slack: &[f32; R],
+        out: &mut [u32; R],
+    ) {
+        let np = halves.len() / PANEL;
+        assert!(xr.len() == R * dq && quads.len() == np * dq * PANEL && init.len() == np * PANEL);
+        let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
+        let mut m1 = [ninf; R];
+        let mut m2 = [ninf; R];
+        let mut ix = [_mm512_setzero_si512(); R];
+        // (a value equal to the largest goes to the runner-up, so a tie is
+        // never clear of the slack)
+        let take = |m1: &mut __m512, m2: &mut __m512, ix: &mut __m512i, v: __m512, p: usize| {
+            let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, *m1);
+            *ix = _mm512_mask_mov_epi32(*ix, gt, _mm512_set1_epi32(p as i32));
+            *m2 = _mm512_max_ps(*m2, _mm512_min_ps(*m1, v));
+            *m1 = _mm512_max_ps(*m1, v);
+        };
+        let score = |acc: __m512i, a: f32, h: __m512| {
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(a), h)
+        };
+        let mut q = 0;
+        while q < np {
+            let w = if q + 1 < np { 2 } else { 1 };
+            // SAFETY (pointer arithmetic below): panels `q .. q + w`, their
+            // starts and halves lie inside `quads`, `init` and `halves`;
+            // row reads are `xr[r * dq + t]` (bounds-checked).
+            let cp = unsafe { quads.as_ptr().add(q * dq * PANEL) };
+            let (i0, h0) = unsafe {
+                (
+                    _mm512_loadu_si512(init.as_ptr().add(q * PANEL).cast()),
+                    _mm512_loadu_ps(halves.as_ptr().add(q * PANEL)),
+                )
+            };
+            if w == 2 {
+                let (i1, h1) = unsafe {
+                    (
+                        _mm512_loadu_si512(init.as_ptr().add((q + 1) * PANEL).cast()),
+                        _mm512_loadu_ps(halves.as_ptr().add((q + 1) * PANEL)),
+                    )
+                };
+                let mut acc = [[i0, i1]; R];
+                for t in 0..dq {
+                    let (c0, c1) = unsafe {
+                        (
+                            _mm512_loadu_si512(cp.add(t * PANEL).cast()),
+                            _mm512_loadu_si512(cp.add((dq + t) * PANEL).cast()),
+                        )
+                    };
+                    for (r, s) in acc.iter_mut().enumerate() {
+                        let xs = _mm512_set1_epi32(xr[r * dq + t] as i32);
+                        s[0] = _mm512_dpbusd_epi32(s[0], xs, c0);
+                        s[1] = _mm512_dpbusd_epi32(s[1], xs, c1);
+                    }
+                }
+                for (r, s) in acc.iter().enumerate() {
+                    take(&mut m1[r], &mut m2[r], &mut ix[r], score(s[0], a[r], h0), q);
+                    take(
+                        &mut m1[r],
+                        &mut m2[r],
+                        &mut ix[r],
+                        score(s[1], a[r], h1),
+                        q + 1,
+                    );
+                }
+            } else {
+                let mut acc = [i0; R];
+                for t in 0..dq {
+                    let c0 = unsafe { _mm512_loadu_si512(cp.add(t * PANEL).cast()) };
+                    for (r, s) in acc.iter_mut().enumerate() {
+                        let xs = _mm512_set1_epi32(xr[r * dq + t] as i32);
+                        *s = _mm512_dpbusd_epi32(*s, xs, c0);
+                    }
+                }
+                for (r, s) in acc.iter().enumerate() {
+                    take(&mut m1[r], &mut m2[r], &mut ix[r], score(*s, a[r], h0), q);
+                }
+            }
+            q += w;
+        }
+        for r in 0..R {
+            let bv = _mm512_reduce_max_ps(m1[r]);
+            let thr = _mm512_set1_ps(bv - slack[r]);
+            let e1 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m1[r], thr);
+            let e2 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m2[r], thr);
+            out[r] = if e1.count_ones() == 1 && e2 == 0 {
+                let lane = e1.trailing_zeros();
+                let p = _mm512_permutexvar_epi32(_mm512_set1_epi32(lane as i32), ix[r]);
+                _mm_cvtsi128_si32(_mm512_castsi512_si128(p)) as u32 * PANEL as u32 + lane
+            } else {
+                u32::MAX
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::Centroids;
+
+    /// A row built so that every rounding to int8 errs the same way: the
+    /// centroids are `A = (1, .., 1)` and `B = -A` (mean 0, `A` quantises
+    /// exactly), the row's largest value 126.5 sets `s_x = 1`, and the
+    /// others sit 0.49 above an integer. Then `x.A = +0.85` (A wins) while
+    /// the integer sum says -7 (B by 14 in the scores). The worst-case
+    /// bound (about 9 a score) must send the row back to the f32 kernel; a
+    /// bound a third as wide would let B win.
+    #[test]
+    fn rounding_that_errs_one_way_is_caught() {
+        if !(crate::fused::available() && available()) {
+            eprintln!("skipped: no AVX-512 VNNI on this machine");
+            return;
+        }
+        let d = 16;
+        let mut cent = vec![1.0f32; d];
+        cent.extend(vec![-1.0f32; d]);
+        let mut q = vec![-9.0f32; d];
+        q[0] = 126.0;
+        q[1] = -8.0;
+        q[2] = -8.0;
+        assert_eq!(q.iter().sum::<f32>(), -7.0);
+        let row: Vec<f32> = q
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| if i == 0 { 126.5 } else { v + 0.49 })
+            .collect();
+        let neg: Vec<f32> = row.iter().map(|v| -v).collect();
+        let x: Vec<f32> = [row, neg].concat();
+        let c = Centroids::new(cent, d);
+        let (panels, halves) = c.fused_parts();
+        let mut want = vec![9u32; 2];
+        crate::fused::labels(&x, d, panels, halves, &mut want, None);
+        assert_eq!(want, [0, 1], "the f32 kernel");
+        let mut got = vec![9u32; 2];
+        let q8 = I8Panels::new(c.data(), d);
+        labels_int8(
+            &x,
+            d,
+            &q8,
+            panels,
+            halves,
+            &mut got,
+            &mut I8Scratch::default(),
+        );
+        assert_eq!(got, [0, 1]);
+    }
+
+    /// The int8 path gives the f32 kernel's labels on every row, and on
+    /// well-separated data decides most rows itself (else the comparison
+    /// would say little): blobs, blobs far from the origin, uniform rows
+    /// (many near a boundary), exact ties on an integer grid, near-duplicate
+    /// centroids, rows at the centroids' mean and rows within 1e-35 of it;
+    /// `d` not a multiple of 4 or 16, `k` not a multiple of 16.
+    #[test]
+    fn int8_labels_equal_the_f32_kernel() {
+        if !(crate::fused::available() && available()) {
+            eprintln!("skipped: no AVX-512 VNNI on this machine");
+            return;
+        }
+        let mut st = 0x2545F4914F6CDD1Du64;
+        let mut u = move || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            (st >> 40) as f32 / (1u64 << 24) as f32
+        };
+        for (d, k, n, at) in [
+            (32usize, 100usize, 3000usize, 0.0f32),
+            (9, 7, 2000, 1000.0),
+            (37, 20, 1500, 0.0),
+            (65, 33, 1000, 0.0),
+            (128, 256, 500, 1000.0),
+        ] {
+            let cent: Vec<f32> = (0..k * d).map(|_| at + 20.0 * u() - 10.0).collect();
+            let blobs: Vec<f32> = (0..n)
+                .flat_map(|i| {
+                    let j = i % k;
+                    cent[j * d..(j + 1) * d].to_vec()
+                })
+                .map(|c| c + (u() + u() + u() - 1.5))
+                .collect();
+            let uniform: Vec<f32> = (0..n * d).map(|_| at + 24.0 * u() - 12.0).collect();
+            let grid: Vec<f32> = (0..n * d).map(|_| (u() * 4.0).floor()).collect();
+            let grid_cent: Vec<f32> = grid[..k * d].to_vec();
+            let mut near = cent.clone();
+            for t in 0..d {
+                near[d + t] = near[t] * (1.0 + 1e-6);
+            }
+            // the centroids' mean, and rows a hair away from it
+            let mean: Vec<f32> = (0..d)
+                .map(|t| (0..k).map(|j| cent[j * d + t] as f64).sum::<f64>() / k as f64)
+                .map(|m| m as f32)
+                .collect();
+            let at_mean: Vec<f32> = (0..n)
+                .flat_map(|i| {
+                    mean.iter()
+                        .map(move |&m| if i % 2 == 0 { m } else { m + 1e-35 })
+                })
+                .collect();
+            for (name, x, c, decide) in [
+                // (far from the origin the f32 kernel's own rounding is
+                // wide, and rows near it go back to that kernel)
+                ("blobs", &blobs, &cent, at == 0.0),
+                ("uniform", &uniform, &cent, false),
+                ("grid", &grid, &grid_cent, false),
+                ("near-duplicates", &blobs, &near, false),
+                ("at the mean", &at_mean, &cent, false),
+            ] {
+                let c = Centroids::new(c.clone(), d);
+                let (panels, halves) = c.fused_parts();
+                let mut want = vec![0u32; n];
+                crate::fused::labels(x, d, panels, halves, &mut want, None);
+                let mut got = vec![u32::MAX; n];
+                let q8 = I8Panels::new(c.data(), d);
+                let redone = labels_int8(
+                    x,
+                    d,
+                    &q8,
+                    panels,
+                    halves,
+                    &mut got,
+                    &mut I8Scratch::default(),
+                );
+                let differ = (0..n).filter(|&i| got[i] != want[i]).count();
+                assert_eq!(differ, 0, "{name}, d={d}, k={k}: rows with other labels");
+                if decide {
+                    assert!(redone < n / 10, "{name}: {redone} of {n} rows redone");
+                }
+            }
+        }
+    }
+}
