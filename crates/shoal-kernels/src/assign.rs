@@ -89,6 +89,11 @@ impl Centroids {
         (&self.panels, &self.panel_halves)
     }
 
+    /// The int8 panels, where this machine and `dim` have them.
+    pub(crate) fn int8_parts(&self) -> Option<&crate::int8::I8Panels> {
+        self.i8.as_ref()
+    }
+
     /// The largest squared norm of a centroid.
     pub(crate) fn max_norm2(&self) -> f32 {
         self.norms.iter().fold(0.0f32, |m, &v| m.max(v))
@@ -311,6 +316,7 @@ fn fused(
                 &c.panels,
                 &c.panel_halves,
                 &mut labels[..n],
+                None,
                 &mut scratch.i8,
             )
         }

@@ -128,6 +128,8 @@ pub struct BoundScratch {
     x: Vec<f32>,
     labels: Vec<u32>,
     second: Vec<f32>,
+    gap: Vec<f32>,
+    i8: crate::int8::I8Scratch,
 }
 
 /// Assigns the rows of `x` to `c`, as [`crate::assign`] does, using and
@@ -190,8 +192,31 @@ pub fn assign_bounded(
     };
     s.labels.resize(m, 0);
     s.second.resize(m, 0.0);
+    s.gap.clear();
+    s.gap.resize(m, f32::NAN);
     let (panels, halves) = c.fused_parts();
-    crate::fused::labels(xs, d, panels, halves, &mut s.labels, Some(&mut s.second));
+    match c.int8_parts() {
+        // int8 first where the machine has it: a row it decides comes with
+        // a lower bound on how much farther every other centroid is; the
+        // others come with the f32 kernel's runner-up
+        Some(q8) => {
+            let runners = crate::int8::Runners {
+                gap: &mut s.gap,
+                second: &mut s.second,
+            };
+            crate::int8::labels_int8(
+                xs,
+                d,
+                q8,
+                panels,
+                halves,
+                &mut s.labels,
+                Some(runners),
+                &mut s.i8,
+            );
+        }
+        None => crate::fused::labels(xs, d, panels, halves, &mut s.labels, Some(&mut s.second)),
+    }
     let cmax = c.max_norm2();
     let margin = 4.0 * (d as f32 + 2.0) * EPS;
     for (t, &i) in s.rows.iter().enumerate() {
@@ -201,8 +226,14 @@ pub fn assign_bounded(
         labels[i] = a;
         dist2[i] = sq_dist_wide(row, c.row(a as usize));
         let xn: f32 = row.iter().map(|v| v * v).sum();
-        // |x - c_j|^2 = |x|^2 - 2 (x.c_j - |c_j|^2 / 2), less the rounding
-        let l2 = xn - 2.0 * s.second[t] - margin * (xn + cmax);
+        let l2 = if s.gap[t].is_nan() {
+            // |x - c_j|^2 = |x|^2 - 2 (x.c_j - |c_j|^2 / 2), less the rounding
+            xn - 2.0 * s.second[t] - margin * (xn + cmax)
+        } else {
+            // the winner's distance plus the int8 gap, less the rounding
+            // (twice: that of the centring too)
+            dist2[i] + s.gap[t] - 2.0 * margin * (xn + cmax)
+        };
         lower[i] = l2.max(0.0).sqrt() * shrink;
     }
     m

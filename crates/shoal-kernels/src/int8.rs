@@ -156,15 +156,33 @@ pub(crate) struct I8Scratch {
     l1: Vec<f32>,
     a: Vec<f32>,
     slack: Vec<f32>,
+    /// Per row: the int8 bound on a score (`e_q` and the roundings), and
+    /// the best score less the runner-up's.
+    err: Vec<f32>,
+    gap: Vec<f32>,
     redo: Vec<usize>,
     redo_x: Vec<f32>,
     redo_l: Vec<u32>,
+    redo_second: Vec<f32>,
+}
+
+/// For a bounded pass ([`crate::bounds`]): per row, what bounds the
+/// distance to every centroid but the winner.
+pub(crate) struct Runners<'a> {
+    /// For a row the int8 kernel decided: a lower bound on
+    /// `|x - c_j|^2 - |x - c_label|^2` over every other `j` (twice the
+    /// score gap less four times the score bound); NaN for the others.
+    pub gap: &'a mut [f32],
+    /// For a row that went through the f32 kernel: its runner-up value
+    /// (as [`crate::fused::labels`] gives it).
+    pub second: &'a mut [f32],
 }
 
 /// The labels [`crate::fused::labels`] gives (no runner-up), through the
 /// int8 kernel where a row's winner is clear (see the module's
 /// documentation). Must only be called when [`available`] is true. Returns
 /// how many rows went through the f32 kernel.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn labels_int8(
     x: &[f32],
     d: usize,
@@ -172,11 +190,15 @@ pub(crate) fn labels_int8(
     panels: &[f32],
     halves: &[f32],
     labels_out: &mut [u32],
+    mut runners: Option<Runners<'_>>,
     s: &mut I8Scratch,
 ) -> usize {
     let n = x.len() / d;
     if n == 0 {
         return 0;
+    }
+    if let Some(r) = &runners {
+        assert!(r.gap.len() >= n && r.second.len() >= n);
     }
     assert!(available() && d <= MAX_DIM && q8.mean.len() == d && labels_out.len() >= n);
     let dq = d.div_ceil(4);
@@ -184,7 +206,14 @@ pub(crate) fn labels_int8(
     assert!(q8.quads.len() == np * dq * PANEL && q8.init.len() == np * PANEL);
     s.rows.clear();
     s.rows.resize(n * dq, 0);
-    for v in [&mut s.sx, &mut s.l1, &mut s.a, &mut s.slack] {
+    for v in [
+        &mut s.sx,
+        &mut s.l1,
+        &mut s.a,
+        &mut s.slack,
+        &mut s.err,
+        &mut s.gap,
+    ] {
         v.clear();
         v.resize(n, 0.0);
     }
@@ -210,40 +239,64 @@ pub(crate) fn labels_int8(
         let xu = l1 + q8.m_norm;
         let f32_err = e_f32 * (xu * q8.cu_max + 2.0 * q8.hu_max);
         let tiny = d as f32 * f32::MIN_POSITIVE * (1.0 + l1 + q8.c_max);
+        s.err[i] = (e_q + e_round + tiny) * (1.0 + 1e-5);
         s.slack[i] = 2.0 * ((e_q + e_round + f32_err + tiny) * (1.0 + 1e-5));
     }
     #[cfg(target_arch = "x86_64")]
     {
         let full = n / ROWS_I8 * ROWS_I8;
-        let blk = |xr: &[u32], a: &[f32], sl: &[f32], l: &mut [u32]| {
-            let (a, sl, l) = (
+        let blk = |xr: &[u32], a: &[f32], sl: &[f32], l: &mut [u32], g: &mut [f32]| {
+            let (a, sl, l, g) = (
                 a.try_into().expect("R values"),
                 sl.try_into().expect("R values"),
                 l.try_into().expect("R labels"),
+                g.try_into().expect("R values"),
             );
             // SAFETY: AVX-512F/BW, VNNI and POPCNT are present (asserted on
             // entry); `xr` holds ROWS_I8 rows of `dq` words and the panel
             // slices have the lengths asserted on entry.
-            unsafe { x86::block_i8::<ROWS_I8>(xr, dq, &q8.quads, &q8.init, &q8.halves, a, sl, l) }
+            unsafe {
+                x86::block_i8::<ROWS_I8>(xr, dq, &q8.quads, &q8.init, &q8.halves, a, sl, l, g)
+            }
         };
-        for (((xr, a), sl), l) in s.rows[..full * dq]
+        for ((((xr, a), sl), l), g) in s.rows[..full * dq]
             .chunks_exact(ROWS_I8 * dq)
             .zip(s.a[..full].chunks_exact(ROWS_I8))
             .zip(s.slack[..full].chunks_exact(ROWS_I8))
             .zip(labels_out[..full].chunks_exact_mut(ROWS_I8))
+            .zip(s.gap[..full].chunks_exact_mut(ROWS_I8))
         {
-            blk(xr, a, sl, l);
+            blk(xr, a, sl, l, g);
         }
         if full < n {
             let m = n - full;
             let mut pad = vec![0x8080_8080u32; ROWS_I8 * dq];
             pad[..m * dq].copy_from_slice(&s.rows[full * dq..]);
-            let (mut a, mut sl) = ([0.0f32; ROWS_I8], [0.0f32; ROWS_I8]);
+            let (mut a, mut sl, mut g) = ([0.0f32; ROWS_I8], [0.0f32; ROWS_I8], [0.0; ROWS_I8]);
             a[..m].copy_from_slice(&s.a[full..n]);
             sl[..m].copy_from_slice(&s.slack[full..n]);
             let mut l = [0u32; ROWS_I8];
-            blk(&pad, &a, &sl, &mut l);
+            blk(&pad, &a, &sl, &mut l, &mut g);
             labels_out[full..n].copy_from_slice(&l[..m]);
+            s.gap[full..n].copy_from_slice(&g[..m]);
+        }
+        if let Some(r) = runners.as_mut() {
+            // (each score is within `err` of the exact one, so every other
+            // centroid's exact squared distance exceeds the winner's by at
+            // least twice the gap less four times `err`)
+            for (((o, &l), &g), &e) in r
+                .gap
+                .iter_mut()
+                .zip(&labels_out[..n])
+                .zip(&s.gap)
+                .zip(&s.err)
+            {
+                *o = if l == u32::MAX {
+                    f32::NAN
+                } else {
+                    2.0 * g - 4.0 * e
+                };
+            }
         }
     }
     // Rows without a clear winner: the f32 kernel.
@@ -258,7 +311,18 @@ pub(crate) fn labels_int8(
     }
     s.redo_l.clear();
     s.redo_l.resize(s.redo.len(), 0);
-    crate::fused::labels(&s.redo_x, d, panels, halves, &mut s.redo_l, None);
+    match runners {
+        Some(r) => {
+            s.redo_second.clear();
+            s.redo_second.resize(s.redo.len(), 0.0);
+            let sec = Some(&mut s.redo_second[..]);
+            crate::fused::labels(&s.redo_x, d, panels, halves, &mut s.redo_l, sec);
+            for (&i, &v) in s.redo.iter().zip(&s.redo_second) {
+                r.second[i] = v;
+            }
+        }
+        None => crate::fused::labels(&s.redo_x, d, panels, halves, &mut s.redo_l, None),
+    }
     for (&i, &l) in s.redo.iter().zip(&s.redo_l) {
         labels_out[i] = l;
     }
@@ -379,7 +443,8 @@ mod x86 {
     /// a row's score is `a[r]` times that plus the half norm. Each lane
     /// keeps its best score, runner-up and panel; a row's label is its best
     /// score's centroid when no other score is within `slack[r]` of it,
-    /// else `u32::MAX`.
+    /// else `u32::MAX`; `gap[r]` gets the best score less the runner-up's
+    /// (for a labelled row).
     ///
     /// # Safety
     /// AVX-512F, AVX-512 VNNI and POPCNT must be available;
@@ -396,6 +461,7 @@ mod x86 {
         a: &[f32; R],
         slack: &[f32; R],
         out: &mut [u32; R],
+        gap: &mut [f32; R],
     ) {
         let np = halves.len() / PANEL;
         assert!(xr.len() == R * dq && quads.len() == np * dq * PANEL && init.len() == np * PANEL);
@@ -480,6 +546,9 @@ mod x86 {
             let e2 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m2[r], thr);
             out[r] = if e1.count_ones() == 1 && e2 == 0 {
                 let lane = e1.trailing_zeros();
+                // the runner-up: every lane's second, the other lanes' best
+                let others = _mm512_mask_mov_ps(m1[r], e1, ninf);
+                gap[r] = bv - _mm512_reduce_max_ps(_mm512_max_ps(others, m2[r]));
                 let p = _mm512_permutexvar_epi32(_mm512_set1_epi32(lane as i32), ix[r]);
                 _mm_cvtsi128_si32(_mm512_castsi512_si128(p)) as u32 * PANEL as u32 + lane
             } else {
@@ -536,6 +605,7 @@ mod tests {
             panels,
             halves,
             &mut got,
+            None,
             &mut I8Scratch::default(),
         );
         assert_eq!(got, [0, 1]);
@@ -615,6 +685,7 @@ mod tests {
                     panels,
                     halves,
                     &mut got,
+                    None,
                     &mut I8Scratch::default(),
                 );
                 let differ = (0..n).filter(|&i| got[i] != want[i]).count();
