@@ -239,10 +239,59 @@ impl Bf16Panels {
 pub(crate) struct Bf16Scratch {
     rows: Vec<u32>,
     slack: Vec<f32>,
-    redo: Vec<usize>,
-    redo_x: Vec<f32>,
-    redo_l: Vec<u32>,
     norms: Vec<f32>,
+    redo: RedoScratch,
+}
+
+/// Buffers of [`redo_unclear`].
+#[derive(Debug, Default)]
+pub(crate) struct RedoScratch {
+    rows: Vec<usize>,
+    x: Vec<f32>,
+    labels: Vec<u32>,
+    second: Vec<f32>,
+}
+
+/// The rows a low-precision kernel left without a clear winner (labelled
+/// `u32::MAX`) through the f32 kernel [`labels`]; with `second`, their
+/// runner-up values too (other rows' entries are left alone). Returns how
+/// many rows it took.
+pub(crate) fn redo_unclear(
+    x: &[f32],
+    d: usize,
+    panels: &[f32],
+    halves: &[f32],
+    labels_out: &mut [u32],
+    second: Option<&mut [f32]>,
+    s: &mut RedoScratch,
+) -> usize {
+    let n = x.len() / d;
+    s.rows.clear();
+    s.rows.extend((0..n).filter(|&i| labels_out[i] == u32::MAX));
+    if s.rows.is_empty() {
+        return 0;
+    }
+    s.x.clear();
+    for &i in &s.rows {
+        s.x.extend_from_slice(&x[i * d..(i + 1) * d]);
+    }
+    s.labels.clear();
+    s.labels.resize(s.rows.len(), 0);
+    match second {
+        Some(sec) => {
+            s.second.clear();
+            s.second.resize(s.rows.len(), 0.0);
+            labels(&s.x, d, panels, halves, &mut s.labels, Some(&mut s.second));
+            for (&i, &v) in s.rows.iter().zip(&s.second) {
+                sec[i] = v;
+            }
+        }
+        None => labels(&s.x, d, panels, halves, &mut s.labels, None),
+    }
+    for (&i, &l) in s.rows.iter().zip(&s.labels) {
+        labels_out[i] = l;
+    }
+    s.rows.len()
 }
 
 /// Whether this machine runs [`labels_bf16`]'s bf16 kernel.
@@ -349,28 +398,48 @@ pub(crate) fn labels_bf16(
         }
     }
     // Rows without a clear winner: the f32 kernel.
-    s.redo.clear();
-    s.redo.extend((0..n).filter(|&i| labels_out[i] == u32::MAX));
-    if s.redo.is_empty() {
-        return 0;
-    }
-    s.redo_x.clear();
-    for &i in &s.redo {
-        s.redo_x.extend_from_slice(&x[i * d..(i + 1) * d]);
-    }
-    s.redo_l.clear();
-    s.redo_l.resize(s.redo.len(), 0);
-    labels(&s.redo_x, d, panels, halves, &mut s.redo_l, None);
-    for (&i, &l) in s.redo.iter().zip(&s.redo_l) {
-        labels_out[i] = l;
-    }
-    s.redo.len()
+    redo_unclear(x, d, panels, halves, labels_out, None, &mut s.redo)
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use super::PANEL;
     use std::arch::x86_64::*;
+
+    /// Folds panel `p`'s values `v` into each lane's largest value `m1`,
+    /// runner-up `m2` and the largest one's panel `ix` (a value equal to
+    /// the largest goes to the runner-up, so a tie is never clear).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn take(m1: &mut __m512, m2: &mut __m512, ix: &mut __m512i, v: __m512, p: usize) {
+        let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, *m1);
+        *ix = _mm512_mask_mov_epi32(*ix, gt, _mm512_set1_epi32(p as i32));
+        *m2 = _mm512_max_ps(*m2, _mm512_min_ps(*m1, v));
+        *m1 = _mm512_max_ps(*m1, v);
+    }
+
+    /// A row's winner from its lanes (see [`take`]): the centroid of the
+    /// largest value when no other value is within `slack` of it (one
+    /// lane's largest, no runner-up), with the largest less the runner-up;
+    /// `None` otherwise.
+    #[inline]
+    #[target_feature(enable = "avx512f,popcnt")]
+    pub(crate) fn decide(m1: __m512, m2: __m512, ix: __m512i, slack: f32) -> Option<(u32, f32)> {
+        let bv = _mm512_reduce_max_ps(m1);
+        let thr = _mm512_set1_ps(bv - slack);
+        let e1 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m1, thr);
+        let e2 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m2, thr);
+        if e1.count_ones() != 1 || e2 != 0 {
+            return None;
+        }
+        let lane = e1.trailing_zeros();
+        // the runner-up: every lane's second, the other lanes' largest
+        let others = _mm512_mask_mov_ps(m1, e1, _mm512_set1_ps(f32::NEG_INFINITY));
+        let gap = bv - _mm512_reduce_max_ps(_mm512_max_ps(others, m2));
+        let p = _mm512_permutexvar_epi32(_mm512_set1_epi32(lane as i32), ix);
+        let j = _mm_cvtsi128_si32(_mm512_castsi512_si128(p)) as u32 * PANEL as u32 + lane;
+        Some((j, gap))
+    }
 
     /// One block of `R` rows against every panel, AVX-512. With `TOP2`,
     /// each lane also keeps its runner-up (`max(second, min(v, best))`), and
@@ -582,14 +651,6 @@ mod x86 {
         let mut m1 = [ninf; R];
         let mut m2 = [ninf; R];
         let mut ix = [_mm512_setzero_si512(); R];
-        // (a value equal to the largest goes to the runner-up, so a tie is
-        // never clear of the slack)
-        let take = |m1: &mut __m512, m2: &mut __m512, ix: &mut __m512i, v: __m512, p: usize| {
-            let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, *m1);
-            *ix = _mm512_mask_mov_epi32(*ix, gt, _mm512_set1_epi32(p as i32));
-            *m2 = _mm512_max_ps(*m2, _mm512_min_ps(*m1, v));
-            *m1 = _mm512_max_ps(*m1, v);
-        };
         let mut q = 0;
         while q < np {
             let w = if q + 1 < np { 2 } else { 1 };
@@ -639,19 +700,7 @@ mod x86 {
             q += w;
         }
         for r in 0..R {
-            let bv = _mm512_reduce_max_ps(m1[r]);
-            // Values within `slack` of the largest: the row is clear when
-            // that is the largest alone (one lane's largest, no runner-up).
-            let thr = _mm512_set1_ps(bv - slack[r]);
-            let e1 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m1[r], thr);
-            let e2 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m2[r], thr);
-            out[r] = if e1.count_ones() == 1 && e2 == 0 {
-                let lane = e1.trailing_zeros();
-                let p = _mm512_permutexvar_epi32(_mm512_set1_epi32(lane as i32), ix[r]);
-                _mm_cvtsi128_si32(_mm512_castsi512_si128(p)) as u32 * PANEL as u32 + lane
-            } else {
-                u32::MAX
-            };
+            out[r] = decide(m1[r], m2[r], ix[r], slack[r]).map_or(u32::MAX, |(j, _)| j);
         }
     }
 
@@ -756,7 +805,7 @@ mod x86 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::assign::{assign_naive, Centroids};
     use proptest::prelude::*;
@@ -822,17 +871,16 @@ mod tests {
         out
     }
 
-    /// The bf16 path gives the f32 kernel's labels on every row, and on
-    /// well-separated data decides most rows itself (else the comparison
-    /// would say little): blobs far from the origin, uniform rows (many
-    /// rows near a boundary), exact ties on an integer grid, and
-    /// near-duplicate centroids; odd and even `d`, `k` not a multiple of 16.
-    #[test]
-    fn bf16_labels_equal_the_f32_kernel() {
-        if !(available() && bf16_available()) {
-            eprintln!("skipped: no AVX-512 BF16 on this machine");
-            return;
-        }
+    /// Cases for a low-precision path's test against the f32 kernel, for
+    /// each (d, k): blobs (near the origin, or far from it), uniform rows
+    /// (many near a boundary), exact ties on an integer grid, near-duplicate
+    /// centroids, and rows at the centroids' mean or within 1e-35 of it;
+    /// `d` odd and not a multiple of 4 or 16, `k` not a multiple of 16.
+    /// Each case: name, (d, k), rows, centroids, and whether the path
+    /// should decide most rows itself (else agreement would say little).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn low_precision_cases(
+    ) -> Vec<(&'static str, (usize, usize), Vec<f32>, Vec<f32>, bool)> {
         let mut st = 0x2545F4914F6CDD1Du64;
         let mut u = move || {
             st ^= st << 13;
@@ -840,9 +888,11 @@ mod tests {
             st ^= st << 17;
             (st >> 40) as f32 / (1u64 << 24) as f32
         };
+        let mut out = Vec::new();
         for (d, k, n, at) in [
             (32usize, 100usize, 3000usize, 0.0f32),
             (9, 7, 2000, 1000.0),
+            (37, 20, 1500, 0.0),
             (65, 33, 1000, 0.0),
             (128, 256, 500, 1000.0),
         ] {
@@ -861,34 +911,56 @@ mod tests {
             for t in 0..d {
                 near[d + t] = near[t] * (1.0 + 1e-6);
             }
-            for (name, x, c, decide) in [
-                // (far from the origin the f32 kernel's own rounding is
-                // wide, and rows near it go back to that kernel)
-                ("blobs", &blobs, &cent, at == 0.0),
-                ("uniform", &uniform, &cent, false),
-                ("grid", &grid, &grid_cent, false),
-                ("near-duplicates", &blobs, &near, false),
-            ] {
-                let c = Centroids::new(c.clone(), d);
-                let (panels, halves) = c.fused_parts();
-                let mut want = vec![0u32; n];
-                labels(x, d, panels, halves, &mut want, None);
-                let mut got = vec![u32::MAX; n];
-                let bf = Bf16Panels::new(c.data(), d);
-                let redone = labels_bf16(
-                    x,
-                    d,
-                    &bf,
-                    panels,
-                    halves,
-                    &mut got,
-                    &mut Bf16Scratch::default(),
-                );
-                let differ = (0..n).filter(|&i| got[i] != want[i]).count();
-                assert_eq!(differ, 0, "{name}, d={d}, k={k}: rows with other labels");
-                if decide {
-                    assert!(redone < n / 10, "{name}: {redone} of {n} rows redone");
-                }
+            let mean: Vec<f32> = (0..d)
+                .map(|t| (0..k).map(|j| cent[j * d + t] as f64).sum::<f64>() / k as f64)
+                .map(|m| m as f32)
+                .collect();
+            let at_mean: Vec<f32> = (0..n)
+                .flat_map(|i| {
+                    mean.iter()
+                        .map(move |&m| if i % 2 == 0 { m } else { m + 1e-35 })
+                })
+                .collect();
+            // (far from the origin the f32 kernel's own rounding is wide,
+            // and rows near it go back to that kernel)
+            out.push(("blobs", (d, k), blobs.clone(), cent.clone(), at == 0.0));
+            out.push(("uniform", (d, k), uniform, cent.clone(), false));
+            out.push(("grid", (d, k), grid, grid_cent, false));
+            out.push(("near-duplicates", (d, k), blobs, near, false));
+            out.push(("at the mean", (d, k), at_mean, cent, false));
+        }
+        out
+    }
+
+    /// The bf16 path gives the f32 kernel's labels on every row of
+    /// [`low_precision_cases`], and decides most rows of the blobs itself.
+    #[test]
+    fn bf16_labels_equal_the_f32_kernel() {
+        if !(available() && bf16_available()) {
+            eprintln!("skipped: no AVX-512 BF16 on this machine");
+            return;
+        }
+        for (name, (d, k), x, c, decide) in low_precision_cases() {
+            let n = x.len() / d;
+            let c = Centroids::new(c, d);
+            let (panels, halves) = c.fused_parts();
+            let mut want = vec![0u32; n];
+            labels(&x, d, panels, halves, &mut want, None);
+            let mut got = vec![u32::MAX; n];
+            let bf = Bf16Panels::new(c.data(), d);
+            let redone = labels_bf16(
+                &x,
+                d,
+                &bf,
+                panels,
+                halves,
+                &mut got,
+                &mut Bf16Scratch::default(),
+            );
+            let differ = (0..n).filter(|&i| got[i] != want[i]).count();
+            assert_eq!(differ, 0, "{name}, d={d}, k={k}: rows with other labels");
+            if decide {
+                assert!(redone < n / 10, "{name}: {redone} of {n} rows redone");
             }
         }
     }

@@ -160,10 +160,7 @@ pub(crate) struct I8Scratch {
     /// the best score less the runner-up's.
     err: Vec<f32>,
     gap: Vec<f32>,
-    redo: Vec<usize>,
-    redo_x: Vec<f32>,
-    redo_l: Vec<u32>,
-    redo_second: Vec<f32>,
+    redo: crate::fused::RedoScratch,
 }
 
 /// For a bounded pass ([`crate::bounds`]): per row, what bounds the
@@ -300,38 +297,14 @@ pub(crate) fn labels_int8(
         }
     }
     // Rows without a clear winner: the f32 kernel.
-    s.redo.clear();
-    s.redo.extend((0..n).filter(|&i| labels_out[i] == u32::MAX));
-    if s.redo.is_empty() {
-        return 0;
-    }
-    s.redo_x.clear();
-    for &i in &s.redo {
-        s.redo_x.extend_from_slice(&x[i * d..(i + 1) * d]);
-    }
-    s.redo_l.clear();
-    s.redo_l.resize(s.redo.len(), 0);
-    match runners {
-        Some(r) => {
-            s.redo_second.clear();
-            s.redo_second.resize(s.redo.len(), 0.0);
-            let sec = Some(&mut s.redo_second[..]);
-            crate::fused::labels(&s.redo_x, d, panels, halves, &mut s.redo_l, sec);
-            for (&i, &v) in s.redo.iter().zip(&s.redo_second) {
-                r.second[i] = v;
-            }
-        }
-        None => crate::fused::labels(&s.redo_x, d, panels, halves, &mut s.redo_l, None),
-    }
-    for (&i, &l) in s.redo.iter().zip(&s.redo_l) {
-        labels_out[i] = l;
-    }
-    s.redo.len()
+    let second = runners.map(|r| r.second);
+    crate::fused::redo_unclear(x, d, panels, halves, labels_out, second, &mut s.redo)
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::PANEL;
+    use crate::fused::x86::{decide, take};
     use std::arch::x86_64::*;
 
     /// The first `min(m, 16)` lanes.
@@ -469,14 +442,6 @@ mod x86 {
         let mut m1 = [ninf; R];
         let mut m2 = [ninf; R];
         let mut ix = [_mm512_setzero_si512(); R];
-        // (a value equal to the largest goes to the runner-up, so a tie is
-        // never clear of the slack)
-        let take = |m1: &mut __m512, m2: &mut __m512, ix: &mut __m512i, v: __m512, p: usize| {
-            let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, *m1);
-            *ix = _mm512_mask_mov_epi32(*ix, gt, _mm512_set1_epi32(p as i32));
-            *m2 = _mm512_max_ps(*m2, _mm512_min_ps(*m1, v));
-            *m1 = _mm512_max_ps(*m1, v);
-        };
         let score = |acc: __m512i, a: f32, h: __m512| {
             _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(a), h)
         };
@@ -540,20 +505,7 @@ mod x86 {
             q += w;
         }
         for r in 0..R {
-            let bv = _mm512_reduce_max_ps(m1[r]);
-            let thr = _mm512_set1_ps(bv - slack[r]);
-            let e1 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m1[r], thr);
-            let e2 = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(m2[r], thr);
-            out[r] = if e1.count_ones() == 1 && e2 == 0 {
-                let lane = e1.trailing_zeros();
-                // the runner-up: every lane's second, the other lanes' best
-                let others = _mm512_mask_mov_ps(m1[r], e1, ninf);
-                gap[r] = bv - _mm512_reduce_max_ps(_mm512_max_ps(others, m2[r]));
-                let p = _mm512_permutexvar_epi32(_mm512_set1_epi32(lane as i32), ix[r]);
-                _mm_cvtsi128_si32(_mm512_castsi512_si128(p)) as u32 * PANEL as u32 + lane
-            } else {
-                u32::MAX
-            };
+            (out[r], gap[r]) = decide(m1[r], m2[r], ix[r], slack[r]).unwrap_or((u32::MAX, 0.0));
         }
     }
 }
@@ -611,88 +563,29 @@ mod tests {
         assert_eq!(got, [0, 1]);
     }
 
-    /// The int8 path gives the f32 kernel's labels on every row, and on
-    /// well-separated data decides most rows itself (else the comparison
-    /// would say little): blobs, blobs far from the origin, uniform rows
-    /// (many near a boundary), exact ties on an integer grid, near-duplicate
-    /// centroids, rows at the centroids' mean and rows within 1e-35 of it;
-    /// `d` not a multiple of 4 or 16, `k` not a multiple of 16.
+    /// The int8 path gives the f32 kernel's labels on every row of
+    /// [`crate::fused::tests::low_precision_cases`], and decides most rows
+    /// of the blobs itself.
     #[test]
     fn int8_labels_equal_the_f32_kernel() {
         if !(crate::fused::available() && available()) {
             eprintln!("skipped: no AVX-512 VNNI on this machine");
             return;
         }
-        let mut st = 0x2545F4914F6CDD1Du64;
-        let mut u = move || {
-            st ^= st << 13;
-            st ^= st >> 7;
-            st ^= st << 17;
-            (st >> 40) as f32 / (1u64 << 24) as f32
-        };
-        for (d, k, n, at) in [
-            (32usize, 100usize, 3000usize, 0.0f32),
-            (9, 7, 2000, 1000.0),
-            (37, 20, 1500, 0.0),
-            (65, 33, 1000, 0.0),
-            (128, 256, 500, 1000.0),
-        ] {
-            let cent: Vec<f32> = (0..k * d).map(|_| at + 20.0 * u() - 10.0).collect();
-            let blobs: Vec<f32> = (0..n)
-                .flat_map(|i| {
-                    let j = i % k;
-                    cent[j * d..(j + 1) * d].to_vec()
-                })
-                .map(|c| c + (u() + u() + u() - 1.5))
-                .collect();
-            let uniform: Vec<f32> = (0..n * d).map(|_| at + 24.0 * u() - 12.0).collect();
-            let grid: Vec<f32> = (0..n * d).map(|_| (u() * 4.0).floor()).collect();
-            let grid_cent: Vec<f32> = grid[..k * d].to_vec();
-            let mut near = cent.clone();
-            for t in 0..d {
-                near[d + t] = near[t] * (1.0 + 1e-6);
-            }
-            // the centroids' mean, and rows a hair away from it
-            let mean: Vec<f32> = (0..d)
-                .map(|t| (0..k).map(|j| cent[j * d + t] as f64).sum::<f64>() / k as f64)
-                .map(|m| m as f32)
-                .collect();
-            let at_mean: Vec<f32> = (0..n)
-                .flat_map(|i| {
-                    mean.iter()
-                        .map(move |&m| if i % 2 == 0 { m } else { m + 1e-35 })
-                })
-                .collect();
-            for (name, x, c, decide) in [
-                // (far from the origin the f32 kernel's own rounding is
-                // wide, and rows near it go back to that kernel)
-                ("blobs", &blobs, &cent, at == 0.0),
-                ("uniform", &uniform, &cent, false),
-                ("grid", &grid, &grid_cent, false),
-                ("near-duplicates", &blobs, &near, false),
-                ("at the mean", &at_mean, &cent, false),
-            ] {
-                let c = Centroids::new(c.clone(), d);
-                let (panels, halves) = c.fused_parts();
-                let mut want = vec![0u32; n];
-                crate::fused::labels(x, d, panels, halves, &mut want, None);
-                let mut got = vec![u32::MAX; n];
-                let q8 = I8Panels::new(c.data(), d);
-                let redone = labels_int8(
-                    x,
-                    d,
-                    &q8,
-                    panels,
-                    halves,
-                    &mut got,
-                    None,
-                    &mut I8Scratch::default(),
-                );
-                let differ = (0..n).filter(|&i| got[i] != want[i]).count();
-                assert_eq!(differ, 0, "{name}, d={d}, k={k}: rows with other labels");
-                if decide {
-                    assert!(redone < n / 10, "{name}: {redone} of {n} rows redone");
-                }
+        for (name, (d, k), x, c, decide) in crate::fused::tests::low_precision_cases() {
+            let n = x.len() / d;
+            let c = Centroids::new(c, d);
+            let (panels, halves) = c.fused_parts();
+            let mut want = vec![0u32; n];
+            crate::fused::labels(&x, d, panels, halves, &mut want, None);
+            let mut got = vec![u32::MAX; n];
+            let q8 = I8Panels::new(c.data(), d);
+            let mut s = I8Scratch::default();
+            let redone = labels_int8(&x, d, &q8, panels, halves, &mut got, None, &mut s);
+            let differ = (0..n).filter(|&i| got[i] != want[i]).count();
+            assert_eq!(differ, 0, "{name}, d={d}, k={k}: rows with other labels");
+            if decide {
+                assert!(redone < n / 10, "{name}: {redone} of {n} rows redone");
             }
         }
     }
