@@ -153,25 +153,90 @@ fn run<const R: usize>(
 /// registers.
 const ROWS_BF16: usize = 6;
 
-/// A codebook's bf16 copy for [`labels_bf16`], centred on the centroids'
-/// mean (the nearest centroid is unchanged by a shift of rows and
-/// centroids, and centred values keep the bf16 rounding small).
+/// A codebook centred on its centroids' mean, for the low-precision paths
+/// (the nearest centroid is unchanged by a shift of rows and centroids, and
+/// centred values keep the rounding small), with the norms their error
+/// bounds need.
+#[derive(Debug, Clone)]
+pub(crate) struct Centred {
+    pub mean: Vec<f32>,
+    /// Row-major `k x dim`: each centroid less the mean, in f32 (as rows
+    /// are centred).
+    pub values: Vec<f32>,
+    /// `-||c - mean||^2 / 2` by panel of [`PANEL`], padding `-inf`.
+    pub halves: Vec<f32>,
+    /// Largest `||c - mean||`, `||c - mean||^2 / 2`, `||c - mean||_1`,
+    /// `||c||` and `||c||^2 / 2`; `||mean||` (all rounded up a little: they
+    /// feed error bounds).
+    pub c_max: f32,
+    pub h_max: f32,
+    pub l1_max: f32,
+    pub cu_max: f32,
+    pub hu_max: f32,
+    pub m_norm: f32,
+}
+
+impl Centred {
+    /// `data` is row-major `k x dim`, finite.
+    pub(crate) fn new(data: &[f32], dim: usize) -> Self {
+        let k = data.len() / dim;
+        let mut m64 = vec![0.0f64; dim];
+        for c in data.chunks_exact(dim) {
+            for (a, &v) in m64.iter_mut().zip(c) {
+                *a += v as f64;
+            }
+        }
+        let mean: Vec<f32> = m64.iter().map(|&a| (a / k as f64) as f32).collect();
+        let values: Vec<f32> = data
+            .chunks_exact(dim)
+            .flat_map(|c| c.iter().zip(&mean).map(|(&v, &m)| v - m))
+            .collect();
+        let mut halves = vec![f32::NEG_INFINITY; k.div_ceil(PANEL) * PANEL];
+        let mut mx = [0.0f64; 5];
+        for (j, (cc, c)) in values
+            .chunks_exact(dim)
+            .zip(data.chunks_exact(dim))
+            .enumerate()
+        {
+            let n2: f64 = cc.iter().map(|&v| v as f64 * v as f64).sum();
+            let u2: f64 = c.iter().map(|&v| v as f64 * v as f64).sum();
+            let l1: f64 = cc.iter().map(|&v| (v as f64).abs()).sum();
+            halves[j] = (-0.5 * n2) as f32;
+            for (m, v) in mx
+                .iter_mut()
+                .zip([n2.sqrt(), 0.5 * n2, l1, u2.sqrt(), 0.5 * u2])
+            {
+                *m = m.max(v);
+            }
+        }
+        let up = |v: f64| (v * (1.0 + 1e-6)) as f32;
+        let m_norm = m64
+            .iter()
+            .map(|&a| (a / k as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        Centred {
+            mean,
+            values,
+            halves,
+            c_max: up(mx[0]),
+            h_max: up(mx[1]),
+            l1_max: up(mx[2]),
+            cu_max: up(mx[3]),
+            hu_max: up(mx[4]),
+            m_norm: up(m_norm),
+        }
+    }
+}
+
+/// A codebook's bf16 copy for [`labels_bf16`], centred ([`Centred`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Bf16Panels {
-    mean: Vec<f32>,
+    cb: Centred,
     /// `np x pairs x PANEL`: dimensions `2q` and `2q + 1` of a centred
     /// centroid as two bf16 (rounded to nearest even) in one u32, `2q` in
     /// the low half; zero padding.
     pairs: Vec<u32>,
-    /// `-||c - mean||^2 / 2` by panel, padding `-inf`.
-    halves: Vec<f32>,
-    /// Largest `||c - mean||`, `||c - mean||^2 / 2`, `||c||` and `||c||^2 / 2`.
-    c_max: f32,
-    h_max: f32,
-    cu_max: f32,
-    hu_max: f32,
-    /// `||mean||`.
-    m_norm: f32,
 }
 
 /// bf16 bits of `v` (finite), rounded to nearest even.
@@ -183,54 +248,19 @@ fn bf16_bits(v: f32) -> u32 {
 impl Bf16Panels {
     /// `data` is row-major `k x dim`, finite.
     pub(crate) fn new(data: &[f32], dim: usize) -> Self {
-        let k = data.len() / dim;
-        let mut m64 = vec![0.0f64; dim];
-        for c in data.chunks_exact(dim) {
-            for (a, &v) in m64.iter_mut().zip(c) {
-                *a += v as f64;
-            }
-        }
-        let mean: Vec<f32> = m64.iter().map(|&a| (a / k as f64) as f32).collect();
+        let cb = Centred::new(data, dim);
         let dp = dim.div_ceil(2);
-        let np = k.div_ceil(PANEL);
+        let np = cb.halves.len() / PANEL;
         let mut pairs = vec![0u32; np * dp * PANEL];
-        let mut halves = vec![f32::NEG_INFINITY; np * PANEL];
-        let (mut c_max, mut h_max, mut cu_max, mut hu_max) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-        let mut cc = vec![0.0f32; dim];
-        for (j, c) in data.chunks_exact(dim).enumerate() {
+        for (j, cc) in cb.values.chunks_exact(dim).enumerate() {
             let (p, l) = (j / PANEL, j % PANEL);
-            for ((o, &v), &m) in cc.iter_mut().zip(c).zip(&mean) {
-                *o = v - m;
-            }
             for q in 0..dp {
                 let lo = bf16_bits(cc[2 * q]);
                 let hi = cc.get(2 * q + 1).map_or(0, |&v| bf16_bits(v));
                 pairs[(p * dp + q) * PANEL + l] = lo | (hi << 16);
             }
-            let n2: f64 = cc.iter().map(|&v| v as f64 * v as f64).sum();
-            let u2: f64 = c.iter().map(|&v| v as f64 * v as f64).sum();
-            halves[j] = (-0.5 * n2) as f32;
-            c_max = c_max.max(n2.sqrt());
-            h_max = h_max.max(0.5 * n2);
-            cu_max = cu_max.max(u2.sqrt());
-            hu_max = hu_max.max(0.5 * u2);
         }
-        // (rounded up a little: they feed error bounds)
-        let up = |v: f64| (v * (1.0 + 1e-6)) as f32;
-        Bf16Panels {
-            mean,
-            pairs,
-            halves,
-            c_max: up(c_max),
-            h_max: up(h_max),
-            cu_max: up(cu_max),
-            hu_max: up(hu_max),
-            m_norm: up(m64
-                .iter()
-                .map(|&a| (a / k as f64).powi(2))
-                .sum::<f64>()
-                .sqrt()),
-        }
+        Bf16Panels { cb, pairs }
     }
 }
 
@@ -332,8 +362,8 @@ pub(crate) fn labels_bf16(
         return n;
     }
     let dp = d.div_ceil(2);
-    let np = bf.halves.len() / PANEL;
-    assert!(bf.pairs.len() == np * dp * PANEL && bf.mean.len() == d && labels_out.len() >= n);
+    let np = bf.cb.halves.len() / PANEL;
+    assert!(bf.pairs.len() == np * dp * PANEL && bf.cb.mean.len() == d && labels_out.len() >= n);
     // Rows: centred, to bf16 pairs; and each row's error slack.
     //  - bf16 kernel: every product is off by at most 2^-8 |x_i c_i| (both
     //    factors rounded to 8 bits), the f32 sums by (d + 2) 2^-24 of the
@@ -356,15 +386,15 @@ pub(crate) fn labels_bf16(
     // SAFETY: AVX-512F and AVX-512 BF16 are present (checked on entry);
     // the lengths are as the function requires.
     unsafe {
-        x86::rows_to_bf16(x, d, &bf.mean, &mut s.rows, &mut s.norms)
+        x86::rows_to_bf16(x, d, &bf.cb.mean, &mut s.rows, &mut s.norms)
     };
     for (sl, &nm) in s.slack.iter_mut().zip(&s.norms) {
         // (||x|| <= ||x - mean|| + ||mean||)
         let xn = (nm * (1.0 + e_acc)).sqrt();
-        let xu = xn + bf.m_norm;
-        let bf_err = e_bf * xn * bf.c_max + e_acc * bf.h_max;
-        let f32_err = e_f32 * (xu * bf.cu_max + 2.0 * bf.hu_max);
-        let tiny = d as f32 * f32::MIN_POSITIVE * (1.0 + xn + bf.c_max);
+        let xu = xn + bf.cb.m_norm;
+        let bf_err = e_bf * xn * bf.cb.c_max + e_acc * bf.cb.h_max;
+        let f32_err = e_f32 * (xu * bf.cb.cu_max + 2.0 * bf.cb.hu_max);
+        let tiny = d as f32 * f32::MIN_POSITIVE * (1.0 + xn + bf.cb.c_max);
         *sl = 2.0 * (bf_err + f32_err + tiny);
     }
     #[cfg(target_arch = "x86_64")]
@@ -378,7 +408,7 @@ pub(crate) fn labels_bf16(
             // SAFETY: AVX-512F, AVX-512 BF16 and POPCNT are present (checked
             // on entry); `xr` holds ROWS_BF16 rows of `dp` pairs and the
             // panel slices have the lengths asserted on entry.
-            unsafe { x86::block_bf16::<ROWS_BF16>(xr, dp, &bf.pairs, &bf.halves, sl, l) }
+            unsafe { x86::block_bf16::<ROWS_BF16>(xr, dp, &bf.pairs, &bf.cb.halves, sl, l) }
         };
         for ((xr, sl), l) in s.rows[..full * dp]
             .chunks_exact(ROWS_BF16 * dp)
@@ -610,7 +640,7 @@ pub(crate) mod x86 {
 
     /// The first `min(m, 16)` lanes.
     #[inline]
-    fn mask16(m: usize) -> __mmask16 {
+    pub(crate) fn mask16(m: usize) -> __mmask16 {
         if m >= 16 {
             0xFFFF
         } else {

@@ -22,7 +22,7 @@
 
 #![allow(unsafe_code)]
 
-use crate::fused::PANEL;
+use crate::fused::{Centred, PANEL};
 
 /// Rows per block: 6 rows x 2 panels of integer sums in registers (12 rows
 /// spilled sums to the stack and ran slower).
@@ -47,10 +47,10 @@ pub(crate) fn available() -> bool {
     }
 }
 
-/// A codebook's int8 copy for [`labels_int8`].
+/// A codebook's int8 copy for [`labels_int8`], centred ([`Centred`]).
 #[derive(Debug, Clone)]
 pub(crate) struct I8Panels {
-    mean: Vec<f32>,
+    cb: Centred,
     /// `np x quads x PANEL`: dimensions `4g .. 4g + 4` of a quantised
     /// centred centroid as four i8 in one u32, `4g` in the low byte; zero
     /// padding.
@@ -59,54 +59,24 @@ pub(crate) struct I8Panels {
     /// integer sums start there, so that with rows stored as `q + 128`
     /// (unsigned bytes) they end at `sum(q_x q_c)`.
     init: Vec<i32>,
-    /// `-||c'||^2 / 2` by panel, padding `-inf`.
-    halves: Vec<f32>,
-    /// The codebook's scale `s_c`.
+    /// The codebook's scale `s_c`, and `s_c (1/2 + 2^-16)` (rounded up).
     scale: f32,
-    /// `s_c (1/2 + 2^-16)`, largest `||c'||_1`, largest `||c'||`,
-    /// largest `||c'||^2 / 2`, largest `||c||`, largest `||c||^2 / 2`,
-    /// `||mean||` (rounded up: they feed error bounds).
     eta_c: f32,
-    l1_max: f32,
-    c_max: f32,
-    h_max: f32,
-    cu_max: f32,
-    hu_max: f32,
-    m_norm: f32,
 }
 
 impl I8Panels {
     /// `data` is row-major `k x dim`, finite, `9 <= dim <= MAX_DIM`.
     pub(crate) fn new(data: &[f32], dim: usize) -> Self {
         assert!(dim <= MAX_DIM);
-        let k = data.len() / dim;
-        let mut m64 = vec![0.0f64; dim];
-        for c in data.chunks_exact(dim) {
-            for (a, &v) in m64.iter_mut().zip(c) {
-                *a += v as f64;
-            }
-        }
-        let mean: Vec<f32> = m64.iter().map(|&a| (a / k as f64) as f32).collect();
-        // centred as the rows will be: in f32
-        let centred: Vec<f32> = data
-            .chunks_exact(dim)
-            .flat_map(|c| c.iter().zip(&mean).map(|(&v, &m)| v - m))
-            .collect();
-        let amax = centred.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+        let cb = Centred::new(data, dim);
+        let amax = cb.values.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
         let scale = ((amax as f64 / 127.0) * (1.0 + 1e-7)) as f32;
         let inv = if scale > 0.0 { 1.0 / scale as f64 } else { 0.0 };
         let dq = dim.div_ceil(4);
-        let np = k.div_ceil(PANEL);
+        let np = cb.halves.len() / PANEL;
         let mut quads = vec![0u32; np * dq * PANEL];
         let mut init = vec![0i32; np * PANEL];
-        let mut halves = vec![f32::NEG_INFINITY; np * PANEL];
-        let (mut l1_max, mut c_max, mut h_max, mut cu_max, mut hu_max) =
-            (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
-        for (j, (cc, c)) in centred
-            .chunks_exact(dim)
-            .zip(data.chunks_exact(dim))
-            .enumerate()
-        {
+        for (j, cc) in cb.values.chunks_exact(dim).enumerate() {
             let (p, l) = (j / PANEL, j % PANEL);
             let mut sum = 0i32;
             for (t, &v) in cc.iter().enumerate() {
@@ -116,33 +86,13 @@ impl I8Panels {
                 *w |= ((q as i8) as u8 as u32) << (8 * (t % 4));
             }
             init[j] = -128 * sum;
-            let n2: f64 = cc.iter().map(|&v| v as f64 * v as f64).sum();
-            let u2: f64 = c.iter().map(|&v| v as f64 * v as f64).sum();
-            halves[j] = (-0.5 * n2) as f32;
-            l1_max = l1_max.max(cc.iter().map(|&v| (v as f64).abs()).sum());
-            c_max = c_max.max(n2.sqrt());
-            h_max = h_max.max(0.5 * n2);
-            cu_max = cu_max.max(u2.sqrt());
-            hu_max = hu_max.max(0.5 * u2);
         }
-        let up = |v: f64| (v * (1.0 + 1e-6)) as f32;
         I8Panels {
+            cb,
             quads,
             init,
-            halves,
             scale,
-            eta_c: up(scale as f64 * (0.5 + 1.0 / 65536.0)),
-            l1_max: up(l1_max),
-            c_max: up(c_max),
-            h_max: up(h_max),
-            cu_max: up(cu_max),
-            hu_max: up(hu_max),
-            m_norm: up(m64
-                .iter()
-                .map(|&a| (a / k as f64).powi(2))
-                .sum::<f64>()
-                .sqrt()),
-            mean,
+            eta_c: (scale as f64 * (0.5 + 1.0 / 65536.0) * (1.0 + 1e-6)) as f32,
         }
     }
 }
@@ -197,9 +147,9 @@ pub(crate) fn labels_int8(
     if let Some(r) = &runners {
         assert!(r.gap.len() >= n && r.second.len() >= n);
     }
-    assert!(available() && d <= MAX_DIM && q8.mean.len() == d && labels_out.len() >= n);
+    assert!(available() && d <= MAX_DIM && q8.cb.mean.len() == d && labels_out.len() >= n);
     let dq = d.div_ceil(4);
-    let np = q8.halves.len() / PANEL;
+    let np = q8.cb.halves.len() / PANEL;
     assert!(q8.quads.len() == np * dq * PANEL && q8.init.len() == np * PANEL);
     s.rows.clear();
     s.rows.resize(n * dq, 0);
@@ -218,7 +168,7 @@ pub(crate) fn labels_int8(
     // SAFETY: AVX-512F/BW and VNNI are present (asserted on entry); the
     // lengths are as the function requires.
     unsafe {
-        x86::rows_to_i8(x, d, &q8.mean, &mut s.rows, &mut s.sx, &mut s.l1)
+        x86::rows_to_i8(x, d, &q8.cb.mean, &mut s.rows, &mut s.sx, &mut s.l1)
     };
     // Per row: the score scale and the slack (twice the int8 bound plus
     // twice the f32 kernel's, as for bf16).
@@ -229,13 +179,13 @@ pub(crate) fn labels_int8(
         let (sx, l1) = (s.sx[i], s.l1[i] * (1.0 + e_acc));
         s.a[i] = sx * q8.scale;
         let eta_x = sx * (0.5 + 1.0 / 65536.0);
-        let e_q = q8.eta_c * (l1 + d as f32 * eta_x) + eta_x * q8.l1_max;
+        let e_q = q8.eta_c * (l1 + d as f32 * eta_x) + eta_x * q8.cb.l1_max;
         // the scale product, the conversion and the FMA: a few units in
         // the last place of the terms (||x'|| <= ||x'||_1)
-        let e_round = 8.0 * u * (l1 * q8.c_max + e_q + q8.h_max);
-        let xu = l1 + q8.m_norm;
-        let f32_err = e_f32 * (xu * q8.cu_max + 2.0 * q8.hu_max);
-        let tiny = d as f32 * f32::MIN_POSITIVE * (1.0 + l1 + q8.c_max);
+        let e_round = 8.0 * u * (l1 * q8.cb.c_max + e_q + q8.cb.h_max);
+        let xu = l1 + q8.cb.m_norm;
+        let f32_err = e_f32 * (xu * q8.cb.cu_max + 2.0 * q8.cb.hu_max);
+        let tiny = d as f32 * f32::MIN_POSITIVE * (1.0 + l1 + q8.cb.c_max);
         s.err[i] = (e_q + e_round + tiny) * (1.0 + 1e-5);
         s.slack[i] = 2.0 * ((e_q + e_round + f32_err + tiny) * (1.0 + 1e-5));
     }
@@ -253,7 +203,7 @@ pub(crate) fn labels_int8(
             // entry); `xr` holds ROWS_I8 rows of `dq` words and the panel
             // slices have the lengths asserted on entry.
             unsafe {
-                x86::block_i8::<ROWS_I8>(xr, dq, &q8.quads, &q8.init, &q8.halves, a, sl, l, g)
+                x86::block_i8::<ROWS_I8>(xr, dq, &q8.quads, &q8.init, &q8.cb.halves, a, sl, l, g)
             }
         };
         for ((((xr, a), sl), l), g) in s.rows[..full * dq]
@@ -304,18 +254,8 @@ pub(crate) fn labels_int8(
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::PANEL;
-    use crate::fused::x86::{decide, take};
+    use crate::fused::x86::{decide, mask16, take};
     use std::arch::x86_64::*;
-
-    /// The first `min(m, 16)` lanes.
-    #[inline]
-    fn mask16(m: usize) -> __mmask16 {
-        if m >= 16 {
-            0xFFFF
-        } else {
-            ((1u32 << m) - 1) as __mmask16
-        }
-    }
 
     /// Each row of `x` (`d` wide) less `mean`, quantised: `s_x` is the
     /// row's largest magnitude over 126.5, each value `q = round(v / s_x)`
