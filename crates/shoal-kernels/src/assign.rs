@@ -225,11 +225,6 @@ fn gemm_tiles(
 
 const LANES: usize = 16;
 
-/// How far ahead of the rows being assigned [`small_lanes`] asks for rows
-/// (4 KiB: measured on a block read from memory, 1.02-1.08 ns a row at
-/// d = 2, k = 10 without, 0.85-0.91 with, 0.84-0.87 from L2).
-const PREFETCH_BYTES: usize = 4096;
-
 fn small<const D: usize>(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f32]) {
     let n = x.len() / D;
     let full = n / LANES * LANES;
@@ -264,9 +259,12 @@ fn small_lanes<const D: usize>(
         .zip(labels.chunks_exact_mut(LANES))
         .zip(dist2.chunks_exact_mut(LANES))
     {
-        // the rows PREFETCH_BYTES ahead, one cache line at a time
+        // the rows 4 KiB ahead, one cache line at a time
         for line in (0..LANES * D).step_by(16) {
-            crate::fused::prefetch(xb.as_ptr().wrapping_add(PREFETCH_BYTES / 4 + line));
+            crate::fused::prefetch(
+                xb.as_ptr()
+                    .wrapping_add(crate::fused::PREFETCH_AHEAD + line),
+            );
         }
         let mut cols = [[0.0f32; LANES]; D];
         for (i, row) in xb.chunks_exact(D).enumerate() {

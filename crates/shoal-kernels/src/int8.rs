@@ -291,7 +291,10 @@ mod x86 {
         {
             // the rows 4 KiB ahead
             for line in (0..d).step_by(16) {
-                crate::fused::prefetch(row.as_ptr().wrapping_add(1024 + line));
+                crate::fused::prefetch(
+                    row.as_ptr()
+                        .wrapping_add(crate::fused::PREFETCH_AHEAD + line),
+                );
             }
             let rp = row.as_ptr();
             let (mut mx, mut sum) = (_mm512_setzero_ps(), _mm512_setzero_ps());

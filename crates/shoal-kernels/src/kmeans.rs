@@ -668,24 +668,10 @@ pub struct Sample {
 /// Rows per block of the skipping sampler.
 pub const SKIP_BLOCK: u64 = 4096;
 
-/// The skipping sampler's draws for one block: SplitMix64 over a counter
-/// started from (seed, block).
-struct BlockDraws(u64);
-
-impl BlockDraws {
-    fn new(seed: u64, block: u64) -> Self {
-        BlockDraws(splitmix64(splitmix64(seed ^ 0x5EED_5A3B_1E00_0001) ^ block))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        splitmix64(self.0)
-    }
-
-    /// Uniform in (0, 1].
-    fn unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
+/// The skipping sampler's draws for one block: a [`Uniform01`] started
+/// from (seed, block).
+fn block_draws(seed: u64, block: u64) -> Uniform01 {
+    Uniform01::from_state(splitmix64(splitmix64(seed ^ 0x5EED_5A3B_1E00_0001) ^ block))
 }
 
 const KEY_BLOCK: usize = 256;
@@ -743,12 +729,12 @@ impl Sample {
         let end = first_row + (x.len() / d) as u64;
         let mut block = first_row / SKIP_BLOCK;
         while block * SKIP_BLOCK < end {
-            let mut g = BlockDraws::new(self.seed, block);
+            let mut g = block_draws(self.seed, block);
             let block_end = (block + 1) * SKIP_BLOCK;
             let mut row = block * SKIP_BLOCK;
             loop {
                 // rows skipped before the next one taken: geometric
-                let gap = (g.unit().ln() / log_q).floor();
+                let gap = (g.next_open().ln() / log_q).floor();
                 if gap >= SKIP_BLOCK as f64 {
                     break;
                 }
@@ -851,9 +837,24 @@ impl Uniform01 {
         }
     }
 
-    pub fn next_f64(&mut self) -> f64 {
+    /// A stream starting from a raw state.
+    fn from_state(state: u64) -> Self {
+        Uniform01 { state }
+    }
+
+    /// The next 64 random bits (SplitMix64 over a counter).
+    pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        (splitmix64(self.state) >> 11) as f64 / (1u64 << 53) as f64
+        splitmix64(self.state)
+    }
+
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in (0, 1] (never 0, so its logarithm is finite).
+    fn next_open(&mut self) -> f64 {
+        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 }
 
