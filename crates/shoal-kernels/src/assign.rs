@@ -6,7 +6,9 @@
 //! [`assign_naive`]:
 //! - `d <= 8` (the spatial case): distances computed directly, 16 points at a
 //!   time across SIMD lanes (const-generic `d`, compiled for AVX-512, AVX2+FMA
-//!   and baseline, chosen at run time). Exact, like the oracle.
+//!   and baseline, chosen at run time). Exact, like the oracle. For `d = 2`
+//!   and `k <= 15` with AVX-512 VBMI, a lookup grid first narrows each row
+//!   to one or two centroids ([`crate::grid2`]), with the same results.
 //! - `d > 8`: the nearest centroid maximises `x.c - ||c||^2 / 2`. On x86-64
 //!   with AVX2+FMA or AVX-512 the dot products and the running maximum are
 //!   fused in registers ([`crate::fused`]; with AVX-512 VNNI, the dot
@@ -40,6 +42,9 @@ pub struct Centroids {
     /// For `9 <= dim <= 1024` where the CPU has AVX-512 VNNI: the centred
     /// int8 panels (used before bf16).
     i8: Option<crate::int8::I8Panels>,
+    /// For `dim == 2` and `2 <= k <= 15` where the CPU has AVX-512 VBMI:
+    /// the lookup grid, built on the first block large enough to use it.
+    grid2: std::sync::OnceLock<Option<crate::grid2::Grid2>>,
 }
 
 impl Centroids {
@@ -69,6 +74,7 @@ impl Centroids {
             panel_halves,
             bf16,
             i8,
+            grid2: std::sync::OnceLock::new(),
         }
     }
 
@@ -170,6 +176,12 @@ pub fn assign_naive(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &mut [f
 #[derive(Debug, Default)]
 pub struct AssignScratch {
     gram: Vec<f32>,
+    /// The rows the d = 2 lookup grid left to the exact kernel (their
+    /// indices, then the rows gathered and their results).
+    undecided: Vec<u32>,
+    left_x: Vec<f32>,
+    left_labels: Vec<u32>,
+    left_dist2: Vec<f32>,
     bf16: crate::fused::Bf16Scratch,
     i8: crate::int8::I8Scratch,
 }
@@ -193,7 +205,7 @@ pub fn assign(
     assert!(labels.len() >= n && dist2.len() >= n);
     match d {
         1 => small::<1>(x, c, labels, dist2),
-        2 => small::<2>(x, c, labels, dist2),
+        2 => small2(x, c, labels, dist2, scratch),
         3 => small::<3>(x, c, labels, dist2),
         4 => small::<4>(x, c, labels, dist2),
         5 => small::<5>(x, c, labels, dist2),
@@ -237,6 +249,58 @@ fn small<const D: usize>(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &m
     );
     // The remainder through the oracle (same arithmetic order).
     assign_naive(&x[full * D..], c, &mut labels[full..n], &mut dist2[full..n]);
+}
+
+/// Fewest rows in a call for which `d = 2` uses the lookup grid. The grid
+/// is built once per codebook (about 30 us, what it saves on some 100 000
+/// rows), so small calls alone do not build it.
+const GRID_MIN_ROWS: usize = 4096;
+
+/// `d = 2`: through the lookup grid ([`crate::grid2`]) where the machine,
+/// `k` and the block's size allow, the blocks it leaves through the exact
+/// kernel; same labels and distances as [`small`].
+fn small2(
+    x: &[f32],
+    c: &Centroids,
+    labels: &mut [u32],
+    dist2: &mut [f32],
+    scratch: &mut AssignScratch,
+) {
+    let n = x.len() / 2;
+    let full = n / LANES * LANES;
+    let grid = (full >= GRID_MIN_ROWS
+        && (2..=crate::grid2::MAX_K).contains(&c.k)
+        && crate::grid2::available())
+    .then(|| {
+        c.grid2
+            .get_or_init(|| crate::grid2::Grid2::new(&c.data))
+            .as_ref()
+    })
+    .flatten();
+    let Some(g) = grid else {
+        return small::<2>(x, c, labels, dist2);
+    };
+    let (lf, df) = (&mut labels[..full], &mut dist2[..full]);
+    let m = crate::grid2::labels_grid(&x[..full * 2], g, lf, df, &mut scratch.undecided);
+    // the rows it left, gathered into blocks of 16 for the exact kernel
+    let und = &scratch.undecided[..m];
+    let (xs, ls, ds) = (
+        &mut scratch.left_x,
+        &mut scratch.left_labels,
+        &mut scratch.left_dist2,
+    );
+    xs.clear();
+    for &r in und {
+        xs.extend_from_slice(&x[r as usize * 2..r as usize * 2 + 2]);
+    }
+    ls.resize(m, 0);
+    ds.resize(m, 0.0);
+    small::<2>(xs, c, ls, ds);
+    for (i, &r) in und.iter().enumerate() {
+        lf[r as usize] = ls[i];
+        df[r as usize] = ds[i];
+    }
+    assign_naive(&x[full * 2..], c, &mut labels[full..n], &mut dist2[full..n]);
 }
 
 /// 16 points at a time: transpose to lanes, then for each centroid the 16

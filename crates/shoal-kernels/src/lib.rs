@@ -9,6 +9,7 @@ pub mod bounds;
 pub mod dbscan;
 mod fused;
 mod gemm;
+mod grid2;
 pub mod hierarchy;
 mod int8;
 pub mod kmeans;
