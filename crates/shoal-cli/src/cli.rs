@@ -254,7 +254,8 @@ pub struct FitArgs {
     /// passes over all the data), random, or a .npy file of k x d centroids.
     #[arg(long, default_value = "kmeans++", value_name = "METHOD|FILE.npy")]
     pub init: String,
-    /// Starts tried on the sample; the best is refined on all the data [default: 1 for kmeans++, 10 for random].
+    /// Starts tried on the sample; the best is refined on all the data [default: 10 for random;
+    /// for kmeans++, 1 with lloyd, 3 with minibatch and subsample].
     #[arg(long, value_name = "N")]
     pub n_init: Option<usize>,
     /// Random seed (sampling and initialisation).

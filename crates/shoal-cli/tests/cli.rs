@@ -522,6 +522,39 @@ fn a_bad_row_mid_file_stops_every_algorithm_without_output() {
     }
 }
 
+/// Without `--n-init`: one k-means++ start for Lloyd (refined on all the
+/// data), three for mini-batch and subsample (which are not), ten random
+/// ones; the model records the number used.
+#[test]
+fn default_starts_depend_on_the_algorithm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = gen_blobs(dir.path(), "b.npy", "5k", "2", "3");
+    for (algo, init, want) in [
+        ("lloyd", "kmeans++", 1),
+        ("minibatch", "kmeans++", 3),
+        ("subsample", "kmeans++", 3),
+        ("subsample", "random", 10),
+    ] {
+        let m = dir.path().join("m.json");
+        let o = shoal(&[
+            "fit",
+            p(&data),
+            "-k",
+            "3",
+            "--algo",
+            algo,
+            "--init",
+            init,
+            "--model",
+            p(&m),
+            "-q",
+        ]);
+        assert!(o.status.success(), "{algo}: {}", stderr(&o));
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
+        assert_eq!(m["n_init"], want, "{algo} {init}");
+    }
+}
+
 #[test]
 fn memory_budget_is_parsed_checked_and_reported() {
     let dir = tempfile::tempdir().unwrap();
