@@ -917,27 +917,37 @@ pub fn kmeans_plus_plus(
     } else {
         Vec::new()
     };
+    // the trials' distances, and each trial's potential by piece (summed
+    // within a piece in row order, then the pieces in order: as `pot_of`)
+    let pieces = n.div_ceil(PIECE);
+    let mut d2s = vec![0.0f32; trials * n];
+    let mut piece_pots = vec![0.0f64; pieces * trials];
+    let mut thresholds: Vec<(f64, usize)> = Vec::with_capacity(trials);
     for c in 1..k {
         if pot <= 0.0 {
             return Err(InitError::TooFewDistinct { distinct: c, k });
         }
-        let cum: Vec<f64> = {
+        // each trial: the first row whose running potential exceeds a
+        // uniform draw below the total (the draws taken in order, matched in
+        // one sweep, increasing)
+        thresholds.clear();
+        thresholds.extend((0..trials).map(|t| (rng.next_f64() * pot, t)));
+        thresholds.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut cands = vec![n - 1; trials];
+        {
             let mut acc = 0.0;
-            closest
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| {
-                    acc += v as f64 * w(i);
-                    acc
-                })
-                .collect()
-        };
-        let cands: Vec<usize> = (0..trials)
-            .map(|_| {
-                let r = rng.next_f64() * pot;
-                cum.partition_point(|&v| v <= r).min(n - 1)
-            })
-            .collect();
+            let mut next = 0;
+            for (i, &v) in closest.iter().enumerate() {
+                acc += v as f64 * w(i);
+                while next < trials && thresholds[next].0 < acc {
+                    cands[thresholds[next].1] = i;
+                    next += 1;
+                }
+                if next == trials {
+                    break;
+                }
+            }
+        }
         // All trials in one sweep over x: each row is read once and meets
         // every candidate while it is in L1 (the sweep is memory-bound).
         let cand_pts: Vec<f32> = cands
@@ -945,17 +955,23 @@ pub fn kmeans_plus_plus(
             .flat_map(|&cid| x[cid * dim..(cid + 1) * dim].iter().copied())
             .collect();
         let t = cands.len();
-        let mut d2s = vec![0.0f32; t * n];
-        let mut views: Vec<&mut [f32]> = d2s.chunks_mut(n).collect();
         // pieces of each trial's output, zipped piece by piece
-        let mut per_piece: Vec<Vec<&mut [f32]>> = (0..n.div_ceil(PIECE))
-            .map(|_| Vec::with_capacity(t))
-            .collect();
-        for v in views.iter_mut() {
-            for (pi, chunk) in std::mem::take(v).chunks_mut(PIECE).enumerate() {
+        let mut per_piece: Vec<Vec<&mut [f32]>> =
+            (0..pieces).map(|_| Vec::with_capacity(t)).collect();
+        for v in d2s.chunks_mut(n) {
+            for (pi, chunk) in v.chunks_mut(PIECE).enumerate() {
                 per_piece[pi].push(chunk);
             }
         }
+        let piece_pot = |pi: usize, outs: &[&mut [f32]], pp: &mut [f64]| {
+            for (p, o) in pp.iter_mut().zip(outs) {
+                *p = o
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| v as f64 * w(pi * PIECE + i))
+                    .sum::<f64>();
+            }
+        };
         if dim > 8 {
             // Wide rows: 16 rows at a time, transposed, against blocks of 8
             // candidates held in registers.
@@ -964,30 +980,37 @@ pub fn kmeans_plus_plus(
                 .zip(x.par_chunks(PIECE * dim))
                 .zip(closest.par_chunks(PIECE))
                 .zip(xt_all.par_chunks(PIECE * dim))
-                .for_each(|(((outs, xb), old), xtb)| {
-                    dist_to_points_wide(xb, xtb, dim, &cand_pts, old, outs)
+                .zip(piece_pots.par_chunks_mut(trials))
+                .enumerate()
+                .for_each(|(pi, ((((outs, xb), old), xtb), pp))| {
+                    dist_to_points_wide(xb, xtb, dim, &cand_pts, old, outs);
+                    piece_pot(pi, outs, pp);
                 });
         } else {
             per_piece
                 .par_iter_mut()
                 .zip(x.par_chunks(PIECE * dim))
                 .zip(closest.par_chunks(PIECE))
-                .for_each(|((outs, xb), old)| dist_to_points(xb, dim, &cand_pts, old, outs));
+                .zip(piece_pots.par_chunks_mut(trials))
+                .enumerate()
+                .for_each(|(pi, (((outs, xb), old), pp))| {
+                    dist_to_points(xb, dim, &cand_pts, old, outs);
+                    piece_pot(pi, outs, pp);
+                });
         }
         drop(per_piece);
         let mut best: Option<(f64, usize, usize)> = None;
         for (ti, &cid) in cands.iter().enumerate() {
-            let p = pot_of(&d2s[ti * n..(ti + 1) * n]);
+            let p: f64 = piece_pots.iter().skip(ti).step_by(trials).sum();
             if best.as_ref().is_none_or(|b| p < b.0) {
                 best = Some((p, cid, ti));
             }
         }
-        let best = best.map(|(p, cid, ti)| (p, cid, d2s[ti * n..(ti + 1) * n].to_vec()));
-        let Some((p, cid, d2)) = best else {
+        let Some((p, cid, ti)) = best else {
             return Err(InitError::TooFewDistinct { distinct: c, k });
         };
         pot = p;
-        closest = d2;
+        closest.copy_from_slice(&d2s[ti * n..(ti + 1) * n]);
         centers.extend_from_slice(&x[cid * dim..(cid + 1) * dim]);
     }
     Ok(centers)
