@@ -257,7 +257,7 @@ fn small<const D: usize>(x: &[f32], c: &Centroids, labels: &mut [u32], dist2: &m
 const GRID_MIN_ROWS: usize = 4096;
 
 /// `d = 2`: through the lookup grid ([`crate::grid2`]) where the machine,
-/// `k` and the block's size allow, the blocks it leaves through the exact
+/// `k` and the block's size allow, the rows it leaves through the exact
 /// kernel; same labels and distances as [`small`].
 fn small2(
     x: &[f32],
