@@ -915,8 +915,8 @@ pub fn kmeans_plus_plus(
     } else {
         Vec::new()
     };
-    // the trials' distances, and each trial's potential by piece (summed
-    // within a piece in row order, then the pieces in order: as `pot_of`)
+    // the trials' distances, and each trial's potential by piece (each
+    // piece by `piece_sum`, then the pieces in order: as `pot_of`)
     let pieces = n.div_ceil(PIECE);
     let mut d2s = vec![0.0f32; trials * n];
     let mut piece_pots = vec![0.0f64; pieces * trials];
@@ -952,10 +952,9 @@ pub fn kmeans_plus_plus(
             .iter()
             .flat_map(|&cid| x[cid * dim..(cid + 1) * dim].iter().copied())
             .collect();
-        let t = cands.len();
         // pieces of each trial's output, zipped piece by piece
         let mut per_piece: Vec<Vec<&mut [f32]>> =
-            (0..pieces).map(|_| Vec::with_capacity(t)).collect();
+            (0..pieces).map(|_| Vec::with_capacity(trials)).collect();
         for v in d2s.chunks_mut(n) {
             for (pi, chunk) in v.chunks_mut(PIECE).enumerate() {
                 per_piece[pi].push(chunk);
