@@ -28,44 +28,10 @@ pub(crate) fn map_file(path: &Path) -> Result<Option<Mmap>, ReadError> {
     let map = unsafe { Mmap::map(&file) }.map_err(|e| ReadError::io(path, e))?;
     #[cfg(unix)]
     {
-        // Sequential passes dominate; tell the kernel so it reads ahead.
+        // The map serves random rows of files up to 128 MiB (mini-batch
+        // batches), which soon touch every page: read ahead. (Streaming
+        // passes read the file with `pread`.)
         let _ = map.advise(memmap2::Advice::Sequential);
     }
     Ok(Some(map))
-}
-
-/// Page-aligned sub-range `[start, end)` lying inside `offset..offset+len`.
-fn inner_pages(offset: usize, len: usize) -> Option<(usize, usize)> {
-    const PAGE: usize = 4096;
-    let start = offset.div_ceil(PAGE) * PAGE;
-    let end = (offset + len) / PAGE * PAGE;
-    (end > start).then(|| (start, end - start))
-}
-
-/// Asks the kernel to map `len` bytes at `offset` in one go (Linux 5.14+
-/// `MADV_POPULATE_READ`; a no-op elsewhere), instead of one fault per few pages.
-pub(crate) fn populate(map: &Mmap, offset: usize, len: usize) {
-    #[cfg(target_os = "linux")]
-    if let Some((s, l)) = inner_pages(offset, len) {
-        let _ = map.advise_range(memmap2::Advice::PopulateRead, s, l);
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (map, offset, len);
-}
-
-/// Drops the pages of `offset..offset+len` from this process's page tables
-/// once they have been read, so the resident set does not grow with the file
-/// (the data stays in the page cache).
-pub(crate) fn release(map: &Mmap, offset: usize, len: usize) {
-    #[cfg(unix)]
-    if let Some((s, l)) = inner_pages(offset, len) {
-        // SAFETY: `MADV_DONTNEED` on a private, read-only, file-backed mapping
-        // only unmaps the pages: the next access faults them in again from
-        // the file, with the same bytes. We never write through the map, so no
-        // modification can be lost, and no reference into the range is
-        // invalidated (its contents stay identical).
-        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, s, l) };
-    }
-    #[cfg(not(unix))]
-    let _ = (map, offset, len);
 }

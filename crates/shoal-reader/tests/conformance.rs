@@ -1,5 +1,5 @@
 //! The same points through every source and every chunk size give the same
-//! blocks: npy (memory-mapped, zero-copy), npy float64, raw f32, Parquet and
+//! blocks: npy float32, npy float64, raw f32, Parquet and
 //! CSV; chunk sizes 1, 7, 1000 and more than the row count.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
