@@ -722,11 +722,9 @@ impl Sample {
         }
     }
 
-    /// The rows taken by the skipping sampler among `first_row ..
-    /// first_row + n` (see [`Sample`]).
-    fn update_skipping(&mut self, x: &[f32], first_row: u64, log_q: f64) {
-        let d = self.dim;
-        let end = first_row + (x.len() / d) as u64;
+    /// The rows taken by the skipping sampler among `first_row .. end`
+    /// (see [`Sample`]), in row order, with their keys.
+    fn walk_skipping(&self, first_row: u64, end: u64, log_q: f64, mut take: impl FnMut(u64, u64)) {
         let mut block = first_row / SKIP_BLOCK;
         while block * SKIP_BLOCK < end {
             let mut g = block_draws(self.seed, block);
@@ -744,14 +742,48 @@ impl Sample {
                 }
                 let key = ((g.next_u64() as u128 * (self.tau as u128 + 1)) >> 64) as u64;
                 if row >= first_row {
-                    let r = (row - first_row) as usize;
-                    self.keys.push((key, row));
-                    self.points.extend_from_slice(&x[r * d..(r + 1) * d]);
+                    take(key, row);
                 }
                 row += 1;
             }
             block += 1;
         }
+    }
+
+    fn update_skipping(&mut self, x: &[f32], first_row: u64, log_q: f64) {
+        let d = self.dim;
+        let end = first_row + (x.len() / d) as u64;
+        let (mut keys, mut points) = (
+            std::mem::take(&mut self.keys),
+            std::mem::take(&mut self.points),
+        );
+        self.walk_skipping(first_row, end, log_q, |key, row| {
+            let r = (row - first_row) as usize;
+            keys.push((key, row));
+            points.extend_from_slice(&x[r * d..(r + 1) * d]);
+        });
+        (self.keys, self.points) = (keys, points);
+    }
+
+    /// The rows the sample takes among all `total_rows` (the count given to
+    /// [`Sample::new`]) as `(key, row)` in row order, known without the
+    /// data when the sampler skips (`tau <= 1/64`, see [`Sample`]): a source
+    /// with random access reads just these rows and hands them to
+    /// [`Sample::add_planned`], for the same sample as a pass over every
+    /// row. `None` when every row's key is hashed (small files).
+    pub fn planned(&self, total_rows: u64) -> Option<Vec<(u64, u64)>> {
+        let log_q = self.skip_log.filter(|_| self.cap > 0)?;
+        let mut out = Vec::new();
+        self.walk_skipping(0, total_rows, log_q, |key, row| out.push((key, row)));
+        Some(out)
+    }
+
+    /// Adds the rows of [`Sample::planned`]: `x` holds their values in
+    /// that order.
+    pub fn add_planned(&mut self, planned: &[(u64, u64)], x: &[f32]) {
+        assert_eq!(x.len(), planned.len() * self.dim, "one row per planned row");
+        self.keys.extend_from_slice(planned);
+        self.points.extend_from_slice(x);
     }
 
     pub fn update(&mut self, x: &[f32], first_row: u64) {
@@ -1266,6 +1298,34 @@ mod tests {
             assert_eq!(acc.len(), whole.len(), "{cuts:?}");
             assert_eq!(acc.finish(), want, "{cuts:?}");
         }
+    }
+
+    /// Rows read by number from the plan give the sample a pass over every
+    /// row gives (values that name their row, so a wrong row shows); small
+    /// files, whose every row is hashed, have no plan.
+    #[test]
+    fn planned_rows_give_the_streaming_sample() {
+        let (n, d) = (300_000u64, 2usize);
+        let x: Vec<f32> = (0..n).flat_map(|i| [i as f32, -(i as f32)]).collect();
+        for seed in [0u64, 3, 11] {
+            let mut streamed = Sample::new(500, d, seed, n);
+            for (c, part) in x.chunks(65_536 * d).enumerate() {
+                streamed.update(part, (c * 65_536) as u64);
+            }
+            let fresh = Sample::new(500, d, seed, n);
+            let plan = fresh.planned(n).expect("tau <= 1/64 at 300k rows");
+            assert!(plan.windows(2).all(|w| w[0].1 < w[1].1), "row order");
+            let rows: Vec<f32> = plan
+                .iter()
+                .flat_map(|&(_, r)| x[r as usize * d..(r as usize + 1) * d].to_vec())
+                .collect();
+            let mut read = fresh.clone();
+            read.add_planned(&plan, &rows);
+            assert_eq!(read.len(), streamed.len(), "seed {seed}");
+            assert_eq!(read.finish(), streamed.finish(), "seed {seed}");
+        }
+        assert!(Sample::new(500, d, 0, 5_000).planned(5_000).is_none());
+        assert!(Sample::new(0, d, 0, n).planned(n).is_none());
     }
 
     /// At a billion rows (the sampler's reason to be), a mini-batch init
