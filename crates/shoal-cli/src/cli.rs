@@ -231,7 +231,8 @@ pub enum Algo {
     Lloyd,
     /// Mini-batch k-means (scikit-learn's MiniBatchKMeans), then one assignment pass.
     Minibatch,
-    /// Lloyd on a uniform sample (--sample-size), then one assignment pass: two passes in all.
+    /// Lloyd on a uniform sample (--sample-size), then one assignment pass: two passes in all
+    /// (one when a large .npy/.f32 sample is read by row number).
     Subsample,
 }
 

@@ -266,8 +266,9 @@ pub fn print_summary(m: &Model, f: &KMeansFit, seconds: f64) {
     );
     let data_passes = f.data_passes() as u64;
     println!(
-        "{} passes over the data in {:.2} s ({} rows/s per pass); {} on a sample of {} rows{}",
+        "{} pass{} over the data in {:.2} s ({} rows/s per pass); {} on a sample of {} rows{}",
         data_passes,
+        if data_passes == 1 { "" } else { "es" },
         seconds,
         rate(m.rows * data_passes, seconds),
         if f.algo == Algo::Subsample {

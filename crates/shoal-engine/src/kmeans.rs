@@ -616,35 +616,62 @@ pub fn fit(
             Algo::Subsample => false,
             Algo::Lloyd | Algo::MiniBatch => cfg.tol > 0.0,
         };
-    let first_name = if full_stats { "stats+sample" } else { "sample" };
-    announce(observer, &passes, first_name, info.rows, max_passes, None);
-    let ((stats, sample), rep) = run_pass(
-        source,
-        &cfg.pass,
-        cancel,
-        observer,
-        || {
-            (
-                full_stats.then(|| ColumnStats::new(d)),
-                Sample::new(sample_cap, d, cfg.seed, info.rows),
-            )
-        },
-        |(s, smp), b| {
-            if let Some(s) = s {
-                s.update(b.data);
-            }
-            smp.update(b.data, b.first_row);
-        },
-        |(a, sa), (b, sb)| {
-            if let (Some(a), Some(b)) = (a, b) {
-                a.merge(&b);
-            }
-            sa.merge(&sb);
-        },
-    )?;
-    passes.push(PassTiming::new(first_name, &rep));
-    if (k as u64) > rep.rows {
-        return Err(KMeansError::KTooLarge { k, rows: rep.rows });
+    // A source with random access reads the sample's rows by number when
+    // they are known without the data and the full data's statistics are
+    // not needed: the same sample as the pass below, without the pass.
+    let by_row = if full_stats {
+        None
+    } else {
+        sample_by_row(
+            source,
+            sample_cap,
+            cfg.seed,
+            max_passes,
+            cancel,
+            observer,
+            &mut passes,
+        )?
+    };
+    let (stats, sample, first) = match by_row {
+        Some(sample) => (None, sample, None),
+        None => {
+            let first_name = if full_stats { "stats+sample" } else { "sample" };
+            announce(observer, &passes, first_name, info.rows, max_passes, None);
+            let ((stats, sample), rep) = run_pass(
+                source,
+                &cfg.pass,
+                cancel,
+                observer,
+                || {
+                    (
+                        full_stats.then(|| ColumnStats::new(d)),
+                        Sample::new(sample_cap, d, cfg.seed, info.rows),
+                    )
+                },
+                |(s, smp), b| {
+                    if let Some(s) = s {
+                        s.update(b.data);
+                    }
+                    smp.update(b.data, b.first_row);
+                },
+                |(a, sa), (b, sb)| {
+                    if let (Some(a), Some(b)) = (a, b) {
+                        a.merge(&b);
+                    }
+                    sa.merge(&sb);
+                },
+            )?;
+            passes.push(PassTiming::new(first_name, &rep));
+            (stats, sample, Some(rep))
+        }
+    };
+    // Valid rows (the file's count until a pass has counted them).
+    let valid_rows = first.as_ref().map_or(info.rows, |r| r.rows);
+    if (k as u64) > valid_rows {
+        return Err(KMeansError::KTooLarge {
+            k,
+            rows: valid_rows,
+        });
     }
     let mut sample_x = sample.finish();
     let stats = stats.unwrap_or_else(|| {
@@ -739,7 +766,7 @@ pub fn fit(
     let mut minibatch_steps = None;
     // Per-row bounds for the Lloyd passes, where they fit in the budget.
     let mut bounded =
-        (cfg.bounds && cfg.algo == Algo::Lloyd && RowBounds::worthwhile(rep.rows, d, cfg.memory))
+        (cfg.bounds && cfg.algo == Algo::Lloyd && RowBounds::worthwhile(valid_rows, d, cfg.memory))
             .then(|| Bounded {
                 rows: RowBounds::new(source),
                 made_for: None,
@@ -832,6 +859,13 @@ pub fn fit(
         sink,
     )?;
     passes.push(timing);
+    let (rows, skipped_rows) = match first {
+        Some(r) => (r.rows, r.skipped),
+        None => {
+            let rows = acc.counts.iter().sum::<u64>();
+            (rows, info.rows - rows)
+        }
+    };
     Ok(KMeansFit {
         k,
         dim: d,
@@ -843,8 +877,8 @@ pub fn fit(
         converged,
         relocations,
         scaling,
-        rows: rep.rows,
-        skipped_rows: rep.skipped,
+        rows,
+        skipped_rows,
         sample_rows: sample_x.len() / d,
         sample_inertia,
         passes,
@@ -852,6 +886,74 @@ pub fn fit(
         algo: cfg.algo,
         minibatch_steps,
     })
+}
+
+/// Rows read by number per step of [`sample_by_row`] (Ctrl-C is polled
+/// between steps).
+const BY_ROW_STEP: usize = 16_384;
+
+/// Fewest bytes of (f32) data per sampled row for reading the sample by
+/// row number rather than in a pass. A row read by number costs about a
+/// microsecond (a system call, or a page fault for files the map serves);
+/// a warm pass reads some 13 GB/s on two cores, so reading by row pays
+/// from about 13 KiB a row; on a cold file a random read costs more, hence
+/// the margin. (On W2, 80 MB and a row in 100 sampled, reading by row was
+/// no faster and mapped the whole file.)
+const BY_ROW_MIN_BYTES: u64 = 64 << 10;
+
+/// The first pass's sample read by row number, when `source` has random
+/// access, [`Sample::planned`] knows the rows without the data and they are
+/// sparse (at least [`BY_ROW_MIN_BYTES`] of data a row): the same rows as a
+/// pass over every row, at the cost of reading only them (on O1B, 100k rows
+/// of 8 GB). `None` (the caller makes the pass) otherwise, or when an
+/// invalid row was skipped (`skip_invalid`; the pass counts them).
+fn sample_by_row(
+    source: &dyn Source,
+    cap: usize,
+    seed: u64,
+    max_passes: Option<usize>,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    passes: &mut Vec<PassTiming>,
+) -> Result<Option<Sample>, KMeansError> {
+    let info = source.info();
+    if cap == 0 || source.read_rows(&[], &mut Vec::new()).is_none() {
+        return Ok(None);
+    }
+    let mut sample = Sample::new(cap, info.dim, seed, info.rows);
+    let Some(plan) = sample.planned(info.rows) else {
+        return Ok(None);
+    };
+    let bytes = info.rows.saturating_mul(4 * info.dim as u64);
+    if bytes / (plan.len() as u64).max(1) < BY_ROW_MIN_BYTES {
+        return Ok(None);
+    }
+    let name = "sample (rows by number)";
+    announce(observer, passes, name, plan.len() as u64, max_passes, None);
+    let start = Instant::now();
+    let idx: Vec<u64> = plan.iter().map(|&(_, r)| r).collect();
+    let (mut rows, mut piece, mut pieces) = (Vec::new(), Vec::new(), Vec::new());
+    for step in idx.chunks(BY_ROW_STEP) {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(EngineError::Cancelled.into());
+        }
+        let kept = crate::minibatch::fetch_rows(source, step, true, &mut pieces, &mut piece)?;
+        if kept != step.len() {
+            return Ok(None);
+        }
+        rows.extend_from_slice(&piece);
+        observer.rows_done(kept as u64);
+    }
+    sample.add_planned(&plan, &rows);
+    passes.push(PassTiming {
+        name: name.into(),
+        seconds: start.elapsed().as_secs_f64(),
+        rows: plan.len() as u64,
+        peak_rss: crate::peak_rss(),
+        over_data: false,
+        searched_rows: None,
+    });
+    Ok(Some(sample))
 }
 
 /// Rounds of k-means|| oversampling.

@@ -112,7 +112,7 @@ const PARALLEL_FETCH_AFTER: std::time::Duration = std::time::Duration::from_micr
 /// parallel (on a large file every row is a system call or a page fault,
 /// which is most of a step), then joined in order. Returns how many rows
 /// were kept; the first piece's error wins.
-fn fetch_rows(
+pub(crate) fn fetch_rows(
     source: &dyn Source,
     idx: &[u64],
     parallel: bool,

@@ -199,6 +199,128 @@ fn subsample_is_within_one_percent_of_full_lloyd() {
     assert_eq!(data_passes, ["sample", "assign"]);
 }
 
+/// `per` rows around each grid centre in 256 dimensions (the grid's two,
+/// then zeros): 1 KiB rows, so a small sample is sparse enough in the file
+/// to be read by row number.
+fn wide_blobs(per: usize, sigma: f64, seed: u64) -> (Vec<f32>, usize) {
+    const D: usize = 256;
+    let centres: Vec<f32> = grid_centres()
+        .chunks_exact(2)
+        .flat_map(|c| {
+            let mut v = vec![0.0f32; D];
+            v[..2].copy_from_slice(c);
+            v
+        })
+        .collect();
+    (blobs(&centres, D, per, sigma, seed), D)
+}
+
+/// A sample sparse enough in the file, on a source with random access
+/// (.npy), is read by row number instead of in a pass. It is the sample a
+/// pass over every row draws (Parquet, no random access): the same
+/// subsample fit and labels, the same mini-batch initialisation.
+#[test]
+fn sample_read_by_row_equals_the_sample_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, d) = wide_blobs(2_000, 3.0, 5); // 16 000 rows of 1 KiB
+    let npy = write(dir.path(), "s.npy", &x, d, 1 << 20);
+    let pq = write(dir.path(), "s.parquet", &x, d, 3_000);
+    let sub = KMeansConfig {
+        algo: Algo::Subsample,
+        k: 8,
+        sample_size: Some(100),
+        ..KMeansConfig::default()
+    };
+    let (a, la) = run(npy.as_ref(), &sub, 2);
+    let (b, lb) = run(pq.as_ref(), &sub, 1);
+    let names = |f: &KMeansFit| f.passes.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&a)[0], "sample (rows by number)", "{:?}", names(&a));
+    assert_eq!(names(&b)[0], "sample", "{:?}", names(&b));
+    assert_eq!((a.data_passes(), b.data_passes()), (1, 2));
+    assert_eq!(a.sample_rows, 100);
+    assert_eq!(a.centroids, b.centroids);
+    assert_eq!(a.inertia.to_bits(), b.inertia.to_bits());
+    assert_eq!(a.counts, b.counts);
+    assert_eq!((a.rows, a.skipped_rows), (16_000, 0));
+    assert_eq!(la.0, lb.0);
+
+    let mb = KMeansConfig {
+        algo: Algo::MiniBatch,
+        k: 8,
+        minibatch: shoal_engine::minibatch::MiniBatchConfig {
+            batch_size: 32,
+            ..Default::default()
+        },
+        tol: 0.0, // (mini-batch's default in the CLI; a tolerance needs the full data's statistics)
+        ..KMeansConfig::default()
+    };
+    let (a, _) = run(npy.as_ref(), &mb, 2);
+    let (b, _) = run(pq.as_ref(), &mb, 2);
+    assert_eq!(names(&a)[0], "sample (rows by number)");
+    assert_eq!(names(&b)[0], "sample");
+    assert_eq!(a.sample_rows, b.sample_rows);
+    assert_eq!(
+        a.sample_inertia.map(f64::to_bits),
+        b.sample_inertia.map(f64::to_bits)
+    );
+}
+
+/// Rows read by number are validated: a bad sampled row stops the run
+/// naming it; a bad row outside the sample is named by the assignment
+/// pass; with `skip_invalid`, a bad sampled row sends the run back to the
+/// pass (which counts it) and a bad row elsewhere is counted by the
+/// assignment.
+#[test]
+fn bad_rows_with_a_sample_read_by_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clean, d) = wide_blobs(2_000, 1.0, 6);
+    let n = (clean.len() / d) as u64;
+    let cfg = KMeansConfig {
+        algo: Algo::Subsample,
+        k: 8,
+        sample_size: Some(100),
+        ..KMeansConfig::default()
+    };
+    let plan = shoal_kernels::kmeans::Sample::new(100, d, cfg.seed, n)
+        .planned(n)
+        .unwrap();
+    let sampled = plan[plan.len() / 2].1;
+    let unsampled = (sampled + 1..n)
+        .find(|r| plan.binary_search_by_key(r, |p| p.1).is_err())
+        .unwrap();
+    for (bad, first) in [(sampled, "sample"), (unsampled, "assign")] {
+        let mut x = clean.clone();
+        x[d * bad as usize] = f32::NAN;
+        let name = format!("b{bad}.npy");
+        let src = write(dir.path(), &name, &x, d, 1 << 20);
+        let e = fit(src.as_ref(), &cfg, &AtomicBool::new(false), &Silent, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&bad.to_string()) && e.contains("x0"),
+            "{first}: {e}"
+        );
+        let skip = open(
+            &dir.path().join(&name),
+            &OpenOptions {
+                skip_invalid: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let (f, l) = run(skip.as_ref(), &cfg, 2);
+        assert_eq!((f.rows, f.skipped_rows), (n - 1, 1), "{first}");
+        assert_eq!(l.0.len() as u64, n - 1);
+        let streamed = f.passes[0].name == "sample";
+        assert_eq!(
+            streamed,
+            first == "sample",
+            "{first}: {:?}",
+            f.passes[0].name
+        );
+    }
+}
+
 #[test]
 fn a_bad_row_in_the_middle_stops_minibatch_with_its_number() {
     let dir = tempfile::tempdir().unwrap();
