@@ -16,7 +16,6 @@
 use std::fs::File;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 
 use half::f16;
 use memmap2::Mmap;
@@ -85,9 +84,9 @@ pub(crate) struct DenseSource {
     map: Mmap,
     layout: Layout,
     skip_invalid: bool,
-    /// The file, opened on first use by a streaming reader or by
-    /// `read_rows` on large files (positional reads share it).
-    file: OnceLock<Result<File, String>>,
+    /// The file the map was made from, for positional reads (streaming
+    /// passes, and `read_rows` on large files).
+    file: File,
     /// Partitions (see `partitions()`) already read whole and found valid:
     /// the file is read-only while mapped, so later passes skip the check.
     valid: Vec<AtomicBool>,
@@ -113,6 +112,7 @@ impl DenseSource {
     /// Checks that the map holds the whole array and builds the source.
     pub(crate) fn new(
         info: SourceInfo,
+        file: File,
         map: Mmap,
         layout: Layout,
         skip_invalid: bool,
@@ -136,7 +136,7 @@ impl DenseSource {
             map,
             layout,
             skip_invalid,
-            file: OnceLock::new(),
+            file,
             valid: (0..fixed_partitions(layout.rows, layout.dim).len())
                 .map(|_| AtomicBool::new(false))
                 .collect(),
@@ -148,21 +148,12 @@ impl DenseSource {
         &self.map[self.layout.offset..self.layout.offset + n]
     }
 
-    /// The file for positional reads, opened once.
-    fn file(&self) -> Result<&File, ReadError> {
-        let f = self
-            .file
-            .get_or_init(|| File::open(&self.info.path).map_err(|e| e.to_string()));
-        f.as_ref()
-            .map_err(|e| ReadError::io(&self.info.path, std::io::Error::other(e.clone())))
-    }
-
     fn read_rows_dense(&self, rows: &[u64], out: &mut Vec<f32>) -> Result<usize, ReadError> {
         let l = self.layout;
         let (d, es) = (l.dim, l.elem.size());
         let payload = self.payload();
         let by_map = payload.len() <= RANDOM_MMAP_MAX_BYTES;
-        let file = if by_map { None } else { Some(self.file()?) };
+        let file = (!by_map).then_some(&self.file);
         if let (None, Some(all)) = (file, self.as_contiguous()) {
             // Native f32 in the map: a plain gather (independent loads, so
             // the cache misses of random rows overlap), validated at once.
@@ -376,7 +367,7 @@ impl ChunkReader for DenseReader<'_> {
             if !l.fortran || l.dim == 1 {
                 // C order: the chunk's bytes are contiguous in the file
                 let at = (l.offset + start as usize * l.dim * es) as u64;
-                let f = self.src.file()?;
+                let f = &self.src.file;
                 let io = |e| ReadError::io(&self.src.info.path, e);
                 if self.src.is_native_f32() {
                     read_exact_at(f, bytemuck::cast_slice_mut(&mut self.buf[..]), at)
@@ -388,7 +379,7 @@ impl ChunkReader for DenseReader<'_> {
                 }
             } else {
                 // Fortran order: one read per column, scattered into rows
-                let f = self.src.file()?;
+                let f = &self.src.file;
                 self.bytes.resize(n * es, 0);
                 for c in 0..l.dim {
                     let at = (l.offset + (c * l.rows as usize + start as usize) * es) as u64;

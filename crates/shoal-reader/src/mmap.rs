@@ -10,9 +10,9 @@ use memmap2::Mmap;
 
 use crate::error::ReadError;
 
-/// Maps `path` read-only. An empty file yields `Ok(None)` (an empty mapping
-/// is not portable).
-pub(crate) fn map_file(path: &Path) -> Result<Option<Mmap>, ReadError> {
+/// Opens `path` and maps it read-only; the file is kept for positional
+/// reads. An empty file yields `Ok(None)` (an empty mapping is not portable).
+pub(crate) fn map_file(path: &Path) -> Result<Option<(File, Mmap)>, ReadError> {
     let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
     let len = file.metadata().map_err(|e| ReadError::io(path, e))?.len();
     if len == 0 {
@@ -33,5 +33,5 @@ pub(crate) fn map_file(path: &Path) -> Result<Option<Mmap>, ReadError> {
         // passes read the file with `pread`.)
         let _ = map.advise(memmap2::Advice::Sequential);
     }
-    Ok(Some(map))
+    Ok(Some((file, map)))
 }

@@ -219,7 +219,7 @@ pub fn read_f64(path: &Path) -> Result<(Vec<f64>, Vec<u64>), ReadError> {
 }
 
 pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadError> {
-    let map = map_file(path)?.ok_or_else(|| fmt_err(path, "the file is empty"))?;
+    let (file, map) = map_file(path)?.ok_or_else(|| fmt_err(path, "the file is empty"))?;
     let header = parse_header(path, &map[..map.len().min(1 << 20)])?;
     let (elem, big_endian) = parse_descr(&header.descr).ok_or_else(|| ReadError::Dtype {
         path: path.to_path_buf(),
@@ -281,7 +281,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
         big_endian,
         fortran: header.fortran_order && dim > 1,
     };
-    DenseSource::new(info, map, layout, opts.skip_invalid)
+    DenseSource::new(info, file, map, layout, opts.skip_invalid)
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
             detail: "--dim must be at least 1".into(),
         });
     }
-    let map = map_file(path)?.ok_or_else(|| ReadError::Empty {
+    let (file, map) = map_file(path)?.ok_or_else(|| ReadError::Empty {
         path: path.to_path_buf(),
     })?;
     let row_bytes = dim as u64 * 4;
@@ -89,5 +89,5 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
         big_endian: false,
         fortran: false,
     };
-    DenseSource::new(info, map, layout, opts.skip_invalid)
+    DenseSource::new(info, file, map, layout, opts.skip_invalid)
 }
