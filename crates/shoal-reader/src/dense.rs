@@ -216,7 +216,7 @@ impl DenseSource {
 
     /// The index of the partition `rows` is exactly, if it is one.
     fn partition_of(&self, rows: &Range<u64>) -> Option<usize> {
-        let per = (crate::source::MMAP_PARTITION_VALUES / self.layout.dim.max(1) as u64).max(1);
+        let per = crate::source::partition_rows(self.layout.dim);
         let p = rows.start / per;
         let want = p * per..((p + 1) * per).min(self.layout.rows);
         (rows.start.is_multiple_of(per) && *rows == want && (p as usize) < self.valid.len())
@@ -364,11 +364,11 @@ impl ChunkReader for DenseReader<'_> {
             self.seq += 1;
             let es = l.elem.size();
             self.buf.resize(n * l.dim, 0.0);
+            let f = &self.src.file;
+            let io = |e| ReadError::io(&self.src.info.path, e);
             if !l.fortran || l.dim == 1 {
                 // C order: the chunk's bytes are contiguous in the file
                 let at = (l.offset + start as usize * l.dim * es) as u64;
-                let f = &self.src.file;
-                let io = |e| ReadError::io(&self.src.info.path, e);
                 if self.src.is_native_f32() {
                     read_exact_at(f, bytemuck::cast_slice_mut(&mut self.buf[..]), at)
                         .map_err(io)?;
@@ -379,12 +379,10 @@ impl ChunkReader for DenseReader<'_> {
                 }
             } else {
                 // Fortran order: one read per column, scattered into rows
-                let f = &self.src.file;
                 self.bytes.resize(n * es, 0);
                 for c in 0..l.dim {
                     let at = (l.offset + (c * l.rows as usize + start as usize) * es) as u64;
-                    read_exact_at(f, &mut self.bytes, at)
-                        .map_err(|e| ReadError::io(&self.src.info.path, e))?;
+                    read_exact_at(f, &mut self.bytes, at).map_err(io)?;
                     convert(&self.bytes, l.elem, l.big_endian, &mut self.buf[c..], l.dim);
                 }
             }

@@ -154,12 +154,18 @@ pub fn read_all(source: &dyn Source, chunk_rows: usize) -> Result<Vec<f32>, Read
     Ok(out)
 }
 
-/// Default partition size for memory-mapped sources, in rows of dimension 1;
-/// a partition holds about this many values (4 MiB of f32) whatever the dimension.
-pub(crate) const MMAP_PARTITION_VALUES: u64 = 1 << 20;
+/// Partition size of `.npy`/`.f32` sources, in rows of dimension 1; a
+/// partition holds about this many values (4 MiB of f32) whatever the
+/// dimension.
+const DENSE_PARTITION_VALUES: u64 = 1 << 20;
+
+/// Rows in each of [`fixed_partitions`]' partitions (the last may hold fewer).
+pub(crate) fn partition_rows(dim: usize) -> u64 {
+    (DENSE_PARTITION_VALUES / dim.max(1) as u64).max(1)
+}
 
 pub(crate) fn fixed_partitions(rows: u64, dim: usize) -> Vec<Range<u64>> {
-    let per = (MMAP_PARTITION_VALUES / dim.max(1) as u64).max(1);
+    let per = partition_rows(dim);
     let mut out = Vec::new();
     let mut start = 0;
     while start < rows {
