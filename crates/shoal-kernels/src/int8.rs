@@ -38,6 +38,7 @@ pub(crate) fn available() -> bool {
     {
         std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512vnni")
             && std::arch::is_x86_feature_detected!("popcnt")
     }
@@ -165,8 +166,8 @@ pub(crate) fn labels_int8(
         v.resize(n, 0.0);
     }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX-512F/BW and VNNI are present (asserted on entry); the
-    // lengths are as the function requires.
+    // SAFETY: AVX-512F/BW/VL and VNNI are present (asserted on entry);
+    // the lengths are as the function requires.
     unsafe {
         x86::rows_to_i8(x, d, &q8.cb.mean, &mut s.rows, &mut s.sx, &mut s.l1)
     };
@@ -257,17 +258,27 @@ mod x86 {
     use crate::fused::x86::{decide, mask16, take};
     use std::arch::x86_64::*;
 
+    /// Rows per phase of [`rows_to_i8`]: 64 rows of `d = 32` are 8 KiB,
+    /// still in L1 when the second phase reads them again.
+    const QUANT_ROWS: usize = 64;
+
     /// Each row of `x` (`d` wide) less `mean`, quantised: `s_x` is the
     /// row's largest magnitude over 126.5, each value `q = round(v / s_x)`
     /// (`|q| <= 127`), stored as the byte `q + 128`, four to a u32 (`out`
     /// is `n x ceil(d / 4)`, padding `q = 0`); `sx` and `l1` get `s_x` and
     /// the row's `||x - mean||_1`.
     ///
+    /// Two phases over each block of [`QUANT_ROWS`] rows: the scales
+    /// first, then the quantisation. A row's scale ends in two horizontal
+    /// reductions and two divisions; with the rows of a block independent
+    /// of each other in the first phase, those latencies overlap instead
+    /// of holding up each row's quantisation.
+    ///
     /// # Safety
-    /// AVX-512F and AVX-512BW must be available; `x.len() == n * d`,
-    /// `mean.len() == d`, `out.len() == n * ceil(d / 4)`, `sx` and `l1`
-    /// `n` long.
-    #[target_feature(enable = "avx512f,avx512bw")]
+    /// AVX-512F, AVX-512BW and AVX-512VL must be available;
+    /// `x.len() == n * d`, `mean.len() == d`,
+    /// `out.len() == n * ceil(d / 4)`, `sx` and `l1` `n` long.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
     pub(super) unsafe fn rows_to_i8(
         x: &[f32],
         d: usize,
@@ -283,71 +294,84 @@ mod x86 {
         let abs = _mm512_set1_epi32(0x7fff_ffff);
         let bias = _mm512_set1_epi32(128);
         let mp = mean.as_ptr();
-        for (((row, o), s), l) in x
-            .chunks_exact(d)
-            .zip(out.chunks_exact_mut(dq))
-            .zip(sx.iter_mut())
-            .zip(l1.iter_mut())
+        let mut inv = [0.0f32; QUANT_ROWS];
+        for (((xb, ob), sb), lb) in x
+            .chunks(QUANT_ROWS * d)
+            .zip(out.chunks_mut(QUANT_ROWS * dq))
+            .zip(sx.chunks_mut(QUANT_ROWS))
+            .zip(l1.chunks_mut(QUANT_ROWS))
         {
-            // the rows 4 KiB ahead
-            for line in (0..d).step_by(16) {
-                crate::fused::prefetch(
-                    row.as_ptr()
-                        .wrapping_add(crate::fused::PREFETCH_AHEAD + line),
-                );
-            }
-            let rp = row.as_ptr();
-            let (mut mx, mut sum) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-            let mut t = 0;
-            while t < d {
-                let m = mask16(d - t);
-                // SAFETY: the mask covers values `t .. min(t + 16, d)` of
-                // the row and of `mean` only (masked-off lanes are neither
-                // read nor faulted on).
-                let v = unsafe {
-                    _mm512_sub_ps(
-                        _mm512_maskz_loadu_ps(m, rp.add(t)),
-                        _mm512_maskz_loadu_ps(m, mp.add(t)),
-                    )
-                };
-                let a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), abs));
-                mx = _mm512_max_ps(mx, a);
-                sum = _mm512_add_ps(sum, a);
-                t += 16;
-            }
-            let amax = _mm512_reduce_max_ps(mx);
-            *l = _mm512_reduce_add_ps(sum);
-            // (|v / s_x| <= 126.5 (1 + 2^-22) rounds to at most 127; a row
-            // all but at the mean takes q = 0 and s_x = 2 amax, which keeps
-            // |v - s_x q| <= s_x / 2 without an infinite 1 / s_x)
-            let (scale, inv) = if amax >= 1e-30 {
-                let sc = amax / 126.5;
-                (sc, 1.0 / sc)
-            } else {
-                (2.0 * amax, 0.0)
-            };
-            *s = scale;
-            let inv = _mm512_set1_ps(inv);
-            let mut t = 0;
-            while t < d {
-                let m = mask16(d - t);
-                // SAFETY: as above; the store covers words `t / 4 ..
-                // min(t + 16, d).div_ceil(4)` of `o`.
-                unsafe {
-                    let v = _mm512_sub_ps(
-                        _mm512_maskz_loadu_ps(m, rp.add(t)),
-                        _mm512_maskz_loadu_ps(m, mp.add(t)),
+            for (((row, s), l), iv) in xb
+                .chunks_exact(d)
+                .zip(sb.iter_mut())
+                .zip(lb.iter_mut())
+                .zip(inv.iter_mut())
+            {
+                // the rows 4 KiB ahead
+                for line in (0..d).step_by(16) {
+                    crate::fused::prefetch(
+                        row.as_ptr()
+                            .wrapping_add(crate::fused::PREFETCH_AHEAD + line),
                     );
-                    // round to nearest (the default rounding mode)
-                    let q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, inv)), bias);
-                    let b = _mm512_cvtepi32_epi8(q);
-                    let words = (d - t).min(16).div_ceil(4);
-                    let bytes: [u32; 4] = std::mem::transmute(b);
-                    for (w, &v) in bytes.iter().enumerate().take(words) {
-                        o[t / 4 + w] = v;
-                    }
                 }
-                t += 16;
+                let rp = row.as_ptr();
+                let (mut mx, mut sum) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+                let mut t = 0;
+                while t < d {
+                    let m = mask16(d - t);
+                    // SAFETY: the mask covers values `t .. min(t + 16, d)`
+                    // of the row and of `mean` only (masked-off lanes are
+                    // neither read nor faulted on).
+                    let v = unsafe {
+                        _mm512_sub_ps(
+                            _mm512_maskz_loadu_ps(m, rp.add(t)),
+                            _mm512_maskz_loadu_ps(m, mp.add(t)),
+                        )
+                    };
+                    let a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), abs));
+                    mx = _mm512_max_ps(mx, a);
+                    sum = _mm512_add_ps(sum, a);
+                    t += 16;
+                }
+                let amax = _mm512_reduce_max_ps(mx);
+                *l = _mm512_reduce_add_ps(sum);
+                // (|v / s_x| <= 126.5 (1 + 2^-22) rounds to at most 127; a
+                // row all but at the mean takes q = 0 and s_x = 2 amax,
+                // which keeps |v - s_x q| <= s_x / 2 without an infinite
+                // 1 / s_x)
+                (*s, *iv) = if amax >= 1e-30 {
+                    let sc = amax / 126.5;
+                    (sc, 1.0 / sc)
+                } else {
+                    (2.0 * amax, 0.0)
+                };
+            }
+            for ((row, o), &iv) in xb.chunks_exact(d).zip(ob.chunks_exact_mut(dq)).zip(&inv) {
+                let rp = row.as_ptr();
+                let op = o.as_mut_ptr();
+                let iv = _mm512_set1_ps(iv);
+                let mut t = 0;
+                while t < d {
+                    let m = mask16(d - t);
+                    let words = (d - t).min(16).div_ceil(4);
+                    // SAFETY: the loads as above; the store covers words
+                    // `t / 4 .. t / 4 + words` of `o` (`t / 4 + words <=
+                    // dq`), masked to those.
+                    unsafe {
+                        let v = _mm512_sub_ps(
+                            _mm512_maskz_loadu_ps(m, rp.add(t)),
+                            _mm512_maskz_loadu_ps(m, mp.add(t)),
+                        );
+                        // round to nearest (the default rounding mode)
+                        let q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, iv)), bias);
+                        _mm_mask_storeu_epi32(
+                            op.add(t / 4).cast(),
+                            ((1u32 << words) - 1) as __mmask8,
+                            _mm512_cvtepi32_epi8(q),
+                        );
+                    }
+                    t += 16;
+                }
             }
         }
     }
