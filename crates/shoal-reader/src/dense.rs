@@ -267,6 +267,12 @@ impl Source for DenseSource {
         Some(self.read_rows_dense(rows, out))
     }
 
+    fn resident_fraction(&self) -> Option<f64> {
+        let l = self.layout;
+        let bytes = l.rows * (l.dim * l.elem.size()) as u64;
+        resident_fraction(&self.file, l.offset as u64, bytes)
+    }
+
     fn as_contiguous(&self) -> Option<&[f32]> {
         if self.is_native_f32() {
             bytemuck::try_cast_slice(self.payload()).ok()
@@ -274,6 +280,38 @@ impl Source for DenseSource {
             None
         }
     }
+}
+
+/// Pages probed by [`resident_fraction`].
+const RESIDENT_PROBES: u64 = 256;
+
+/// The fraction of [`RESIDENT_PROBES`] evenly spaced bytes of `f` in
+/// `at .. at + len` that a read finds in the page cache: each is read with
+/// `RWF_NOWAIT`, which fails rather than wait for the disk (Linux 4.14 and
+/// later). `None` where that cannot be asked.
+#[cfg(target_os = "linux")]
+fn resident_fraction(f: &File, at: u64, len: u64) -> Option<f64> {
+    use rustix::io::{preadv2, Errno, ReadWriteFlags};
+    if len == 0 {
+        return Some(1.0);
+    }
+    let mut byte = [0u8; 1];
+    let mut hit = 0u64;
+    for i in 0..RESIDENT_PROBES {
+        let off = at + (len as u128 * (2 * i as u128 + 1) / (2 * RESIDENT_PROBES as u128)) as u64;
+        let mut bufs = [std::io::IoSliceMut::new(&mut byte)];
+        match preadv2(f, &mut bufs, off, ReadWriteFlags::NOWAIT) {
+            Ok(_) => hit += 1,
+            Err(Errno::AGAIN) => {}
+            Err(_) => return None,
+        }
+    }
+    Some(hit as f64 / RESIDENT_PROBES as f64)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn resident_fraction(_f: &File, _at: u64, _len: u64) -> Option<f64> {
+    None
 }
 
 #[cfg(unix)]

@@ -130,6 +130,13 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     fn read_rows(&self, _rows: &[u64], _out: &mut Vec<f32>) -> Option<Result<usize, ReadError>> {
         None
     }
+
+    /// For a source with random access: the fraction of its data that is in
+    /// the page cache (from a probe of evenly spaced pages), so that random
+    /// rows cost no disk read; `None` when unknown.
+    fn resident_fraction(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Options for opening a source.

@@ -292,3 +292,27 @@ fn parquet_sub_batches_fill_whole_chunks() {
         assert_eq!(got, &x[part.start as usize * d..part.end as usize * d]);
     }
 }
+
+/// A `.npy` or `.f32` file just written and read is in the page cache, by
+/// the probe of `resident_fraction` (where the system can answer); a
+/// Parquet file, without random access, does not say.
+#[test]
+fn a_file_just_read_is_resident() {
+    let dir = tempfile::tempdir().unwrap();
+    let (n, d) = (50_000usize, 4usize);
+    let x = points(n, d);
+    for (name, store) in [("a.npy", StoreType::F32), ("c.f32", StoreType::F32)] {
+        let path = dir.path().join(name);
+        write(&path, &x, d, store);
+        let src = open(&path, &OpenOptions::default()).unwrap();
+        assert_eq!(read(src.as_ref(), 4096), x);
+        // (None where the file system cannot be asked, e.g. an old tmpfs)
+        if let Some(f) = src.resident_fraction() {
+            assert!((0.99..=1.0).contains(&f), "{name}: {f}");
+        }
+    }
+    let path = dir.path().join("d.parquet");
+    write(&path, &x, d, StoreType::F32);
+    let src = open(&path, &OpenOptions::default()).unwrap();
+    assert_eq!(src.resident_fraction(), None);
+}
