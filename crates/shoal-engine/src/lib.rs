@@ -141,6 +141,62 @@ pub fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Memory available to this process for the page cache and its own use
+/// (Linux `MemAvailable`, capped by its control group's limit: cgroup v2
+/// `memory.max` or v1 `memory.limit_in_bytes`), in bytes.
+pub fn available_memory() -> Option<u64> {
+    let avail = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| meminfo_field(&s, "MemAvailable:"));
+    let limit = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|s| cgroup_limit(&s, std::path::Path::new("/sys/fs/cgroup")));
+    match (avail, limit) {
+        (Some(a), Some(l)) => Some(a.min(l)),
+        (a, l) => a.or(l),
+    }
+}
+
+/// A `kB` field of a `/proc/meminfo` text, in bytes.
+fn meminfo_field(meminfo: &str, name: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with(name))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The lowest memory limit of the control groups named in a
+/// `/proc/self/cgroup` text, read under `root` (v2: `root/PATH/memory.max`
+/// or `root/unified/PATH/memory.max`; v1:
+/// `root/memory/PATH/memory.limit_in_bytes`); `None` when unlimited or
+/// unreadable.
+fn cgroup_limit(proc_cgroup: &str, root: &std::path::Path) -> Option<u64> {
+    let read = |p: std::path::PathBuf| -> Option<u64> {
+        std::fs::read_to_string(p).ok()?.trim().parse().ok()
+    };
+    let mut low: Option<u64> = None;
+    for line in proc_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(ctrl), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let rel = path.trim_start_matches('/');
+        let limit = if ctrl.is_empty() {
+            read(root.join(rel).join("memory.max"))
+                .or_else(|| read(root.join("unified").join(rel).join("memory.max")))
+        } else if ctrl.split(',').any(|c| c == "memory") {
+            read(root.join("memory").join(rel).join("memory.limit_in_bytes"))
+        } else {
+            None
+        };
+        // (v2 writes "max" for no limit, which does not parse; v1 a number
+        // near 2^63)
+        if let Some(l) = limit.filter(|&l| l < 1 << 60) {
+            low = Some(low.map_or(l, |b| b.min(l)));
+        }
+    }
+    low
+}
+
 /// Resets the peak resident set reported by [`peak_rss`] to the current one
 /// (Linux 4.0+; a no-op elsewhere), so one process can measure several runs.
 pub fn reset_peak_rss() {
@@ -328,4 +384,46 @@ pub fn column_stats(
         |s, b| s.update(b.data),
         |a, b| a.merge(&b),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+    use super::*;
+
+    #[test]
+    fn meminfo_fields_in_bytes() {
+        let s = "MemTotal:       24684092 kB\nMemAvailable:   24033808 kB\n";
+        assert_eq!(meminfo_field(s, "MemAvailable:"), Some(24033808 * 1024));
+        assert_eq!(meminfo_field(s, "MemFree:"), None);
+    }
+
+    /// The lowest limit of the groups named, v1 and v2; none for "max",
+    /// v1's "no limit" number, a missing file or another controller.
+    #[test]
+    fn cgroup_limits_v1_and_v2() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let put = |p: &str, v: &str| {
+            let p = r.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, v).unwrap();
+        };
+        put("memory/job/memory.limit_in_bytes", "1073741824\n");
+        put("memory/open/memory.limit_in_bytes", "9223372036854771712\n");
+        put("svc/memory.max", "536870912\n");
+        put("unified/u/memory.max", "268435456\n");
+        put("free/memory.max", "max\n");
+        put("cpu/job/memory.limit_in_bytes", "1\n");
+        assert_eq!(
+            cgroup_limit("4:memory:/job\n1:cpu:/job\n", r),
+            Some(1 << 30)
+        );
+        assert_eq!(cgroup_limit("4:memory:/open\n", r), None);
+        assert_eq!(cgroup_limit("0::/svc\n", r), Some(1 << 29));
+        assert_eq!(cgroup_limit("0::/u\n", r), Some(1 << 28));
+        assert_eq!(cgroup_limit("4:memory:/job\n0::/svc\n", r), Some(1 << 29));
+        assert_eq!(cgroup_limit("0::/free\n", r), None);
+        assert_eq!(cgroup_limit("0::/missing\nnonsense\n", r), None);
+    }
 }
