@@ -386,6 +386,46 @@ pub fn column_stats(
     )
 }
 
+/// Sources for the unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use shoal_reader::Source;
+
+    /// A source whose rows come slowly and which says it is not in the
+    /// page cache, as a file on disk would.
+    #[derive(Debug)]
+    pub(crate) struct OnDisk(pub(crate) Box<dyn Source>);
+
+    impl Source for OnDisk {
+        fn info(&self) -> &shoal_reader::SourceInfo {
+            self.0.info()
+        }
+        fn partitions(&self) -> Vec<std::ops::Range<u64>> {
+            self.0.partitions()
+        }
+        fn reader(
+            &self,
+            rows: std::ops::Range<u64>,
+            chunk_rows: usize,
+        ) -> Result<Box<dyn shoal_reader::ChunkReader + '_>, shoal_reader::ReadError> {
+            self.0.reader(rows, chunk_rows)
+        }
+        fn read_rows(
+            &self,
+            rows: &[u64],
+            out: &mut Vec<f32>,
+        ) -> Option<Result<usize, shoal_reader::ReadError>> {
+            if !rows.is_empty() {
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            self.0.read_rows(rows, out)
+        }
+        fn resident_fraction(&self) -> Option<f64> {
+            Some(0.0)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test

@@ -119,14 +119,25 @@ fn read_ahead_after(file_bytes: u64) -> std::time::Duration {
     std::time::Duration::from_secs_f64((file_bytes as f64 / 4e9).max(0.25))
 }
 
+/// Whether reading `source` in order pays for itself: less than half of it
+/// is in the page cache (a probe, [`Source::resident_fraction`]) and it fits
+/// in half the memory available ([`crate::available_memory`]), so a pass
+/// leaves it in the cache for the reads after it.
+pub(crate) fn cold_and_fits(source: &dyn Source) -> bool {
+    source.resident_fraction().is_some_and(|f| f < 0.5)
+        && crate::available_memory().is_some_and(|m| source.info().file_bytes <= m / 2)
+}
+
 /// A row read at random from a file that is not in the page cache waits for
 /// the disk: 30-80 microseconds here, against about one for a cached page,
 /// so the steps on the 8 GB O1B file took 40 s cold and 1.1 s warm. When
 /// most of the file is out of the cache (a probe of evenly spaced pages)
 /// and it fits in half of the memory available, one bare streaming pass
 /// reads it in order at the disk's speed, and the steps go on from memory.
-/// The batches are the same either way; only the time changes. Returns the
-/// pass's seconds when it ran.
+/// The batches are the same either way; only the time changes. (The first
+/// pass of a fit already reads such a file in order, see `sample_by_row`;
+/// this covers a file evicted from the cache since.) Returns the pass's
+/// seconds when it ran.
 fn read_ahead(
     source: &dyn Source,
     pass: &PassConfig,
@@ -135,9 +146,7 @@ fn read_ahead(
     passes: &mut Vec<PassTiming>,
 ) -> Result<Option<f64>, KMeansError> {
     let info = source.info();
-    let cold = source.resident_fraction().is_some_and(|f| f < 0.5);
-    let fits = crate::available_memory().is_some_and(|m| info.file_bytes <= m / 2);
-    if !(cold && fits) {
+    if !cold_and_fits(source) {
         return Ok(None);
     }
     let name = "read ahead (file not in memory)";
@@ -473,40 +482,6 @@ mod tests {
         assert!(err.to_string().contains("700"), "{err}");
     }
 
-    /// A source whose rows come slowly and which says it is not in the
-    /// page cache, as a file on disk would.
-    #[derive(Debug)]
-    struct OnDisk(Box<dyn Source>);
-
-    impl Source for OnDisk {
-        fn info(&self) -> &shoal_reader::SourceInfo {
-            self.0.info()
-        }
-        fn partitions(&self) -> Vec<std::ops::Range<u64>> {
-            self.0.partitions()
-        }
-        fn reader(
-            &self,
-            rows: std::ops::Range<u64>,
-            chunk_rows: usize,
-        ) -> Result<Box<dyn shoal_reader::ChunkReader + '_>, shoal_reader::ReadError> {
-            self.0.reader(rows, chunk_rows)
-        }
-        fn read_rows(
-            &self,
-            rows: &[u64],
-            out: &mut Vec<f32>,
-        ) -> Option<Result<usize, shoal_reader::ReadError>> {
-            if !rows.is_empty() {
-                std::thread::sleep(std::time::Duration::from_millis(3));
-            }
-            self.0.read_rows(rows, out)
-        }
-        fn resident_fraction(&self) -> Option<f64> {
-            Some(0.0)
-        }
-    }
-
     /// Once the steps have spent a quarter of a second reading rows from a
     /// source not in memory, the file is read ahead in one pass; the steps
     /// and the centroids are those of the same run on the file in memory,
@@ -555,7 +530,7 @@ mod tests {
             let names: Vec<String> = passes.into_iter().map(|p| p.name).collect();
             (run, names)
         };
-        let (slow, slow_passes) = fit(&OnDisk(open(&path, &opts).unwrap()));
+        let (slow, slow_passes) = fit(&crate::testing::OnDisk(open(&path, &opts).unwrap()));
         let (fast, fast_passes) = fit(open(&path, &opts).unwrap().as_ref());
         assert_eq!(slow.steps, (n / 100) as u64);
         assert_eq!(slow.steps, fast.steps);
