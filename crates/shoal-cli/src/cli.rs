@@ -187,6 +187,13 @@ pub enum GenCommand {
     },
 }
 
+/// `--batches`: how mini-batch draws batches from `.npy`/`.f32` files.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum BatchesArg {
+    Rows,
+    Stream,
+}
+
 /// How to read an input file (shared by every command that reads one).
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
@@ -300,6 +307,18 @@ pub struct FitArgs {
         help_heading = "Mini-batch"
     )]
     pub max_no_improvement: usize,
+    /// Mini-batch: how batches are drawn from .npy/.f32 files: rows (uniform random rows of
+    /// the whole file, as scikit-learn; each a read, from disk if the file is not in memory)
+    /// or stream (partitions read in a random order through a shuffle buffer, as for
+    /// Parquet: sequential reads, for files larger than memory).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = BatchesArg::Rows,
+        value_name = "HOW",
+        help_heading = "Mini-batch"
+    )]
+    pub batches: BatchesArg,
     /// Cluster z-scores ((x - mean) / std); the model and centroids stay in input units.
     #[arg(long, conflicts_with = "whiten")]
     pub standardize: bool,

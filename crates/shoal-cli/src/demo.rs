@@ -91,6 +91,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         batch_size: 1024,
         reassignment_ratio: 0.01,
         max_no_improvement: 10,
+        batches: crate::cli::BatchesArg::Rows,
         standardize: false,
         whiten: false,
         model: model.clone(),

@@ -179,6 +179,10 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
             reassignment_ratio: args.reassignment_ratio,
             max_no_improvement: (args.max_no_improvement > 0).then_some(args.max_no_improvement),
             shuffle_rows: None,
+            batches: match args.batches {
+                crate::cli::BatchesArg::Rows => shoal_engine::minibatch::Batches::Rows,
+                crate::cli::BatchesArg::Stream => shoal_engine::minibatch::Batches::Stream,
+            },
         },
         memory: args.memory.memory,
         bounds: !args.no_bounds,

@@ -459,3 +459,50 @@ fn lloyd_bounds_change_nothing_but_the_work() {
         }
     }
 }
+
+/// `Batches::Stream` draws a `.npy` file's batches as Parquet's are drawn:
+/// with the whole file in one partition and one row group, the same rows in
+/// the same order give the same fit to the bit; the default draws random
+/// rows instead.
+#[test]
+fn streamed_batches_of_a_npy_file_are_parquets() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = blobs(&grid_centres(), 2, 6_000, 2.5, 5);
+    let npy = write(dir.path(), "s.npy", &x, 2, 1 << 20);
+    let pq = write(dir.path(), "s.parquet", &x, 2, 1 << 20);
+    let cfg = |batches| KMeansConfig {
+        algo: Algo::MiniBatch,
+        k: 8,
+        max_iter: 20,
+        tol: 0.0,
+        seed: 3,
+        minibatch: shoal_engine::minibatch::MiniBatchConfig {
+            batch_size: 256,
+            shuffle_rows: Some(4_096),
+            batches,
+            ..Default::default()
+        },
+        ..KMeansConfig::default()
+    };
+    use shoal_engine::minibatch::Batches;
+    let (a, la) = run(npy.as_ref(), &cfg(Batches::Stream), 2);
+    let (b, lb) = run(pq.as_ref(), &cfg(Batches::Rows), 2);
+    let (c, _) = run(npy.as_ref(), &cfg(Batches::Rows), 2);
+    let names = |f: &KMeansFit| f.passes.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+    assert!(
+        names(&a).contains(&"mini-batch epoch 1".to_string()),
+        "{:?}",
+        names(&a)
+    );
+    assert!(
+        names(&c).iter().any(|n| n.ends_with(" steps)")),
+        "{:?}",
+        names(&c)
+    );
+    assert_eq!(a.minibatch_steps, b.minibatch_steps);
+    assert_eq!(a.centroids, b.centroids);
+    assert_eq!(a.inertia.to_bits(), b.inertia.to_bits());
+    assert_eq!(a.counts, b.counts);
+    assert_eq!(la.0, lb.0);
+    assert_ne!(a.centroids, c.centroids);
+}
