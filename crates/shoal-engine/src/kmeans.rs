@@ -1080,22 +1080,9 @@ mod tests {
     #[test]
     fn a_file_on_disk_is_sampled_in_a_pass() {
         let (n, d, k) = (16_000usize, 256usize, 4usize);
-        let mut s = 0x2545_F491_4F6C_DD1Du64;
-        let x: Vec<f32> = (0..n * d)
-            .map(|i| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 24) as f32 + 8.0 * ((i / d) % k) as f32
-            })
-            .collect();
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.f32");
-        std::fs::write(
-            &path,
-            x.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
-        )
-        .unwrap();
+        let (_, path) =
+            crate::testing::striped_f32(dir.path(), (n, d, k), 8.0, 0x2545_F491_4F6C_DD1D);
         let opts = OpenOptions {
             dim: Some(d),
             ..Default::default()

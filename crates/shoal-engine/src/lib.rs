@@ -389,7 +389,33 @@ pub fn column_stats(
 /// Sources for the unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+
     use shoal_reader::Source;
+
+    /// `n x d` values in `k` stripes `gap` apart (a uniform value in
+    /// `[0, 1)` from a seeded xorshift, plus `gap` times the row's stripe,
+    /// `row % k`), written as raw little-endian f32 to `dir/x.f32`.
+    pub(crate) fn striped_f32(
+        dir: &Path,
+        (n, d, k): (usize, usize, usize),
+        gap: f32,
+        seed: u64,
+    ) -> (Vec<f32>, PathBuf) {
+        let mut s = seed | 1;
+        let x: Vec<f32> = (0..n * d)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 24) as f32 + gap * ((i / d) % k) as f32
+            })
+            .collect();
+        let path = dir.join("x.f32");
+        let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&path, bytes).expect("a test file");
+        (x, path)
+    }
 
     /// A source whose rows come slowly and which says it is not in the
     /// page cache, as a file on disk would.

@@ -513,18 +513,9 @@ mod tests {
     #[test]
     fn reading_ahead_changes_no_result() {
         let (n, d, k) = (20_000usize, 2usize, 4usize);
-        let mut s = 0x9E37_79B9_7F4A_7C15u64;
-        let x: Vec<f32> = (0..n * d)
-            .map(|i| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 24) as f32 + 10.0 * ((i / d) % k) as f32
-            })
-            .collect();
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.f32");
-        std::fs::write(&path, le_bytes(&x)).unwrap();
+        let (x, path) =
+            crate::testing::striped_f32(dir.path(), (n, d, k), 10.0, 0x9E37_79B9_7F4A_7C15);
         let opts = OpenOptions {
             dim: Some(d),
             ..Default::default()
