@@ -933,7 +933,7 @@ fn sample_by_row(
     // rows wait for the disk one by one (the 102k rows of O1B took 4-5 s
     // cold, as long as a pass), and the pass leaves the file in the page
     // cache for the assignment pass (which then took 1.0-1.1 s, not 5-5.6).
-    if crate::minibatch::cold_and_fits(source) {
+    if crate::cold_and_fits(source) {
         return Ok(None);
     }
     let name = "sample (rows by number)";

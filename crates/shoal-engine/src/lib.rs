@@ -141,10 +141,19 @@ pub fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Whether reading `source` in order pays for itself: less than half of it
+/// is in the page cache (a probe, [`Source::resident_fraction`]) and it fits
+/// in half the memory available ([`available_memory`]), so a pass leaves it
+/// in the cache for the reads after it.
+pub(crate) fn cold_and_fits(source: &dyn Source) -> bool {
+    source.resident_fraction().is_some_and(|f| f < 0.5)
+        && available_memory().is_some_and(|m| source.info().file_bytes <= m / 2)
+}
+
 /// Memory available to this process for the page cache and its own use
 /// (Linux `MemAvailable`, capped by its control group's limit: cgroup v2
 /// `memory.max` or v1 `memory.limit_in_bytes`), in bytes.
-pub fn available_memory() -> Option<u64> {
+pub(crate) fn available_memory() -> Option<u64> {
     let avail = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| meminfo_field(&s, "MemAvailable:"));

@@ -142,15 +142,6 @@ fn read_ahead_after(file_bytes: u64) -> std::time::Duration {
     std::time::Duration::from_secs_f64((file_bytes as f64 / 4e9).max(0.25))
 }
 
-/// Whether reading `source` in order pays for itself: less than half of it
-/// is in the page cache (a probe, [`Source::resident_fraction`]) and it fits
-/// in half the memory available ([`crate::available_memory`]), so a pass
-/// leaves it in the cache for the reads after it.
-pub(crate) fn cold_and_fits(source: &dyn Source) -> bool {
-    source.resident_fraction().is_some_and(|f| f < 0.5)
-        && crate::available_memory().is_some_and(|m| source.info().file_bytes <= m / 2)
-}
-
 /// A row read at random from a file that is not in the page cache waits for
 /// the disk: 30-80 microseconds here, against about one for a cached page,
 /// so the steps on the 8 GB O1B file took 40 s cold and 1.1 s warm. When
@@ -168,10 +159,10 @@ fn read_ahead(
     observer: &dyn Observer,
     passes: &mut Vec<PassTiming>,
 ) -> Result<Option<f64>, KMeansError> {
-    let info = source.info();
-    if !cold_and_fits(source) {
+    if !crate::cold_and_fits(source) {
         return Ok(None);
     }
+    let info = source.info();
     let name = "read ahead (file not in memory)";
     observer.pass_started(&PassStart {
         name: name.into(),
