@@ -932,7 +932,7 @@ fn sample_by_row(
     // A file on disk that fits in memory is better read in order: random
     // rows wait for the disk one by one (the 102k rows of O1B took 4-5 s
     // cold, as long as a pass), and the pass leaves the file in the page
-    // cache for the assignment pass (which then took 1.0-1.1 s, not 5-5.6).
+    // cache for the assignment pass (which then took 1.1-1.5 s, not 5-5.6).
     if crate::cold_and_fits(source) {
         return Ok(None);
     }
