@@ -268,9 +268,8 @@ impl Source for DenseSource {
     }
 
     fn resident_fraction(&self) -> Option<f64> {
-        let l = self.layout;
-        let bytes = l.rows * (l.dim * l.elem.size()) as u64;
-        resident_fraction(&self.file, l.offset as u64, bytes)
+        let payload = self.payload().len() as u64;
+        resident_fraction(&self.file, self.layout.offset as u64, payload)
     }
 
     fn as_contiguous(&self) -> Option<&[f32]> {
