@@ -11,6 +11,8 @@
 # SCIPY_MAX (default 20000): largest n given to scipy (it needs n^2 memory).
 # MATRIX_MAX (default 20000): largest n given to fastcluster's matrix
 # linkage for methods that linkage_vector covers (single/ward/centroid/median).
+# DTYPE (default f32): storage of the generated points (f64: shoal links in
+# float64 under --precision auto, as the peers always do).
 set -euo pipefail
 SHOAL=$1; PY=$2; DIR=$3
 SIZES=${4:-"10000 20000 40000"}
@@ -18,13 +20,14 @@ DIMS=${5:-"2 16"}
 METHODS=${6:-"ward single average centroid"}
 SCIPY_MAX=${SCIPY_MAX:-20000}
 MATRIX_MAX=${MATRIX_MAX:-20000}
+DTYPE=${DTYPE:-f32}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$DIR"
 printf "%-6s %-3s %-9s %-20s %9s %9s\n" n d method tool seconds rss_MB
 for n in $SIZES; do
   for d in $DIMS; do
-    X="$DIR/h_${n}_${d}.npy"
-    [ -f "$X" ] || "$SHOAL" gen blobs --rows "$n" --dim "$d" --k 10 --seed 5 --out "$X" -q >/dev/null
+    X="$DIR/h_${n}_${d}_${DTYPE}.npy"
+    [ -f "$X" ] || "$SHOAL" gen blobs --rows "$n" --dim "$d" --k 10 --seed 5 --dtype "$DTYPE" --out "$X" -q >/dev/null
     for m in $METHODS; do
       line=$(/usr/bin/time -f "%M" "$SHOAL" linkage "$X" --method "$m" --out "$DIR/Z.npy" \
                --memory 16GiB --json -q 2>"$DIR/time.txt")

@@ -218,6 +218,28 @@ impl InputArgs {
     }
 }
 
+/// `--precision` of the exact, in-memory algorithms.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PrecisionArg {
+    /// The file's own: f64 for float64 (and 32/64-bit integer, and CSV) data, f32 otherwise.
+    Auto,
+    /// Single precision: half the memory; float64 input is rounded to f32 first.
+    F32,
+    /// Double precision, also for f32 files.
+    F64,
+}
+
+impl PrecisionArg {
+    pub fn choice(self) -> shoal_engine::exact::PrecisionChoice {
+        use shoal_engine::exact::PrecisionChoice as P;
+        match self {
+            PrecisionArg::Auto => P::Auto,
+            PrecisionArg::F32 => P::F32,
+            PrecisionArg::F64 => P::F64,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct InfoArgs {
     /// A .parquet, .npy, .f32 or .csv file.
@@ -500,6 +522,9 @@ pub struct LinkageArgs {
     /// Levels below a link for --criterion inconsistent.
     #[arg(long, default_value_t = 2)]
     pub depth: usize,
+    /// Precision of an exact linkage: auto follows the file's storage (float64 stays float64).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
+    pub precision: PrecisionArg,
     #[command(flatten)]
     pub memory: MemoryArgs,
     /// Print JSON instead of text.
@@ -588,7 +613,7 @@ pub enum DbscanMetric {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  shoal dbscan pts.npy --eps 0.1 --min-samples 10 --out labels.npy\n  shoal dbscan gps.parquet --columns lat,lon --metric haversine --eps 500m --min-samples 20 --out gps_db.parquet\n\nThe rows are held in memory as f32 (about 2 x rows x dim x 4 bytes plus 40 bytes a row\nwhile the index is built; 10M 2-D points take about 560 MB). With haversine, --eps takes\na unit: 500m, 50km or 0.01rad (Earth's mean radius 6371.0088 km)."
+    after_help = "Examples:\n  shoal dbscan pts.npy --eps 0.1 --min-samples 10 --out labels.npy\n  shoal dbscan gps.parquet --columns lat,lon --metric haversine --eps 500m --min-samples 20 --out gps_db.parquet\n\nThe rows are held in memory in the file's precision (--precision; about 2 x rows x dim x\n4 bytes for f32, 8 for f64, plus 40 bytes a row while the index is built; 10M 2-D f32 points\ntake about 560 MB). Neighbours are tested in f64 as d^2 <= eps^2 (haversine: the angle <= eps). With haversine, --eps takes\na unit: 500m, 50km or 0.01rad (Earth's mean radius 6371.0088 km)."
 )]
 pub struct DbscanArgs {
     /// A .parquet, .npy, .f32 or .csv file.
@@ -604,6 +629,9 @@ pub struct DbscanArgs {
     /// Distance.
     #[arg(long, value_enum, default_value_t = DbscanMetric::Euclidean)]
     pub metric: DbscanMetric,
+    /// Precision of the computation: auto follows the file's storage (float64 stays float64).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
+    pub precision: PrecisionArg,
     /// Labels (-1 noise, 0..c-1 clusters) in input order: .npy (int32) or .parquet (`cluster`).
     #[arg(long, value_name = "OUT")]
     pub out: PathBuf,
@@ -652,6 +680,9 @@ pub struct EvalArgs {
     /// Seed of the silhouette sample.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Precision of the computation: auto follows the file's storage (float64 stays float64).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Auto)]
+    pub precision: PrecisionArg,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

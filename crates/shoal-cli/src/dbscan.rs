@@ -4,19 +4,22 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
-use shoal_kernels::dbscan::{dbscan, DbscanError, Metric, EARTH_RADIUS_M};
-use shoal_reader::{open, read_all, LabelWriter};
+use shoal_engine::exact::{dbscan_file, DbscanParams, ExactError};
+use shoal_kernels::dbscan::{Metric, EARTH_RADIUS_M};
+use shoal_reader::{open, LabelWriter};
 
 use crate::cli::{DbscanArgs, DbscanMetric, Global};
 use crate::exit::usage;
 use crate::output::thousands;
+use crate::CANCEL;
 
 /// `--eps`: a number (Euclidean) or a distance with a unit (haversine),
 /// returned in the metric's units (radians for haversine).
 pub fn parse_eps(s: &str, metric: DbscanMetric) -> Result<f64> {
     let t = s.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
+    // The unit is the trailing run of letters, so 1e-3 and 5e2m parse.
+    let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &t[num.len()..];
     let v: f64 = num.trim().parse().map_err(|_| {
         usage(format!(
             "--eps {s:?}: expected a number, optionally with a unit"
@@ -50,14 +53,26 @@ struct Report {
     metric: &'static str,
     eps: f64,
     min_samples: usize,
+    precision: &'static str,
     clusters: usize,
     core_points: usize,
     noise_points: usize,
     largest_clusters: Vec<u64>,
     seconds: f64,
+    read_seconds: f64,
     dbscan_seconds: f64,
     peak_rss_bytes: Option<u64>,
     out: String,
+}
+
+/// Engine errors as the command line reports them.
+pub fn exact_err(e: ExactError) -> anyhow::Error {
+    match e {
+        ExactError::Usage(m) => usage(m),
+        ExactError::Engine(en) => en.into(),
+        ExactError::Write(w) => w.into(),
+        ExactError::Data(m) => anyhow::anyhow!(m),
+    }
 }
 
 pub fn run(_global: &Global, args: &DbscanArgs) -> Result<()> {
@@ -67,40 +82,21 @@ pub fn run(_global: &Global, args: &DbscanArgs) -> Result<()> {
         return Err(usage("--min-samples must be at least 1"));
     }
     let src = open(&args.file, &args.input.options())?;
-    let dim = src.info().dim;
     let metric = match args.metric {
         DbscanMetric::Euclidean => Metric::Euclidean,
         DbscanMetric::Haversine => Metric::Haversine,
     };
-    if metric == Metric::Haversine && dim != 2 {
-        return Err(usage(format!(
-            "{}: haversine needs two columns, latitude and longitude in degrees (select them with --columns lat,lon); the file gives {dim}",
-            args.file.display()
-        )));
-    }
+    let params = DbscanParams {
+        eps,
+        min_samples: args.min_samples,
+        metric,
+        precision: args.precision.choice(),
+    };
     // Validate the output path before the work.
-    let mut out = LabelWriter::create(&args.out, false)?;
-    let x = read_all(src.as_ref(), 1 << 16)?;
-    let t0 = Instant::now();
-    let res = dbscan(&x, dim, eps, args.min_samples, metric).map_err(|e| match e {
-        DbscanError::Parameter(m) => usage(m),
-        DbscanError::BadRow { row, detail } => {
-            anyhow::anyhow!("{}: row {row}: {detail}", args.file.display())
-        }
-    })?;
-    let dbscan_seconds = t0.elapsed().as_secs_f64();
-    drop(x);
-    for chunk in res.labels.chunks(1 << 16) {
-        out.write(chunk, None)?;
-    }
-    out.finish()?;
-    let mut sizes = vec![0u64; res.clusters];
-    for &l in &res.labels {
-        if l >= 0 {
-            sizes[l as usize] += 1;
-        }
-    }
-    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let out = LabelWriter::create(&args.out, false)?;
+    let run = dbscan_file(src.as_ref(), &params, &CANCEL, Some(out)).map_err(exact_err)?;
+    let res = &run.result;
+    let sizes = run.sizes();
     let r = Report {
         rows: res.labels.len(),
         metric: match metric {
@@ -109,12 +105,14 @@ pub fn run(_global: &Global, args: &DbscanArgs) -> Result<()> {
         },
         eps,
         min_samples: args.min_samples,
+        precision: run.precision.name(),
         clusters: res.clusters,
         core_points: res.core.iter().filter(|&&c| c).count(),
         noise_points: res.noise(),
         largest_clusters: sizes.iter().take(10).copied().collect(),
         seconds: start.elapsed().as_secs_f64(),
-        dbscan_seconds,
+        read_seconds: run.read_seconds,
+        dbscan_seconds: run.dbscan_seconds,
         peak_rss_bytes: crate::output::peak_rss(),
         out: args.out.display().to_string(),
     };
@@ -122,11 +120,12 @@ pub fn run(_global: &Global, args: &DbscanArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!(
-            "dbscan of {} rows ({}, eps {}, min_samples {}) in {:.2} s: {} clusters, {} core points, {} noise points ({:.1}%); wrote {}",
+            "dbscan of {} rows ({}, eps {}, min_samples {}, {}) in {:.2} s: {} clusters, {} core points, {} noise points ({:.1}%); wrote {}",
             thousands(r.rows as u64),
             r.metric,
             args.eps,
             r.min_samples,
+            r.precision,
             r.dbscan_seconds,
             r.clusters,
             thousands(r.core_points as u64),
@@ -140,4 +139,24 @@ pub fn run(_global: &Global, args: &DbscanArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eps_takes_scientific_notation_and_units() {
+        let e = DbscanMetric::Euclidean;
+        let h = DbscanMetric::Haversine;
+        assert_eq!(parse_eps("9e-4", e).unwrap(), 9e-4);
+        assert_eq!(parse_eps(" 0.25 ", e).unwrap(), 0.25);
+        assert_eq!(parse_eps("1.5e-5rad", h).unwrap(), 1.5e-5);
+        assert_eq!(parse_eps("2km", h).unwrap(), 2000.0 / EARTH_RADIUS_M);
+        assert_eq!(parse_eps("5e2m", h).unwrap(), 500.0 / EARTH_RADIUS_M);
+        assert!(parse_eps("500m", e).is_err());
+        assert!(parse_eps("500", h).is_err());
+        assert!(parse_eps("-1", e).is_err());
+        assert!(parse_eps("abc", e).is_err());
+    }
 }

@@ -5,59 +5,22 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
+use shoal_engine::exact::{self as ex, EvalOptions, ExactError};
 use shoal_kernels::metrics::external;
 use shoal_kernels::quality::{
-    calinski_harabasz, davies_bouldin, dense_labels, inertia, silhouette, silhouette_sampled,
-    simplified_silhouette, QualityError,
+    calinski_harabasz, davies_bouldin, dense_labels, silhouette_sampled, QualityError,
 };
-use shoal_reader::{open, read_all, read_npy_f64, Format, OpenOptions};
+use shoal_reader::{open, read_all, OpenOptions};
 
 use crate::cli::{EvalArgs, Global, SilhouetteMode};
+use crate::dbscan::exact_err;
 use crate::exit::usage;
 use crate::output::thousands;
+use crate::CANCEL;
 
-/// Labels from `.npy` (any integer or float dtype holding whole numbers) or
-/// the `column` of a Parquet/CSV file.
+/// Labels from `.npy` or the `column` of a Parquet/CSV file.
 pub fn read_labels(path: &Path, column: &str) -> Result<Vec<i64>> {
-    let values: Vec<f64> = match Format::from_path(path) {
-        Some(Format::Npy) => {
-            let (v, shape) = read_npy_f64(path)?;
-            if shape.len() > 2 || (shape.len() == 2 && shape[1] != 1) {
-                return Err(anyhow::anyhow!(
-                    "{}: labels are one value per row; this array has shape {shape:?}",
-                    path.display()
-                ));
-            }
-            v
-        }
-        _ => {
-            let src = open(
-                path,
-                &OpenOptions {
-                    columns: Some(vec![column.to_string()]),
-                    ..OpenOptions::default()
-                },
-            )?;
-            read_all(src.as_ref(), 1 << 16)?
-                .into_iter()
-                .map(f64::from)
-                .collect()
-        }
-    };
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            if v.fract() == 0.0 && v.abs() < 9.0e15 {
-                Ok(v as i64)
-            } else {
-                Err(anyhow::anyhow!(
-                    "{}: row {i}: label {v} is not a whole number",
-                    path.display()
-                ))
-            }
-        })
-        .collect()
+    ex::read_labels(path, column).map_err(exact_err)
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +45,8 @@ struct Report {
     simplified_silhouette: f64,
     davies_bouldin: f64,
     calinski_harabasz: f64,
+    /// f32 or f64.
+    precision: &'static str,
     /// Agreement with --truth (scikit-learn's names).
     external: Option<serde_json::Value>,
     seconds: f64,
@@ -94,90 +59,71 @@ fn quality_err(e: QualityError) -> anyhow::Error {
 pub fn run(_global: &Global, args: &EvalArgs) -> Result<()> {
     let start = Instant::now();
     let src = open(&args.file, &args.input.options())?;
-    let dim = src.info().dim;
     let labels = read_labels(&args.labels, &args.label_column)?;
-    let x = read_all(src.as_ref(), 1 << 16)?;
-    let n = x.len() / dim;
-    if labels.len() != n {
-        return Err(usage(format!(
-            "{} has {} labels but {} has {n} rows",
-            args.labels.display(),
-            labels.len(),
-            args.file.display()
-        )));
-    }
     let truth = match &args.truth {
-        Some(t) => {
-            let t = read_labels(t, &args.label_column)?;
-            if t.len() != n {
-                return Err(usage(format!(
-                    "{} has {} labels but the data has {n} rows",
-                    args.truth
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default(),
-                    t.len()
-                )));
-            }
-            Some(t)
-        }
+        Some(t) => Some(read_labels(t, &args.label_column)?),
         None => None,
     };
-    let (dense, k) = dense_labels(&labels);
-    if k < 2 || k + 1 > n {
-        return Err(usage(format!(
-            "{}: {k} distinct labels for {n} rows; the scores need between 2 and n-1 clusters",
-            args.labels.display()
-        )));
-    }
-    let mut sizes = vec![0u64; k];
-    for &l in &dense {
-        sizes[l as usize] += 1;
-    }
-    let inertia = inertia(&x, dim, &labels).map_err(quality_err)?;
-    let mode = match (args.silhouette, args.silhouette_sample) {
-        (SilhouetteMode::Auto, Some(_)) => SilhouetteMode::Sample,
-        (SilhouetteMode::Auto, None) if n <= 20_000 => SilhouetteMode::Exact,
-        (SilhouetteMode::Auto, None) => SilhouetteMode::Sample,
-        (m, _) => m,
+    let n = src.info().rows;
+    let named = |what: &Path, len: usize| {
+        usage(format!(
+            "{} has {len} labels but {} has {n} rows",
+            what.display(),
+            args.file.display()
+        ))
     };
-    let t0 = Instant::now();
-    let sil = match mode {
-        SilhouetteMode::Exact => Some(Silhouette {
-            kind: "exact",
-            value: silhouette(&x, dim, &labels).map_err(quality_err)?,
-            sample_rows: None,
-            standard_error: None,
-            seconds: t0.elapsed().as_secs_f64(),
-        }),
-        SilhouetteMode::Sample => {
-            let m = args.silhouette_sample.unwrap_or(10_000).min(n);
-            let (v, se) =
-                silhouette_sampled(&x, dim, &labels, m, args.seed).map_err(quality_err)?;
-            Some(Silhouette {
-                kind: "sample",
-                value: v,
-                sample_rows: Some(m),
-                standard_error: Some(se),
-                seconds: t0.elapsed().as_secs_f64(),
-            })
+    // Before reading the data: a count that cannot match is a usage error.
+    if !args.input.skip_invalid {
+        if labels.len() as u64 != n {
+            return Err(named(&args.labels, labels.len()));
         }
-        _ => None,
+        if let (Some(t), Some(p)) = (&truth, &args.truth) {
+            if t.len() as u64 != n {
+                return Err(named(p, t.len()));
+            }
+        }
+    }
+    let opts = EvalOptions {
+        silhouette: match args.silhouette {
+            SilhouetteMode::Auto => ex::SilhouetteMode::Auto,
+            SilhouetteMode::Exact => ex::SilhouetteMode::Exact,
+            SilhouetteMode::Sample => ex::SilhouetteMode::Sample,
+            SilhouetteMode::None => ex::SilhouetteMode::None,
+        },
+        silhouette_sample: args.silhouette_sample,
+        seed: args.seed,
+        precision: args.precision.choice(),
     };
-    let ext = truth.as_ref().map(|t| external(t, &labels));
+    let e = ex::eval_file(src.as_ref(), &labels, truth.as_deref(), &opts, &CANCEL).map_err(
+        |e| match e {
+            ExactError::Usage(m) => usage(format!("{}: {m}", args.labels.display())),
+            other => exact_err(other),
+        },
+    )?;
+    let sizes = e.cluster_sizes.clone();
     let max = *sizes.iter().max().unwrap_or(&1);
     let min = *sizes.iter().min().unwrap_or(&1);
+    let n = e.rows;
+    let k = e.clusters;
+    let ext = e.external;
     let r = Report {
         rows: n,
         clusters: k,
-        noise_points: labels.iter().filter(|&&l| l == -1).count(),
+        noise_points: e.noise_points,
         cluster_sizes: sizes.clone(),
         imbalance: max as f64 / min.max(1) as f64,
-        inertia,
-        silhouette: sil,
-        simplified_silhouette: simplified_silhouette(&x, dim, &labels).map_err(quality_err)?,
-        davies_bouldin: davies_bouldin(&x, dim, &labels).map_err(quality_err)?,
-        calinski_harabasz: calinski_harabasz(&x, dim, &labels).map_err(quality_err)?,
+        inertia: e.inertia,
+        silhouette: e.silhouette.map(|s| Silhouette {
+            kind: if s.exact { "exact" } else { "sample" },
+            value: s.value,
+            sample_rows: s.sample_rows,
+            standard_error: s.standard_error,
+            seconds: s.seconds,
+        }),
+        simplified_silhouette: e.simplified_silhouette,
+        davies_bouldin: e.davies_bouldin,
+        calinski_harabasz: e.calinski_harabasz,
+        precision: e.precision.name(),
         external: ext.map(|e| {
             serde_json::json!({
                 "adjusted_rand": e.adjusted_rand,

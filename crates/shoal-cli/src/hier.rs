@@ -14,7 +14,7 @@ use shoal_kernels::hierarchy::{
     tree::{self, Criterion, Truncate},
     HierarchyError, Merge,
 };
-use shoal_reader::{open, read_npy_f64, AtomicFile, LabelWriter, NpyWriter, WriteError};
+use shoal_reader::{open, read_npy_f64, AtomicFile, LabelWriter, NpyWriter, Precision, WriteError};
 
 use crate::cli::{
     CophenetArgs, CutCriterion, DendrogramArgs, FclusterArgs, Global, LinkageArgs, MicroAlgo,
@@ -170,6 +170,11 @@ struct LinkageReport {
     weighted: bool,
     seconds: f64,
     linkage_seconds: f64,
+    /// Precision the tree was computed in (f32 or f64).
+    precision: &'static str,
+    /// `matrix` (scipy's algorithm on the condensed distances) or `vector`
+    /// (from the observations, O(n d)).
+    algorithm: &'static str,
     top_heights: Vec<f64>,
     monotonic: bool,
     clusters: Option<usize>,
@@ -210,7 +215,9 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
             Reduce::MicroClusters { m, kmeans }
         }
         (None, Some(m)) => Reduce::Sample { m, seed: args.seed },
-        (None, None) => Reduce::Exact,
+        (None, None) => Reduce::Exact {
+            precision: args.precision.choice().resolve(&info),
+        },
     };
     // With micro-clusters and --labels, the k-means' last pass also writes
     // each row's micro-cluster to a scratch file beside the labels, so
@@ -315,6 +322,14 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
         fitted.weights.is_some(),
         start.elapsed().as_secs_f64(),
         fitted.linkage_seconds,
+        (
+            fitted
+                .points
+                .as_ref()
+                .map_or(Precision::F32, |p| p.precision())
+                .name(),
+            fitted.algorithm.name(),
+        ),
         sizes,
         passes
             .iter()
@@ -396,6 +411,7 @@ fn linkage_condensed(args: &LinkageArgs, start: Instant) -> Result<()> {
         false,
         start.elapsed().as_secs_f64(),
         linkage_seconds,
+        ("f64", "matrix"),
         sizes,
         Vec::new(),
     )
@@ -409,6 +425,7 @@ fn report(
     weighted: bool,
     seconds: f64,
     linkage_seconds: f64,
+    (precision, algorithm): (&'static str, &'static str),
     sizes: Option<Vec<u64>>,
     passes: Vec<PassJson>,
 ) -> Result<()> {
@@ -420,6 +437,8 @@ fn report(
         weighted,
         seconds,
         linkage_seconds,
+        precision,
+        algorithm,
         top_heights: top,
         monotonic: tree::is_monotonic(z),
         clusters: sizes.as_ref().map(|s| s.iter().filter(|&&c| c > 0).count()),
@@ -448,10 +467,12 @@ fn report(
         )
     };
     println!(
-        "{} linkage of {leaves} in {:.2} s (tree {:.2} s); top merge heights {}; wrote {}",
+        "{} linkage of {leaves} in {:.2} s (tree {:.2} s, {}, {}); top merge heights {}; wrote {}",
         r.method,
         seconds,
         linkage_seconds,
+        r.precision,
+        r.algorithm,
         r.top_heights
             .iter()
             .map(|h| format!("{h:.6}"))

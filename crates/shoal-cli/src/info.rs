@@ -29,6 +29,9 @@ pub struct InfoReport {
     pub storage: Vec<(String, String)>,
     pub row_groups: Option<usize>,
     pub file_bytes: u64,
+    /// Precision of the exact algorithms (linkage, dbscan, eval) under
+    /// `--precision auto`; the streaming k-means family is always f32.
+    pub precision: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<Vec<ColumnReport>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,6 +51,7 @@ impl InfoReport {
             storage: info.storage.clone(),
             row_groups: info.row_groups,
             file_bytes: info.file_bytes,
+            precision: info.native.name(),
             stats: None,
             skipped_rows: None,
             seconds: None,
@@ -68,6 +72,10 @@ impl InfoReport {
             .map(|(c, t)| format!("{c} {t}"))
             .collect();
         println!("storage    {}", storage.join(", "));
+        println!(
+            "precision  {} for linkage, dbscan and eval (--precision auto); f32 compute with f64 sums for fit, assign and whiten",
+            self.precision
+        );
         if let Some(stats) = &self.stats {
             let w = stats
                 .iter()

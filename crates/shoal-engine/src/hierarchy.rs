@@ -10,8 +10,8 @@ use shoal_kernels::hierarchy::{
     condensed, condensed_bytes, olo, tree, vector, HierarchyError, Merge, Method,
 };
 use shoal_kernels::kmeans::Sample;
-use shoal_kernels::Centroids;
-use shoal_reader::{read_all, Source, WriteError};
+use shoal_kernels::{Centroids, Real};
+use shoal_reader::{Points, Precision, Source, WriteError};
 
 use crate::kmeans::{
     fit, lloyd_pass, Algo, KMeansConfig, KMeansError, KMeansFit, LabelSink, PassTiming, Scaling,
@@ -48,8 +48,9 @@ pub enum LinkageError {
 /// How rows reach the linkage.
 #[derive(Debug, Clone)]
 pub enum Reduce {
-    /// Every row is a leaf.
-    Exact,
+    /// Every row is a leaf, read and linked in `precision` (f64 gives
+    /// scipy's tree on float64 input to the bit).
+    Exact { precision: Precision },
     /// k-means to `m` micro-clusters; their centroids are the leaves, their
     /// sizes the initial weights.
     MicroClusters { m: usize, kmeans: KMeansConfig },
@@ -83,11 +84,59 @@ pub fn micro_kmeans_config(
     }
 }
 
+/// How an exact linkage is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkageAlgorithm {
+    /// scipy's algorithm on the condensed distance matrix (n(n-1)/2
+    /// doubles): scipy's arithmetic, so its tie-breaking too.
+    Matrix,
+    /// From the observations in O(n·d) (`single`, `ward`, `centroid`,
+    /// `median`): the same tree up to rounding, but where distances tie
+    /// the last bits of the arithmetic can break the tie otherwise.
+    Vector,
+}
+
+impl LinkageAlgorithm {
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkageAlgorithm::Matrix => "matrix",
+            LinkageAlgorithm::Vector => "vector",
+        }
+    }
+
+    /// The algorithm for `method` on `n` rows: the matrix when the method
+    /// needs it, or when `prefer_matrix` (f64 linkage, which promises
+    /// scipy's answer to the bit) and it fits in `memory`.
+    pub fn choose(
+        n: usize,
+        dim: usize,
+        method: Method,
+        optimal_ordering: bool,
+        prefer_matrix: bool,
+        memory: u64,
+    ) -> LinkageAlgorithm {
+        if !method.works_on_vectors()
+            || (prefer_matrix
+                && exact_need(n, dim, method, optimal_ordering, LinkageAlgorithm::Matrix) <= memory)
+        {
+            LinkageAlgorithm::Matrix
+        } else {
+            LinkageAlgorithm::Vector
+        }
+    }
+}
+
 /// Bytes the exact linkage of `n` rows of `dim` values needs in memory,
-/// beyond the rows themselves (f32).
-pub fn exact_need(n: usize, dim: usize, method: Method, optimal_ordering: bool) -> u64 {
+/// beyond the rows themselves.
+pub fn exact_need(
+    n: usize,
+    dim: usize,
+    method: Method,
+    optimal_ordering: bool,
+    algorithm: LinkageAlgorithm,
+) -> u64 {
     let n64 = n as u128;
-    let mut need: u128 = if method.works_on_vectors() {
+    let mut need: u128 = if method.works_on_vectors() && algorithm == LinkageAlgorithm::Vector {
         // f64 centres + per-cluster scratch.
         n64 * dim as u128 * 8 + n64 * 32
     } else {
@@ -99,23 +148,23 @@ pub fn exact_need(n: usize, dim: usize, method: Method, optimal_ordering: bool) 
     need.min(u64::MAX as u128) as u64
 }
 
-/// Linkage of in-memory points (`n x dim`), from observations where the
-/// method allows and from the condensed matrix otherwise, refusing when the
-/// work would not fit in `memory` bytes.
-pub fn linkage_points(
-    data: &[f32],
+/// Linkage of in-memory points (`n x dim`) by `algorithm`, refusing when
+/// the work would not fit in `memory` bytes.
+pub fn linkage_points<T: Real>(
+    data: &[T],
     dim: usize,
     method: Method,
     weights: Option<&[f64]>,
     optimal_ordering: bool,
+    algorithm: LinkageAlgorithm,
     memory: u64,
 ) -> Result<Vec<Merge>, LinkageError> {
     let n = data.len() / dim;
-    let need = exact_need(n, dim, method, optimal_ordering);
+    let need = exact_need(n, dim, method, optimal_ordering, algorithm);
     if need > memory {
         let what = if optimal_ordering {
             format!("{method} linkage with optimal leaf ordering (an n x n table)")
-        } else if method.works_on_vectors() {
+        } else if algorithm == LinkageAlgorithm::Vector {
             format!("{method} linkage")
         } else {
             format!("{method} linkage (a condensed distance matrix of n(n-1)/2 doubles)")
@@ -131,7 +180,7 @@ pub fn linkage_points(
             ),
         });
     }
-    let mut z = if method.works_on_vectors() {
+    let mut z = if method.works_on_vectors() && algorithm == LinkageAlgorithm::Vector {
         vector::linkage(data, dim, method, weights)?
     } else {
         condensed::linkage(
@@ -163,14 +212,15 @@ pub struct LinkageFit {
     /// points (`leaves x dim`, input units), and micro-cluster sizes.
     pub codebook: Option<Vec<f32>>,
     pub weights: Option<Vec<u64>>,
-    /// The leaves' rows for an exact linkage (kept for labelling).
-    pub points: Option<Vec<f32>>,
+    /// The leaves' rows for an exact linkage, in the precision linked.
+    pub points: Option<Points>,
     pub kmeans: Option<KMeansFit>,
     /// Micro-cluster index -> leaf (empty micro-clusters have no leaf).
     pub micro_to_leaf: Option<Vec<u32>>,
     pub passes: Vec<PassTiming>,
     /// Seconds spent building the tree itself.
     pub linkage_seconds: f64,
+    pub algorithm: LinkageAlgorithm,
 }
 
 impl LinkageFit {
@@ -200,9 +250,18 @@ pub fn linkage(
     let mut passes = Vec::new();
     let mut micro_to_leaf = None;
     let (leaves_x, weights, kfit, rows) = match reduce {
-        Reduce::Exact => {
+        Reduce::Exact { precision } => {
             let n = info.rows as usize;
-            let need = exact_need(n, dim, method, optimal_ordering) + info.rows * dim as u64 * 4;
+            let rows_bytes = info.rows * dim as u64 * precision.bytes();
+            let algorithm = LinkageAlgorithm::choose(
+                n,
+                dim,
+                method,
+                optimal_ordering,
+                *precision == Precision::F64,
+                memory.saturating_sub(rows_bytes),
+            );
+            let need = exact_need(n, dim, method, optimal_ordering, algorithm) + rows_bytes;
             if need > memory {
                 // Same message as linkage_points, before reading anything.
                 return Err(LinkageError::TooBig {
@@ -224,7 +283,7 @@ pub fn linkage(
                 inertia: None,
             });
             let start = Instant::now();
-            let x = read_all(source, pass.chunk_rows).map_err(EngineError::Read)?;
+            let x = Points::read(source, *precision, pass.chunk_rows).map_err(EngineError::Read)?;
             passes.push(PassTiming {
                 name: "read".into(),
                 seconds: start.elapsed().as_secs_f64(),
@@ -254,7 +313,7 @@ pub fn linkage(
             }
             micro_to_leaf = Some(to_leaf);
             let rows = f.rows;
-            (x, Some(w), Some(f), rows)
+            (Points::F32(x), Some(w), Some(f), rows)
         }
         Reduce::Sample { m, seed } => {
             observer.pass_started(&PassStart {
@@ -275,7 +334,7 @@ pub fn linkage(
                 |a, b| a.merge(&b),
             )?;
             passes.push(PassTiming::new("sample", &rep));
-            (sample.finish(), None, None, rep.rows)
+            (Points::F32(sample.finish()), None, None, rep.rows)
         }
     };
     let n = leaves_x.len() / dim;
@@ -288,31 +347,37 @@ pub fn linkage(
     let start = Instant::now();
     let budget = match reduce {
         // The rows are already in memory; only the linkage's own needs count.
-        Reduce::Exact => memory.saturating_sub(leaves_x.len() as u64 * 4),
+        Reduce::Exact { .. } => memory.saturating_sub(leaves_x.bytes()),
         _ => memory,
     };
-    let z = linkage_points(
-        &leaves_x,
+    let algorithm = LinkageAlgorithm::choose(
+        n,
         dim,
         method,
-        wf.as_deref(),
         optimal_ordering,
+        leaves_x.precision() == Precision::F64,
         budget,
-    )?;
+    );
+    let w = wf.as_deref();
+    let z = match &leaves_x {
+        Points::F32(x) => linkage_points(x, dim, method, w, optimal_ordering, algorithm, budget),
+        Points::F64(x) => linkage_points(x, dim, method, w, optimal_ordering, algorithm, budget),
+    }?;
     let linkage_seconds = start.elapsed().as_secs_f64();
-    let exact = matches!(reduce, Reduce::Exact);
+    let exact = matches!(reduce, Reduce::Exact { .. });
     Ok(LinkageFit {
         z,
         method,
         rows,
         dim,
-        codebook: (!exact).then(|| leaves_x.clone()),
+        codebook: (!exact).then(|| leaves_x.to_f32()),
         weights,
         points: exact.then_some(leaves_x),
         kmeans: kfit,
         micro_to_leaf,
         passes,
         linkage_seconds,
+        algorithm,
     })
 }
 

@@ -44,7 +44,9 @@ fn ward_labels(src: &dyn Source, k: usize, m: Option<usize>) -> Vec<u32> {
     };
     let memory = 1 << 30;
     let reduce = match m {
-        None => Reduce::Exact,
+        None => Reduce::Exact {
+            precision: src.info().native,
+        },
         Some(m) => Reduce::MicroClusters {
             m,
             kmeans: micro_kmeans_config(m, Algo::MiniBatch, 7, &pass, memory),

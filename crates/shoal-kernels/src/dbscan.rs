@@ -19,7 +19,7 @@
 //! by the first pair found within `eps`. With more coordinates the first
 //! three are gridded in cells a hair wider than `eps` and every candidate
 //! is tested. Neighbour
-//! tests are made in f64 on the stored f32 values: squared Euclidean
+//! tests are made in f64 on the values as given (f32 or f64): squared Euclidean
 //! distance against `eps²`, or the haversine great-circle angle against
 //! `eps` radians, as scikit-learn's trees compare them.
 //!
@@ -32,6 +32,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
+
+use crate::Real;
 
 /// How distances are measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,10 +87,10 @@ impl Dbscan {
 }
 
 /// Points sorted by grid cell, with the cell table.
-struct Grid {
+struct Grid<T> {
     dim: usize,
-    /// Sorted copy of the points (f32, `n x dim`).
-    pts: Vec<f32>,
+    /// Sorted copy of the points (`n x dim`, in the input's precision).
+    pts: Vec<T>,
     /// Original index of each sorted point.
     orig: Vec<u32>,
     /// Cell of each sorted point.
@@ -108,16 +110,22 @@ struct Grid {
 
 /// Grid coordinates of one point: the first `g` coordinates (Euclidean) or
 /// the unit vector (haversine), divided by the cell side.
-fn grid_coords(p: &[f32], metric: Metric, g: usize, origin: &[f64; 3], side: f64) -> [f64; 3] {
+fn grid_coords<T: Real>(
+    p: &[T],
+    metric: Metric,
+    g: usize,
+    origin: &[f64; 3],
+    side: f64,
+) -> [f64; 3] {
     let mut v = [0f64; 3];
     match metric {
         Metric::Euclidean => {
             for k in 0..g {
-                v[k] = (p[k] as f64 - origin[k]) / side;
+                v[k] = (p[k].into() - origin[k]) / side;
             }
         }
         Metric::Haversine => {
-            let (lat, lon) = ((p[0] as f64).to_radians(), (p[1] as f64).to_radians());
+            let (lat, lon) = (p[0].into().to_radians(), p[1].into().to_radians());
             v = [
                 (lat.cos() * lon.cos() + 1.0) / side,
                 (lat.cos() * lon.sin() + 1.0) / side,
@@ -131,17 +139,17 @@ fn grid_coords(p: &[f32], metric: Metric, g: usize, origin: &[f64; 3], side: f64
 /// Haversine angle between (lat, lon) degree pairs, as scikit-learn's
 /// `haversine` metric computes it on radians.
 #[inline]
-pub fn haversine(a: &[f32], b: &[f32]) -> f64 {
-    let (la, oa) = ((a[0] as f64).to_radians(), (a[1] as f64).to_radians());
-    let (lb, ob) = ((b[0] as f64).to_radians(), (b[1] as f64).to_radians());
+pub fn haversine<T: Real>(a: &[T], b: &[T]) -> f64 {
+    let (la, oa) = (a[0].into().to_radians(), a[1].into().to_radians());
+    let (lb, ob) = (b[0].into().to_radians(), b[1].into().to_radians());
     let s1 = (0.5 * (la - lb)).sin();
     let s2 = (0.5 * (oa - ob)).sin();
     let r = s1 * s1 + la.cos() * lb.cos() * s2 * s2;
     2.0 * r.sqrt().asin()
 }
 
-impl Grid {
-    fn build(data: &[f32], dim: usize, eps: f64, metric: Metric) -> Result<Grid, DbscanError> {
+impl<T: Real> Grid<T> {
+    fn build(data: &[T], dim: usize, eps: f64, metric: Metric) -> Result<Grid<T>, DbscanError> {
         let n = data.len() / dim;
         // With the whole space gridded (d <= 3, or the sphere's unit vectors),
         // cells get a diagonal a hair below eps, so all points of a cell are
@@ -158,7 +166,7 @@ impl Grid {
                         .iter()
                         .skip(k)
                         .step_by(dim)
-                        .fold(f64::INFINITY, |m, &v| m.min(v as f64));
+                        .fold(f64::INFINITY, |m, &v| m.min(v.into()));
                 }
                 let side = if exact_cells {
                     eps / (g as f64).sqrt() * (1.0 - 1e-9)
@@ -275,17 +283,17 @@ impl Grid {
     }
 
     #[inline]
-    fn point(&self, s: usize) -> &[f32] {
+    fn point(&self, s: usize) -> &[T] {
         &self.pts[s * self.dim..(s + 1) * self.dim]
     }
 
     #[inline]
-    fn near(&self, a: &[f32], b: &[f32]) -> bool {
+    fn near(&self, a: &[T], b: &[T]) -> bool {
         match self.metric {
             Metric::Euclidean => {
                 let mut s = 0f64;
                 for (x, y) in a.iter().zip(b) {
-                    let t = *x as f64 - *y as f64;
+                    let t = (*x).into() - (*y).into();
                     s += t * t;
                 }
                 s <= self.threshold
@@ -349,8 +357,8 @@ fn union(parent: &[AtomicU32], a: u32, b: u32) {
 /// DBSCAN of the rows of `data` (`n x dim`, row-major). For
 /// [`Metric::Haversine`] rows are (latitude, longitude) in degrees and
 /// `eps` is in radians.
-pub fn dbscan(
-    data: &[f32],
+pub fn dbscan<T: Real>(
+    data: &[T],
     dim: usize,
     eps: f64,
     min_samples: usize,
@@ -373,10 +381,10 @@ pub fn dbscan(
             "{n} rows is more than 2^32 - 2"
         )));
     }
-    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+    if let Some(i) = data.iter().position(|&v| !v.into().is_finite()) {
         return Err(DbscanError::BadRow {
             row: i / dim,
-            detail: format!("value {} in column {}", data[i], i % dim),
+            detail: format!("value {} in column {}", data[i].into(), i % dim),
         });
     }
     if metric == Metric::Haversine {
@@ -385,12 +393,12 @@ pub fn dbscan(
                 "haversine needs exactly 2 columns (latitude, longitude in degrees), got {dim}"
             )));
         }
-        if let Some(r) = (0..n).find(|&r| data[2 * r].abs() > 90.0) {
+        if let Some(r) = (0..n).find(|&r| data[2 * r].into().abs() > 90.0) {
             return Err(DbscanError::BadRow {
                 row: r,
                 detail: format!(
                     "latitude {} is outside [-90, 90]; columns must be latitude then longitude, in degrees",
-                    data[2 * r]
+                    data[2 * r].into()
                 ),
             });
         }
@@ -551,8 +559,8 @@ pub fn dbscan(
 }
 
 /// The O(n²) definition, for tests: neighbours by a full scan.
-pub fn dbscan_naive(
-    data: &[f32],
+pub fn dbscan_naive<T: Real>(
+    data: &[T],
     dim: usize,
     eps: f64,
     min_samples: usize,
@@ -560,11 +568,11 @@ pub fn dbscan_naive(
 ) -> Dbscan {
     let n = data.len() / dim;
     let p = |i: usize| &data[i * dim..(i + 1) * dim];
-    let near = |a: &[f32], b: &[f32]| match metric {
+    let near = |a: &[T], b: &[T]| match metric {
         Metric::Euclidean => {
             let mut s = 0f64;
             for (x, y) in a.iter().zip(b) {
-                let t = *x as f64 - *y as f64;
+                let t = (*x).into() - (*y).into();
                 s += t * t;
             }
             s <= eps * eps

@@ -18,5 +18,12 @@ pub mod minibatch;
 pub mod quality;
 pub mod stats;
 
+/// An element the exact in-memory kernels (DBSCAN, linkage, quality scores)
+/// accept: `f32` or `f64`, widened to `f64` for every distance, so that
+/// float64 input keeps every bit.
+pub trait Real: Copy + Into<f64> + Send + Sync + 'static {}
+impl Real for f32 {}
+impl Real for f64 {}
+
 pub use assign::{assign, assign_naive, sq_dist, sq_dist_wide, AssignScratch, Centroids};
 pub use stats::{ColumnStats, ColumnSummary};

@@ -12,6 +12,7 @@ use std::path::Path;
 use crate::error::ReadError;
 use crate::source::{Block, ChunkReader, Format, OpenOptions, Source, SourceInfo};
 use crate::validate::check_block;
+use crate::value::{Precision, Value};
 
 /// An opened CSV file. Opening reads it once to count the rows and check
 /// their shape.
@@ -26,12 +27,12 @@ pub(crate) struct CsvSource {
     skip_invalid: bool,
 }
 
-fn parse_num(s: &[u8]) -> Option<f32> {
+fn parse_num<V: Value>(s: &[u8]) -> Option<V> {
     let s = std::str::from_utf8(s).ok()?.trim();
     if s.is_empty() {
         return None;
     }
-    s.parse::<f64>().ok().map(|v| v as f32)
+    s.parse::<f64>().ok().map(V::from_f64)
 }
 
 /// The 1-based line on which the record at byte `byte` starts. Computed only
@@ -91,7 +92,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<CsvSource, ReadErr
         });
     }
     let width = rec.len();
-    let has_header = rec.iter().any(|f| parse_num(f).is_none());
+    let has_header = rec.iter().any(|f| parse_num::<f64>(f).is_none());
     let names: Vec<String> = if has_header {
         rec.iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
@@ -131,7 +132,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<CsvSource, ReadErr
             })
             .collect::<Result<_, _>>()?,
         None => (0..width)
-            .filter(|&i| first_data.get(i).and_then(parse_num).is_some())
+            .filter(|&i| first_data.get(i).and_then(parse_num::<f64>).is_some())
             .collect(),
     };
     if fields.is_empty() {
@@ -171,6 +172,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<CsvSource, ReadErr
         columns,
         row_groups: None,
         file_bytes,
+        native: Precision::F64,
     };
     Ok(CsvSource {
         info,
@@ -195,6 +197,24 @@ impl Source for CsvSource {
         rows: Range<u64>,
         chunk_rows: usize,
     ) -> Result<Box<dyn ChunkReader + '_>, ReadError> {
+        Ok(Box::new(self.chunks::<f32>(rows, chunk_rows)?))
+    }
+
+    fn reader_f64(
+        &self,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader<f64> + '_>, ReadError> {
+        Ok(Box::new(self.chunks::<f64>(rows, chunk_rows)?))
+    }
+}
+
+impl CsvSource {
+    fn chunks<V: Value>(
+        &self,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<CsvChunks<'_, V>, ReadError> {
         let mut r = CsvChunks {
             src: self,
             range: rows,
@@ -207,24 +227,24 @@ impl Source for CsvSource {
             skipped: 0,
         };
         r.rewind()?;
-        Ok(Box::new(r))
+        Ok(r)
     }
 }
 
-struct CsvChunks<'a> {
+struct CsvChunks<'a, V> {
     src: &'a CsvSource,
     range: Range<u64>,
     chunk_rows: usize,
     rdr: Option<csv::Reader<BufReader<File>>>,
     rec: csv::ByteRecord,
     next_row: u64,
-    buf: Vec<f32>,
+    buf: Vec<V>,
     seq: u64,
     skipped: u64,
 }
 
-impl ChunkReader for CsvChunks<'_> {
-    fn next_block(&mut self) -> Result<Option<Block<'_>>, ReadError> {
+impl<V: Value> ChunkReader<V> for CsvChunks<'_, V> {
+    fn next_block(&mut self) -> Result<Option<Block<'_, V>>, ReadError> {
         let path = &self.src.info.path;
         let dim = self.src.info.dim;
         loop {

@@ -23,6 +23,7 @@ use memmap2::Mmap;
 use crate::error::ReadError;
 use crate::source::{fixed_partitions, Block, ChunkReader, Source, SourceInfo};
 use crate::validate::{all_finite, check_block};
+use crate::value::{Precision, Value};
 
 /// Element types a dense file may store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,16 @@ pub enum Elem {
 }
 
 impl Elem {
+    /// The precision that holds every value of this type exactly: f64 for
+    /// float64 and the 32/64-bit integers (beyond 2^24 in magnitude, f32
+    /// rounds them), f32 for the rest.
+    pub fn native_precision(self) -> Precision {
+        match self {
+            Elem::F64 | Elem::I32 | Elem::I64 | Elem::U32 | Elem::U64 => Precision::F64,
+            _ => Precision::F32,
+        }
+    }
+
     pub fn size(self) -> usize {
         match self {
             Elem::I8 | Elem::U8 => 1,
@@ -223,6 +234,36 @@ impl DenseSource {
             .then_some(p as usize)
     }
 
+    fn dense_reader<V: Value>(&self, rows: Range<u64>, chunk_rows: usize) -> DenseReader<'_, V> {
+        assert!(rows.end <= self.layout.rows && rows.start <= rows.end);
+        // A partition found valid as f32 is valid as f64 too, but not the
+        // other way round (1e300 is a finite double): only f32 readers keep
+        // and trust the marks.
+        let part = (V::ELEM == Elem::F32)
+            .then(|| self.partition_of(&rows))
+            .flatten();
+        let trusted = part.is_some_and(|p| self.valid[p].load(Ordering::Relaxed));
+        DenseReader {
+            src: self,
+            part,
+            trusted,
+            clean: true,
+            range: rows.clone(),
+            next: rows.start,
+            chunk_rows: chunk_rows.max(1),
+            buf: Vec::new(),
+            bytes: Vec::new(),
+            seq: 0,
+            skipped: 0,
+        }
+    }
+
+    /// Is the payload exactly `V` in native byte order (C order is checked
+    /// by the caller)?
+    fn is_native<V: Value>(&self) -> bool {
+        self.layout.elem == V::ELEM && (self.layout.big_endian == cfg!(target_endian = "big"))
+    }
+
     /// Is the payload exactly little-endian C-order float32?
     fn is_native_f32(&self) -> bool {
         self.layout.elem == Elem::F32
@@ -245,22 +286,15 @@ impl Source for DenseSource {
         rows: Range<u64>,
         chunk_rows: usize,
     ) -> Result<Box<dyn ChunkReader + '_>, ReadError> {
-        assert!(rows.end <= self.layout.rows && rows.start <= rows.end);
-        let part = self.partition_of(&rows);
-        let trusted = part.is_some_and(|p| self.valid[p].load(Ordering::Relaxed));
-        Ok(Box::new(DenseReader {
-            src: self,
-            part,
-            trusted,
-            clean: true,
-            range: rows.clone(),
-            next: rows.start,
-            chunk_rows: chunk_rows.max(1),
-            buf: Vec::new(),
-            bytes: Vec::new(),
-            seq: 0,
-            skipped: 0,
-        }))
+        Ok(Box::new(self.dense_reader::<f32>(rows, chunk_rows)))
+    }
+
+    fn reader_f64(
+        &self,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader<f64> + '_>, ReadError> {
+        Ok(Box::new(self.dense_reader::<f64>(rows, chunk_rows)))
     }
 
     fn read_rows(&self, rows: &[u64], out: &mut Vec<f32>) -> Option<Result<usize, ReadError>> {
@@ -332,7 +366,7 @@ fn read_exact_at(f: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<(
     Ok(())
 }
 
-struct DenseReader<'a> {
+struct DenseReader<'a, V> {
     src: &'a DenseSource,
     /// The partition this reader covers exactly, if any.
     part: Option<usize>,
@@ -344,17 +378,17 @@ struct DenseReader<'a> {
     next: u64,
     chunk_rows: usize,
     /// The chunk's values.
-    buf: Vec<f32>,
+    buf: Vec<V>,
     /// The chunk's bytes as stored, when they are not native f32.
     bytes: Vec<u8>,
     seq: u64,
     skipped: u64,
 }
 
-/// Converts `n` consecutive elements starting at byte `at` of `bytes` to f32,
-/// appending to `out` with a stride (1 for C order; `dim` when scattering a
-/// Fortran-order column into row-major output, `out` then pre-sized).
-fn convert(bytes: &[u8], elem: Elem, big: bool, out: &mut [f32], stride: usize) {
+/// Converts the elements stored in `bytes` to `V` (one rounding at most),
+/// writing them to `out` with a stride (1 for C order; `dim` when scattering
+/// a Fortran-order column into row-major output).
+fn convert<V: Value>(bytes: &[u8], elem: Elem, big: bool, out: &mut [V], stride: usize) {
     macro_rules! conv {
         ($t:ty, $n:expr, $f:expr) => {{
             for (i, c) in bytes.chunks_exact($n).enumerate() {
@@ -369,22 +403,22 @@ fn convert(bytes: &[u8], elem: Elem, big: bool, out: &mut [f32], stride: usize) 
         }};
     }
     match elem {
-        Elem::F32 => conv!(f32, 4, |v: f32| v),
-        Elem::F64 => conv!(f64, 8, |v: f64| v as f32),
-        Elem::F16 => conv!(u16, 2, |v: u16| f16::from_bits(v).to_f32()),
-        Elem::I8 => conv!(i8, 1, |v: i8| v as f32),
-        Elem::I16 => conv!(i16, 2, |v: i16| v as f32),
-        Elem::I32 => conv!(i32, 4, |v: i32| v as f32),
-        Elem::I64 => conv!(i64, 8, |v: i64| v as f32),
-        Elem::U8 => conv!(u8, 1, |v: u8| v as f32),
-        Elem::U16 => conv!(u16, 2, |v: u16| v as f32),
-        Elem::U32 => conv!(u32, 4, |v: u32| v as f32),
-        Elem::U64 => conv!(u64, 8, |v: u64| v as f32),
+        Elem::F32 => conv!(f32, 4, V::from_f32),
+        Elem::F64 => conv!(f64, 8, V::from_f64),
+        Elem::F16 => conv!(u16, 2, |v: u16| V::from_f32(f16::from_bits(v).to_f32())),
+        Elem::I8 => conv!(i8, 1, |v: i8| V::from_i64(v.into())),
+        Elem::I16 => conv!(i16, 2, |v: i16| V::from_i64(v.into())),
+        Elem::I32 => conv!(i32, 4, |v: i32| V::from_i64(v.into())),
+        Elem::I64 => conv!(i64, 8, V::from_i64),
+        Elem::U8 => conv!(u8, 1, |v: u8| V::from_i64(v.into())),
+        Elem::U16 => conv!(u16, 2, |v: u16| V::from_i64(v.into())),
+        Elem::U32 => conv!(u32, 4, |v: u32| V::from_i64(v.into())),
+        Elem::U64 => conv!(u64, 8, V::from_u64),
     }
 }
 
-impl ChunkReader for DenseReader<'_> {
-    fn next_block(&mut self) -> Result<Option<Block<'_>>, ReadError> {
+impl<V: Value> ChunkReader<V> for DenseReader<'_, V> {
+    fn next_block(&mut self) -> Result<Option<Block<'_, V>>, ReadError> {
         loop {
             if self.next >= self.range.end {
                 if let (Some(p), true) = (self.part, self.clean) {
@@ -400,13 +434,13 @@ impl ChunkReader for DenseReader<'_> {
             let seq = self.seq;
             self.seq += 1;
             let es = l.elem.size();
-            self.buf.resize(n * l.dim, 0.0);
+            self.buf.resize(n * l.dim, V::default());
             let f = &self.src.file;
             let io = |e| ReadError::io(&self.src.info.path, e);
             if !l.fortran || l.dim == 1 {
                 // C order: the chunk's bytes are contiguous in the file
                 let at = (l.offset + start as usize * l.dim * es) as u64;
-                if self.src.is_native_f32() {
+                if self.src.is_native::<V>() {
                     read_exact_at(f, bytemuck::cast_slice_mut(&mut self.buf[..]), at)
                         .map_err(io)?;
                 } else {

@@ -27,6 +27,7 @@ mod raw;
 mod source;
 mod transpose;
 mod validate;
+mod value;
 mod writer;
 
 pub use arrow_array;
@@ -38,8 +39,12 @@ pub use npy::{parse_descr, parse_header, read_f64 as read_npy_f64, NpyHeader};
 pub use open::open;
 pub use parquet::RecordBatches;
 pub use raw::sidecar_path;
-pub use source::{read_all, Block, ChunkReader, Format, OpenOptions, Source, SourceInfo};
-pub use validate::all_finite;
+pub use source::{
+    read_all, read_all_f64, Block, ChunkReader, Format, OpenOptions, Points, ReaderOf, Source,
+    SourceInfo,
+};
+pub use validate::{all_finite, all_finite_f64};
+pub use value::{Precision, Value};
 pub use writer::{
     AtomicFile, BatchWriter, ColumnData, LabelWriter, MatrixWriter, NpyElem, NpyWriter,
     ParquetTableWriter, StoreType, WriteError, DEFAULT_ROW_GROUP_ROWS,

@@ -272,6 +272,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
         )],
         row_groups: None,
         file_bytes: map.len() as u64,
+        native: elem.native_precision(),
     };
     let layout = Layout {
         offset: header.data_offset,

@@ -20,6 +20,7 @@ use parquet::arrow::ProjectionMask;
 use crate::error::ReadError;
 use crate::source::{Block, ChunkReader, Format, OpenOptions, Source, SourceInfo};
 use crate::validate::check_block;
+use crate::value::{Precision, Value};
 
 /// How one selected column contributes to a point.
 #[derive(Debug, Clone)]
@@ -104,6 +105,16 @@ fn type_name(dt: &DataType) -> String {
         List(f) => format!("list<{}>", type_name(f.data_type())),
         LargeList(f) => format!("large_list<{}>", type_name(f.data_type())),
         other => format!("{other}").to_lowercase(),
+    }
+}
+
+/// Whether f32 may round some value of this (numeric or list) type.
+fn needs_f64(dt: &DataType) -> bool {
+    use DataType::*;
+    match dt {
+        Float64 | Int32 | Int64 | UInt32 | UInt64 => true,
+        FixedSizeList(f, _) | List(f) | LargeList(f) => needs_f64(f.data_type()),
+        _ => false,
     }
 }
 
@@ -259,6 +270,14 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<ParquetSource, Rea
         .iter()
         .map(|(i, _)| (fields[*i].name().clone(), type_name(fields[*i].data_type())))
         .collect();
+    let native = if chosen
+        .iter()
+        .any(|(i, _)| needs_f64(fields[*i].data_type()))
+    {
+        Precision::F64
+    } else {
+        Precision::F32
+    };
     let info = SourceInfo {
         path: path.to_path_buf(),
         format: Format::Parquet,
@@ -268,6 +287,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<ParquetSource, Rea
         storage,
         row_groups: Some(md.num_row_groups()),
         file_bytes,
+        native,
     };
     Ok(ParquetSource {
         info,
@@ -347,6 +367,24 @@ impl Source for ParquetSource {
         rows: Range<u64>,
         chunk_rows: usize,
     ) -> Result<Box<dyn ChunkReader + '_>, ReadError> {
+        Ok(Box::new(self.pq_reader::<f32>(rows, chunk_rows)?))
+    }
+
+    fn reader_f64(
+        &self,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader<f64> + '_>, ReadError> {
+        Ok(Box::new(self.pq_reader::<f64>(rows, chunk_rows)?))
+    }
+}
+
+impl ParquetSource {
+    fn pq_reader<V: Value>(
+        &self,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<PqReader<'_, V>, ReadError> {
         assert!(rows.start <= rows.end && rows.end <= self.info.rows);
         let mut r = PqReader {
             src: self,
@@ -360,11 +398,11 @@ impl Source for ParquetSource {
             skipped: 0,
         };
         r.rewind()?;
-        Ok(Box::new(r))
+        Ok(r)
     }
 }
 
-struct PqReader<'a> {
+struct PqReader<'a, V> {
     src: &'a ParquetSource,
     range: Range<u64>,
     chunk_rows: usize,
@@ -372,12 +410,12 @@ struct PqReader<'a> {
     /// The rest of a sub-batch that did not fit in the last chunk.
     pending: Option<RecordBatch>,
     next_row: u64,
-    buf: Vec<f32>,
+    buf: Vec<V>,
     seq: u64,
     skipped: u64,
 }
 
-impl PqReader<'_> {
+impl<V: Value> PqReader<'_, V> {
     /// Writes one batch (its first row is `first_row` of the file) into
     /// `out` (row-major, exactly `rows x dim`; every value is written, nulls
     /// as NaN). Returns the first null (row within the batch, column name),
@@ -386,7 +424,7 @@ impl PqReader<'_> {
         src: &ParquetSource,
         batch: &RecordBatch,
         first_row: u64,
-        out: &mut [f32],
+        out: &mut [V],
     ) -> Result<Option<(usize, String)>, ReadError> {
         let n = batch.num_rows();
         let dim = src.info.dim;
@@ -467,7 +505,7 @@ impl PqReader<'_> {
                         for (i, &s) in start[..n].iter().enumerate() {
                             let row = &mut out[i * dim..(i + 1) * dim];
                             if arr.is_null(i) {
-                                row[c.offset..c.offset + w].fill(f32::NAN);
+                                row[c.offset..c.offset + w].fill(V::nan());
                                 continue;
                             }
                             scatter(&vals.slice(s, w), row, dim, c.offset, w, 0..1);
@@ -491,11 +529,13 @@ impl PqReader<'_> {
         let mut eights: Vec<([&[f32]; 8], usize)> = Vec::new();
         let mut pairs: Vec<([&[f32]; 2], usize)> = Vec::new();
         let mut others: Vec<&(ArrayRef, usize, usize)> = Vec::new();
+        let transposable = V::ELEM == crate::dense::Elem::F32;
         let f32_run = |i: usize, len: usize| {
             copies.get(i..i + len).filter(|run| {
-                run.iter().enumerate().all(|(t, (a, o, w))| {
-                    *w == 1 && *o == run[0].1 + t && a.data_type() == &DataType::Float32
-                })
+                transposable
+                    && run.iter().enumerate().all(|(t, (a, o, w))| {
+                        *w == 1 && *o == run[0].1 + t && a.data_type() == &DataType::Float32
+                    })
             })
         };
         fn values(a: &ArrayRef) -> &[f32] {
@@ -520,11 +560,13 @@ impl PqReader<'_> {
         let block = (16 * 1024 / (4 * dim)).max(16);
         for r0 in (0..n).step_by(block) {
             let rows = r0..(r0 + block).min(n);
-            for (cols, offset) in &eights {
-                crate::transpose::eight_columns(*cols, out, dim, *offset, rows.clone());
-            }
-            for (cols, offset) in &pairs {
-                crate::transpose::two_columns(*cols, out, dim, *offset, rows.clone());
+            if let Some(out) = V::as_f32_mut(out) {
+                for (cols, offset) in &eights {
+                    crate::transpose::eight_columns(*cols, out, dim, *offset, rows.clone());
+                }
+                for (cols, offset) in &pairs {
+                    crate::transpose::two_columns(*cols, out, dim, *offset, rows.clone());
+                }
             }
             for (vals, offset, w) in others.iter().copied() {
                 scatter(vals, out, dim, *offset, *w, rows.clone());
@@ -546,7 +588,7 @@ fn first_null_row(arr: &dyn Array) -> Option<usize> {
 
 /// Sets every dimension of rows with a null in column `c` to NaN, so the
 /// finite check drops them under `skip_invalid`.
-fn mark_nulls(arr: &dyn Array, c: &Col, buf: &mut [f32], dim: usize) {
+fn mark_nulls<V: Value>(arr: &dyn Array, c: &Col, buf: &mut [V], dim: usize) {
     let w = c.width();
     let child: Option<ArrayRef> = match arr.data_type() {
         DataType::FixedSizeList(..) => {
@@ -561,7 +603,7 @@ fn mark_nulls(arr: &dyn Array, c: &Col, buf: &mut [f32], dim: usize) {
                 .as_ref()
                 .is_some_and(|v| (0..w).any(|t| v.is_null(i * w + t)));
         if null {
-            buf[i * dim + c.offset] = f32::NAN;
+            buf[i * dim + c.offset] = V::nan();
         }
     }
 }
@@ -569,9 +611,9 @@ fn mark_nulls(arr: &dyn Array, c: &Col, buf: &mut [f32], dim: usize) {
 /// Copies the numbers of `rows` of `arr` (flattened, `width` per row) into
 /// the same rows of the row-major `out`, at dimension `offset` of rows of
 /// length `dim`.
-fn scatter(
+fn scatter<V: Value>(
     arr: &ArrayRef,
-    out: &mut [f32],
+    out: &mut [V],
     dim: usize,
     offset: usize,
     width: usize,
@@ -579,13 +621,13 @@ fn scatter(
 ) {
     let out = &mut out[rows.start * dim..rows.end * dim];
     let vals = rows.start * width..rows.end * width;
-    fn put<T: Copy>(
+    fn put<T: Copy, V>(
         vals: &[T],
-        out: &mut [f32],
+        out: &mut [V],
         dim: usize,
         offset: usize,
         width: usize,
-        f: impl Fn(T) -> f32,
+        f: impl Fn(T) -> V,
     ) {
         if width == dim {
             for (o, v) in out.iter_mut().zip(vals) {
@@ -616,23 +658,23 @@ fn scatter(
         };
     }
     match arr.data_type() {
-        DataType::Float16 => prim!(Float16Type, |v: half::f16| v.to_f32()),
-        DataType::Float32 => prim!(Float32Type, |v: f32| v),
-        DataType::Float64 => prim!(Float64Type, |v: f64| v as f32),
-        DataType::Int8 => prim!(Int8Type, |v: i8| v as f32),
-        DataType::Int16 => prim!(Int16Type, |v: i16| v as f32),
-        DataType::Int32 => prim!(Int32Type, |v: i32| v as f32),
-        DataType::Int64 => prim!(Int64Type, |v: i64| v as f32),
-        DataType::UInt8 => prim!(UInt8Type, |v: u8| v as f32),
-        DataType::UInt16 => prim!(UInt16Type, |v: u16| v as f32),
-        DataType::UInt32 => prim!(UInt32Type, |v: u32| v as f32),
-        DataType::UInt64 => prim!(UInt64Type, |v: u64| v as f32),
+        DataType::Float16 => prim!(Float16Type, |v: half::f16| V::from_f32(v.to_f32())),
+        DataType::Float32 => prim!(Float32Type, V::from_f32),
+        DataType::Float64 => prim!(Float64Type, V::from_f64),
+        DataType::Int8 => prim!(Int8Type, |v: i8| V::from_i64(v.into())),
+        DataType::Int16 => prim!(Int16Type, |v: i16| V::from_i64(v.into())),
+        DataType::Int32 => prim!(Int32Type, |v: i32| V::from_i64(v.into())),
+        DataType::Int64 => prim!(Int64Type, V::from_i64),
+        DataType::UInt8 => prim!(UInt8Type, |v: u8| V::from_i64(v.into())),
+        DataType::UInt16 => prim!(UInt16Type, |v: u16| V::from_i64(v.into())),
+        DataType::UInt32 => prim!(UInt32Type, |v: u32| V::from_i64(v.into())),
+        DataType::UInt64 => prim!(UInt64Type, V::from_u64),
         _ => {}
     }
 }
 
-impl ChunkReader for PqReader<'_> {
-    fn next_block(&mut self) -> Result<Option<Block<'_>>, ReadError> {
+impl<V: Value> ChunkReader<V> for PqReader<'_, V> {
+    fn next_block(&mut self) -> Result<Option<Block<'_, V>>, ReadError> {
         // Decoded in sub-batches small enough to stay in cache while they
         // are copied into the chunk and checked; the chunk grows to
         // `chunk_rows` (the buffer is reused, never cleared).
@@ -667,7 +709,7 @@ impl ChunkReader for PqReader<'_> {
             first.get_or_insert(start);
             let end = filled + n * dim;
             if self.buf.len() < end {
-                self.buf.resize(end, 0.0);
+                self.buf.resize(end, V::default());
             }
             let out = &mut self.buf[filled..end];
             if let Some((r, col)) = Self::fill(self.src, &batch, start, out)? {

@@ -80,6 +80,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
         storage: vec![("raw".into(), "float32 little-endian".into())],
         row_groups: None,
         file_bytes: len,
+        native: crate::value::Precision::F32,
     };
     let layout = Layout {
         offset: 0,

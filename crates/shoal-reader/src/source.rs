@@ -6,6 +6,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::error::ReadError;
+use crate::value::{Precision, Value};
 
 /// The file formats shoal reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,13 +59,19 @@ pub struct SourceInfo {
     pub row_groups: Option<usize>,
     /// Size of the file in bytes.
     pub file_bytes: u64,
+    /// The precision that holds every stored value exactly: `F64` when a
+    /// selected column is float64 or a 32/64-bit integer, and for CSV
+    /// (text parsed as f64); `F32` otherwise.
+    pub native: Precision,
 }
 
 /// A borrowed, validated block of points: `data.len() == rows * dim`.
+/// Streaming passes read `f32` blocks; the exact in-memory algorithms may
+/// read `f64` ones ([`Source::reader_f64`]).
 #[derive(Debug, Clone, Copy)]
-pub struct Block<'a> {
+pub struct Block<'a, V = f32> {
     /// Row-major values.
-    pub data: &'a [f32],
+    pub data: &'a [V],
     pub dim: usize,
     /// Index (0-based, in the whole source) of the block's first row. With
     /// `skip_invalid`, rows of the block after a skipped row are no longer
@@ -75,21 +82,21 @@ pub struct Block<'a> {
     pub seq: u64,
 }
 
-impl Block<'_> {
+impl<V> Block<'_, V> {
     pub fn rows(&self) -> usize {
         self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
     /// Row `i` as a slice of `dim` values.
-    pub fn row(&self, i: usize) -> &[f32] {
+    pub fn row(&self, i: usize) -> &[V] {
         &self.data[i * self.dim..(i + 1) * self.dim]
     }
 }
 
 /// A lending reader: each call to `next_block` returns the next block of at
 /// most `chunk_rows` rows, reusing its own buffer.
-pub trait ChunkReader: Send {
-    fn next_block(&mut self) -> Result<Option<Block<'_>>, ReadError>;
+pub trait ChunkReader<V = f32>: Send {
+    fn next_block(&mut self) -> Result<Option<Block<'_, V>>, ReadError>;
     /// Start again from the first row of the reader's range.
     fn rewind(&mut self) -> Result<(), ReadError>;
     /// How many rows were skipped as invalid so far (with `skip_invalid`).
@@ -115,6 +122,21 @@ pub trait Source: Send + Sync + std::fmt::Debug {
         chunk_rows: usize,
     ) -> Result<Box<dyn ChunkReader + '_>, ReadError>;
 
+    /// As [`Source::reader`], in `f64`: every stored value converted to
+    /// double precision directly (a float64 file keeps every bit), and
+    /// validated as a double (1e300 is finite here). The default widens the
+    /// `f32` blocks, which is exact for sources whose values are `f32`.
+    fn reader_f64(
+        &self,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader<f64> + '_>, ReadError> {
+        Ok(Box::new(Widen {
+            inner: self.reader(rows, chunk_rows)?,
+            buf: Vec::new(),
+        }))
+    }
+
     /// The whole point set as one row-major `f32` slice, when the file holds
     /// exactly that (little-endian C-order float32, memory-mapped): no copy,
     /// no conversion. The values are *not* validated here.
@@ -139,6 +161,37 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// `f32` blocks widened to `f64`.
+struct Widen<'a> {
+    inner: Box<dyn ChunkReader + 'a>,
+    buf: Vec<f64>,
+}
+
+impl ChunkReader<f64> for Widen<'_> {
+    fn next_block(&mut self) -> Result<Option<Block<'_, f64>>, ReadError> {
+        let Some(b) = self.inner.next_block()? else {
+            return Ok(None);
+        };
+        self.buf.clear();
+        self.buf.extend(b.data.iter().map(|&v| v as f64));
+        let (dim, first_row, seq) = (b.dim, b.first_row, b.seq);
+        Ok(Some(Block {
+            data: &self.buf,
+            dim,
+            first_row,
+            seq,
+        }))
+    }
+
+    fn rewind(&mut self) -> Result<(), ReadError> {
+        self.inner.rewind()
+    }
+
+    fn skipped(&self) -> u64 {
+        self.inner.skipped()
+    }
+}
+
 /// Options for opening a source.
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
@@ -159,6 +212,99 @@ pub fn read_all(source: &dyn Source, chunk_rows: usize) -> Result<Vec<f32>, Read
         out.extend_from_slice(block.data);
     }
     Ok(out)
+}
+
+/// Read a whole source into memory (row-major) in `f64`.
+pub fn read_all_f64(source: &dyn Source, chunk_rows: usize) -> Result<Vec<f64>, ReadError> {
+    let info = source.info();
+    let mut out = Vec::with_capacity(info.rows as usize * info.dim);
+    let mut reader = source.reader_f64(0..info.rows, chunk_rows)?;
+    while let Some(block) = reader.next_block()? {
+        out.extend_from_slice(block.data);
+    }
+    Ok(out)
+}
+
+/// The rows of a source in memory, in the precision asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Points {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+impl Points {
+    /// Reads every row of `source` in `precision`.
+    pub fn read(
+        source: &dyn Source,
+        precision: Precision,
+        chunk_rows: usize,
+    ) -> Result<Points, ReadError> {
+        Ok(match precision {
+            Precision::F32 => Points::F32(read_all(source, chunk_rows)?),
+            Precision::F64 => Points::F64(read_all_f64(source, chunk_rows)?),
+        })
+    }
+
+    pub fn precision(&self) -> Precision {
+        match self {
+            Points::F32(_) => Precision::F32,
+            Points::F64(_) => Precision::F64,
+        }
+    }
+
+    /// Number of values (rows x dim).
+    pub fn len(&self) -> usize {
+        match self {
+            Points::F32(v) => v.len(),
+            Points::F64(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> u64 {
+        self.len() as u64 * self.precision().bytes()
+    }
+
+    /// The values narrowed (or copied) to `f32`.
+    pub fn to_f32(&self) -> Vec<f32> {
+        match self {
+            Points::F32(v) => v.clone(),
+            Points::F64(v) => v.iter().map(|&x| x as f32).collect(),
+        }
+    }
+}
+
+/// Picks the reader of a [`Source`] for an element type.
+pub trait ReaderOf: Value {
+    fn reader(
+        source: &dyn Source,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader<Self> + '_>, ReadError>;
+}
+
+impl ReaderOf for f32 {
+    fn reader(
+        source: &dyn Source,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader<f32> + '_>, ReadError> {
+        source.reader(rows, chunk_rows)
+    }
+}
+
+impl ReaderOf for f64 {
+    fn reader(
+        source: &dyn Source,
+        rows: Range<u64>,
+        chunk_rows: usize,
+    ) -> Result<Box<dyn ChunkReader<f64> + '_>, ReadError> {
+        source.reader_f64(rows, chunk_rows)
+    }
 }
 
 /// Partition size of `.npy`/`.f32` sources, in rows of dimension 1; a

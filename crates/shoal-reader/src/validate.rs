@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::error::ReadError;
+use crate::value::Value;
 
 /// Bits of a float's magnitude at and above which it is not finite (the
 /// exponent all ones: infinities and NaNs).
@@ -24,7 +25,23 @@ pub fn all_finite(data: &[f32]) -> bool {
     })
 }
 
-fn describe(v: f32) -> String {
+/// [`all_finite`] for `f64` values (the same test on 64-bit patterns).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2",
+    "x86_64+avx2",
+    "aarch64+neon"
+))]
+pub fn all_finite_f64(data: &[f64]) -> bool {
+    const NON_FINITE: u64 = 0x7ff0_0000_0000_0000;
+    data.chunks(2048).all(|c| {
+        c.iter()
+            .fold(0u64, |m, x| m.max(x.to_bits() & 0x7fff_ffff_ffff_ffff))
+            < NON_FINITE
+    })
+}
+
+fn describe<V: Value>(v: V) -> String {
+    let v = v.to_f64();
     if v.is_nan() {
         "NaN".into()
     } else if v > 0.0 {
@@ -37,15 +54,15 @@ fn describe(v: f32) -> String {
 /// Checks a row-major block. Returns `Ok(None)` when every value is finite.
 /// Otherwise, without `skip`, the error names the first bad row and column;
 /// with `skip`, returns the compacted rows and the number of rows dropped.
-pub(crate) fn check_block(
-    data: &[f32],
+pub(crate) fn check_block<V: Value>(
+    data: &[V],
     dim: usize,
     first_row: u64,
     columns: &[String],
     path: &Path,
     skip: bool,
-) -> Result<Option<(Vec<f32>, u64)>, ReadError> {
-    if all_finite(data) {
+) -> Result<Option<(Vec<V>, u64)>, ReadError> {
+    if V::all_finite(data) {
         return Ok(None);
     }
     if !skip {
@@ -64,7 +81,7 @@ pub(crate) fn check_block(
     let mut kept = Vec::with_capacity(data.len());
     let mut dropped = 0;
     for row in data.chunks_exact(dim) {
-        if all_finite(row) {
+        if V::all_finite(row) {
             kept.extend_from_slice(row);
         } else {
             dropped += 1;
@@ -108,6 +125,24 @@ mod tests {
             }
         }
         assert!(all_finite(&[]));
+    }
+
+    #[test]
+    fn f64_values_finite_in_f64_but_not_in_f32_pass() {
+        // 1e300 overflows f32 but is a finite double: only the f32 check fails it
+        let data = [1.0f64, 1e300, -1e-320, f64::MAX];
+        assert!(all_finite_f64(&data));
+        let narrowed: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+        assert!(!all_finite(&narrowed));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for n in [1usize, 7, 2048, 2049, 5000] {
+                let mut v = vec![0.5f64; n];
+                v[n - 1] = bad;
+                assert!(!all_finite_f64(&v), "{bad} at the end of {n}");
+            }
+        }
+        let err = check_block(&[1.0f64, f64::NAN], 2, 3, &[], Path::new("f"), false).unwrap_err();
+        assert_eq!(err.row(), Some(3));
     }
 
     #[test]
