@@ -21,6 +21,10 @@ METHODS=${6:-"ward single average centroid"}
 SCIPY_MAX=${SCIPY_MAX:-20000}
 MATRIX_MAX=${MATRIX_MAX:-20000}
 DTYPE=${DTYPE:-f32}
+# MEMORY (default 16GiB): shoal's --memory. For f64 ward/single/centroid/median
+# shoal takes scipy's matrix algorithm when the matrix fits (scipy's ties), and
+# the O(n d) one otherwise: 256MiB shows the latter at 20 000 points.
+MEMORY=${MEMORY:-16GiB}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$DIR"
 printf "%-6s %-3s %-9s %-20s %9s %9s\n" n d method tool seconds rss_MB
@@ -30,7 +34,7 @@ for n in $SIZES; do
     [ -f "$X" ] || "$SHOAL" gen blobs --rows "$n" --dim "$d" --k 10 --seed 5 --dtype "$DTYPE" --out "$X" -q >/dev/null
     for m in $METHODS; do
       line=$(/usr/bin/time -f "%M" "$SHOAL" linkage "$X" --method "$m" --out "$DIR/Z.npy" \
-               --memory 16GiB --json -q 2>"$DIR/time.txt")
+               --memory "$MEMORY" --json -q 2>"$DIR/time.txt")
       secs=$(echo "$line" | "$PY" -c "import json,sys;print(json.load(sys.stdin)['linkage_seconds'])")
       printf "%-6s %-3s %-9s %-20s %9.3f %9.0f\n" "$n" "$d" "$m" shoal "$secs" "$(( $(tail -1 "$DIR/time.txt") / 1024 ))"
       libs="fastcluster"

@@ -110,13 +110,6 @@ impl DbscanRun {
     }
 }
 
-/// Bytes DBSCAN holds for `rows` points of `dim` values in `precision`:
-/// the rows, their sorted copy while the grid is built, and about 40 bytes
-/// a row of index, labels and flags.
-pub fn dbscan_need(rows: u64, dim: usize, precision: Precision) -> u64 {
-    rows.saturating_mul(2 * dim as u64 * precision.bytes() + 40)
-}
-
 /// DBSCAN of every row of `source`; `out`, when given, receives the labels
 /// in input order (noise -1) and is finished only when all are written.
 pub fn dbscan_file(

@@ -16,6 +16,7 @@
 //! `depth` partitions are waiting behind it. The first error (or a
 //! cancellation, polled between chunks) stops every worker.
 
+pub mod assign;
 pub mod exact;
 pub mod hierarchy;
 pub mod kmeans;
