@@ -34,6 +34,12 @@ pub struct Blobs {
     pub spread: f64,
     /// Centres are uniform in `[-center_box, center_box]^dim` (default 10).
     pub center_box: f64,
+    /// Cluster `i` (0-based) has weight `1 / (i + 1)^zipf` (default 0:
+    /// equal weights, drawn as before).
+    pub zipf: f64,
+    /// Fraction of rows that are uniform noise in the centre box (label -1;
+    /// default 0).
+    pub noise: f64,
 }
 
 /// Latitude/longitude points around `k` cities.
@@ -85,6 +91,8 @@ impl Blobs {
             seed,
             spread: 1.0,
             center_box: 10.0,
+            zipf: 0.0,
+            noise: 0.0,
         }
     }
 }
@@ -103,6 +111,21 @@ impl Spatial {
             spread_km: (1.0, 8.0),
         }
     }
+}
+
+/// Cumulative weights `1 / (i + 1)^z`, normalised to end at 1.
+fn zipf_cumulative(k: usize, z: f64) -> Vec<f64> {
+    let mut total = 0.0;
+    let mut cumulative: Vec<f64> = (0..k)
+        .map(|i| {
+            total += 1.0 / ((i + 1) as f64).powf(z);
+            total
+        })
+        .collect();
+    for c in cumulative.iter_mut() {
+        *c /= total;
+    }
+    cumulative
 }
 
 fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -180,9 +203,18 @@ impl Generator {
                 if !(b.center_box > 0.0 && b.center_box.is_finite()) {
                     return bad("--center-box must be a finite number > 0".into());
                 }
+                if !(b.zipf >= 0.0 && b.zipf.is_finite()) {
+                    return bad("--zipf must be a finite number >= 0".into());
+                }
+                if !(0.0..=1.0).contains(&b.noise) {
+                    return bad("--noise must be between 0 and 1".into());
+                }
                 for _ in 0..b.k * b.dim {
                     // f32 centres, like the peers' generator
                     centers.push(crng.random_range(-b.center_box..b.center_box) as f32 as f64);
+                }
+                if b.zipf > 0.0 {
+                    cumulative = zipf_cumulative(b.k, b.zipf);
                 }
             }
             Generator::Spatial(s) => {
@@ -205,19 +237,14 @@ impl Generator {
                 if !(s.spread_km.0 > 0.0 && s.spread_km.1 >= s.spread_km.0) {
                     return bad("city spreads must be positive".into());
                 }
-                let mut total = 0.0;
-                for i in 0..s.k {
+                for _ in 0..s.k {
                     let lat = crng.random_range(la0..la1);
                     let lon = crng.random_range(lo0..lo1);
                     centers.push(lat);
                     centers.push(lon);
-                    total += 1.0 / ((i + 1) as f64).powf(s.zipf);
-                    cumulative.push(total);
                     spreads.push(crng.random_range(s.spread_km.0..=s.spread_km.1));
                 }
-                for c in cumulative.iter_mut() {
-                    *c /= total;
-                }
+                cumulative = zipf_cumulative(s.k, s.zipf);
             }
             Generator::Uniform(u) => {
                 if !(u.half_width > 0.0 && u.half_width.is_finite()) {
@@ -250,6 +277,29 @@ impl Plan {
         labels.reserve(n);
         let mut r = rng(self.gen.seed(), b);
         match &self.gen {
+            Generator::Blobs(g) if g.zipf > 0.0 || g.noise > 0.0 => {
+                for _ in 0..n {
+                    if g.noise > 0.0 && r.random::<f64>() < g.noise {
+                        labels.push(-1);
+                        for _ in 0..d {
+                            points.push(r.random_range(-g.center_box..g.center_box) as f32);
+                        }
+                        continue;
+                    }
+                    let c = if self.cumulative.is_empty() {
+                        r.random_range(0..g.k)
+                    } else {
+                        let u: f64 = r.random();
+                        self.cumulative.partition_point(|&w| w < u).min(g.k - 1)
+                    };
+                    labels.push(c as i32);
+                    let centre = &self.centers[c * d..(c + 1) * d];
+                    for &m in centre {
+                        let z: f64 = StandardNormal.sample(&mut r);
+                        points.push((m + g.spread * z) as f32);
+                    }
+                }
+            }
             Generator::Blobs(g) => {
                 for _ in 0..n {
                     let c = r.random_range(0..g.k);

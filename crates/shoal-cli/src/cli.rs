@@ -156,6 +156,12 @@ pub enum GenCommand {
         /// Centres are uniform in [-B, B]^D.
         #[arg(long, default_value_t = 10.0, value_name = "B")]
         center_box: f64,
+        /// Cluster i (0-based) has weight 1/(i+1)^Z: imbalanced sizes, as spatial's cities [default: 0, equal].
+        #[arg(long, default_value_t = 0.0, value_name = "Z")]
+        zipf: f64,
+        /// Fraction of rows that are uniform noise in [-B, B]^D (label -1).
+        #[arg(long, default_value_t = 0.0)]
+        noise: f64,
     },
     /// Latitude/longitude points around K cities (Zipf-like sizes, spreads of a few km) plus uniform noise.
     Spatial {

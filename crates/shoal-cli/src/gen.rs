@@ -57,10 +57,14 @@ pub fn run(global: &Global, cmd: &GenCommand) -> Result<()> {
             k,
             spread,
             center_box,
+            zipf,
+            noise,
         } => {
             let mut b = Blobs::new(common.rows, *dim, *k, common.seed);
             b.spread = *spread;
             b.center_box = *center_box;
+            b.zipf = *zipf;
+            b.noise = *noise;
             (Generator::Blobs(b), common)
         }
         GenCommand::Spatial {

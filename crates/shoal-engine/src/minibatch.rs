@@ -221,6 +221,7 @@ pub(crate) fn run(
     memory: u64,
     scaling: &Scaling,
     init: Vec<f32>,
+    init_counts: Option<Vec<f64>>,
     max_iter: usize,
     tol: f64,
     seed: u64,
@@ -232,6 +233,9 @@ pub(crate) fn run(
     let (d, n) = (info.dim, info.rows);
     let batch = mb_cfg.batch_size.max(1);
     let mut mb = MiniBatch::new(init, d, batch, mb_cfg.reassignment_ratio);
+    if let Some(c) = init_counts {
+        mb = mb.with_counts(c);
+    }
     let mut rng = Uniform01::new(seed, 0x3B47_C4A1);
     let max_steps = (max_iter as u128 * n as u128 / batch as u128).max(1) as u64;
     let mut scaled = Vec::new();
@@ -525,6 +529,7 @@ mod tests {
                 256 << 20,
                 &Scaling::identity(d),
                 x[..k * d].to_vec(),
+                None,
                 1,
                 0.0,
                 7,

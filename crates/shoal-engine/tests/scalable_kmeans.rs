@@ -252,6 +252,7 @@ fn sample_read_by_row_equals_the_sample_pass() {
             ..Default::default()
         },
         tol: 0.0, // (mini-batch's default in the CLI; a tolerance needs the full data's statistics)
+        sample_size: Some(100),
         ..KMeansConfig::default()
     };
     let (a, _) = run(npy.as_ref(), &mb, 2);

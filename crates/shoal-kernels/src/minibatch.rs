@@ -5,9 +5,15 @@
 //!   to the mean of everything it has absorbed so far, i.e. with a learning
 //!   rate of 1 / count that decays as the centre gathers points;
 //! - every `10 k` rows (or whenever a centre has never been hit), centres
-//!   whose count is below `reassignment_ratio x` the largest are moved to
-//!   random rows of the batch (at most half a batch of them), and their count
-//!   is reset to the smallest count kept;
+//!   whose count is below `reassignment_ratio x` the *mean* count are moved
+//!   to random rows of the batch (at most half a batch of them), and their
+//!   count is reset to the smallest count kept. scikit-learn compares with
+//!   the *largest* count: on imbalanced data (a city of 0.45% of the rows
+//!   beside one of 34%, a ratio of 1.3%) that moves the centres of genuine
+//!   small clusters again and again, and on Zipf-sized GPS data with noise
+//!   it was most of mini-batch's bad runs (90th percentile of inertia over
+//!   the best Lloyd run 1.38 with it, 1.03 without); against the mean, only
+//!   centres that (almost) nothing reaches move;
 //! - early stopping on an exponentially weighted average of the batch inertia
 //!   (per row) that has not improved for `max_no_improvement` steps, or on a
 //!   total squared centre shift at most `tol` (absolute). One deviation: the
@@ -82,6 +88,16 @@ impl MiniBatch {
         }
     }
 
+    /// Starts the running counts from `counts` (rows each centre has
+    /// already absorbed, e.g. its share of the sample it was refined on)
+    /// instead of zero, so the first batches do not pull it away at a
+    /// learning rate of one.
+    pub fn with_counts(mut self, counts: Vec<f64>) -> Self {
+        assert_eq!(counts.len(), self.k);
+        self.counts = counts;
+        self
+    }
+
     /// Nearest centre and squared distance for every batch row, into the
     /// step's buffers. `assign_rows` lets the caller parallelise; it must
     /// fill `labels`/`dist2` exactly as [`assign`] would.
@@ -151,8 +167,8 @@ impl MiniBatch {
 
     fn reassign(&mut self, batch: &[f32], n: usize, rng: &mut Uniform01) {
         let d = self.dim;
-        let max = self.counts.iter().fold(0.0f64, |m, &c| m.max(c));
-        let limit = self.reassignment_ratio * max;
+        let mean = self.counts.iter().sum::<f64>() / self.k as f64;
+        let limit = self.reassignment_ratio * mean;
         let mut moved: Vec<bool> = self.counts.iter().map(|&c| c < limit).collect();
         // At most half a batch: keep the lowest counts (stable, like argsort).
         let cap = n / 2;
@@ -267,6 +283,25 @@ mod tests {
         let c1 = &mb.centers[2..];
         assert!(batch.chunks_exact(2).any(|r| r == c1), "{c1:?}");
         assert_eq!(mb.counts[1], mb.counts[0]);
+    }
+
+    #[test]
+    fn a_small_cluster_that_is_reached_keeps_its_centre() {
+        // three centres with counts 60, 38 and 2 after a batch: 2 is under
+        // 5% of the largest (scikit-learn's rule would move it) but not
+        // under 5% of the mean (33.3), so it stays; a centre with count 0
+        // would still move
+        let mut mb =
+            MiniBatch::new(vec![0.0, 10.0, 20.0], 1, 100, 0.05).with_counts(vec![60.0, 38.0, 2.0]);
+        let mut rng = Uniform01::new(1, 0);
+        let batch: Vec<f32> = (0..10).map(|i| (i % 2) as f32 * 10.0).collect();
+        mb.reassign(&batch, 10, &mut rng);
+        assert_eq!(mb.reassigned, 0);
+        assert_eq!(mb.centers[2], 20.0);
+        mb.counts = vec![60.0, 38.0, 0.0];
+        mb.reassign(&batch, 10, &mut rng);
+        assert_eq!(mb.reassigned, 1);
+        assert_ne!(mb.centers[2], 20.0);
     }
 
     #[test]
