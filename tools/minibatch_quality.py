@@ -2,7 +2,7 @@
 """Mini-batch k-means quality on imbalanced spatial data, shoal against
 scikit-learn, over many seeds.
 
-usage: minibatch_quality.py SHOAL DIR [--rows N] [--k K] [--dim 2|32]
+usage: minibatch_quality.py SHOAL DIR [--rows N] [--k K] [--dim 2|32] [--algo A]
                             [--seeds S] [--data-seed D] [--sklearn] [--shoal-args ...]
 Needs numpy (and scikit-learn with --sklearn).
 
@@ -11,7 +11,7 @@ cities of Zipf-distributed sizes with 5% background noise), or for
 --dim 32 `shoal gen blobs --dim 32 --zipf 1.1 --noise 0.05` (the same
 imbalance and noise in 32 dimensions). Reference: the best inertia of 10
 Lloyd runs (`shoal fit --algo lloyd --seed 0..9`). For each seed s of
-0..S-1: `shoal fit --algo minibatch --seed s` and, with --sklearn,
+0..S-1: `shoal fit --algo minibatch --seed s` (or --algo A) and, with --sklearn,
 MiniBatchKMeans(K, batch_size=1024, n_init=3, random_state=s) on the same
 points (its inertia_ is over all the rows). Prints the median and the 90th
 percentile of inertia / best Lloyd for each, and the median time; with
@@ -47,6 +47,7 @@ def main():
     ap.add_argument("--dim", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--data-seed", type=int, default=7)
+    ap.add_argument("--algo", default="minibatch", help="shoal's algorithm under test (minibatch, subsample)")
     ap.add_argument("--sklearn", action="store_true")
     ap.add_argument("--json")
     ap.add_argument("--shoal-args", nargs=argparse.REMAINDER, default=[])
@@ -63,7 +64,7 @@ def main():
     lloyd = min(shoal_fit(a.shoal, x, a.k, "lloyd", s, [], model)[0] for s in range(10))
     out = {"data": x, "k": a.k, "best_lloyd": lloyd, "shoal": [], "sklearn": []}
     for s in range(a.seeds):
-        inertia, secs = shoal_fit(a.shoal, x, a.k, "minibatch", s, a.shoal_args, model)
+        inertia, secs = shoal_fit(a.shoal, x, a.k, a.algo, s, a.shoal_args, model)
         out["shoal"].append({"seed": s, "ratio": inertia / lloyd, "seconds": secs})
     if a.sklearn:
         from sklearn.cluster import MiniBatchKMeans

@@ -290,8 +290,8 @@ pub struct FitArgs {
     /// passes over all the data), random, or a .npy file of k x d centroids.
     #[arg(long, default_value = "kmeans++", value_name = "METHOD|FILE.npy")]
     pub init: String,
-    /// Starts tried on the sample; the best is refined on all the data [default: 10 for random;
-    /// for kmeans++, 1 with lloyd, 3 with minibatch and subsample].
+    /// Starts tried on the sample; the best is refined on all the data [default: 10 for random,
+    /// 1 for kmeans-parallel with lloyd, 3 otherwise].
     #[arg(long, value_name = "N")]
     pub n_init: Option<usize>,
     /// Random seed (sampling and initialisation).

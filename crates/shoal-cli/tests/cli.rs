@@ -522,15 +522,16 @@ fn a_bad_row_mid_file_stops_every_algorithm_without_output() {
     }
 }
 
-/// Without `--n-init`: one k-means++ start for Lloyd (refined on all the
-/// data), three for mini-batch and subsample (which are not), ten random
-/// ones; the model records the number used.
+/// Without `--n-init`: three k-means++ starts (each refined on the sample,
+/// the best one kept), one k-means|| start for Lloyd (each start is passes
+/// over all the data), ten random ones; the model records the number used.
 #[test]
 fn default_starts_depend_on_the_algorithm() {
     let dir = tempfile::tempdir().unwrap();
     let data = gen_blobs(dir.path(), "b.npy", "5k", "2", "3");
     for (algo, init, want) in [
-        ("lloyd", "kmeans++", 1),
+        ("lloyd", "kmeans++", 3),
+        ("lloyd", "kmeans-parallel", 1),
         ("minibatch", "kmeans++", 3),
         ("subsample", "kmeans++", 3),
         ("subsample", "random", 10),
