@@ -63,9 +63,127 @@ pub enum Command {
     Dbscan(DbscanArgs),
     /// Quality of a labelling: silhouette, Davies-Bouldin, Calinski-Harabasz; with --truth, ARI, AMI, NMI and more.
     Eval(EvalArgs),
+    /// Figures (PNG or SVG): scatter plots of files of any size, dendrograms, silhouette plots.
+    #[command(subcommand)]
+    Plot(PlotCommand),
     /// Benchmarks: `bench read FILE` times one bare streaming pass.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// Size, theme and output shared by every figure.
+#[derive(Debug, Args, Clone)]
+pub struct FigureArgs {
+    /// Output figure: .png or .svg (the PNG is the SVG rendered, the same picture).
+    #[arg(long, value_name = "FIG.png|FIG.svg")]
+    pub out: PathBuf,
+    /// Size in pixels, WIDTHxHEIGHT (100 DPI: 1000x800 is matplotlib's 10 x 8 inches).
+    #[arg(long, default_value = "1000x800", value_parser = parse_figure_size, value_name = "WxH")]
+    pub size: (u32, u32),
+    /// Dark background.
+    #[arg(long)]
+    pub dark: bool,
+    /// Title [default: from the inputs].
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--size WxH`.
+pub fn parse_figure_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT in pixels, e.g. 1000x800, got {s:?}"))?;
+    let p = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&v| (200..=8000).contains(&v))
+    };
+    match (p(w), p(h)) {
+        (Some(w), Some(h)) => Ok((w, h)),
+        _ => Err(format!(
+            "--size {s:?}: width and height must be whole numbers of pixels from 200 to 8000"
+        )),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlotCommand {
+    /// Points coloured by cluster: real markers up to --max-markers rows, a streamed density raster beyond (any size, bounded memory); centroids as red X.
+    #[command(
+        after_help = "Examples:\n  shoal plot scatter gps.parquet --columns lon,lat --labels gps_labels.parquet --model gps.json --out gps.png\n  shoal plot scatter huge.f32 --labels l.npy --memory 256MiB --out huge.png"
+    )]
+    Scatter {
+        /// The points (.parquet, .npy, .f32 or .csv); two columns (--columns X,Y).
+        file: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        /// Labels, one per row (.npy, or a column of a .parquet/.csv); -1 is noise.
+        #[arg(long, value_name = "L")]
+        labels: Option<PathBuf>,
+        /// Column holding the labels in Parquet/CSV label files.
+        #[arg(long, default_value = "cluster")]
+        label_column: String,
+        /// MODEL.json of a fit: its centroids are drawn as red X markers.
+        #[arg(long, value_name = "MODEL.json")]
+        model: Option<PathBuf>,
+        /// Up to this many rows are drawn as markers; more as a density raster.
+        #[arg(long, default_value_t = 50_000, value_parser = parse_count_usize, value_name = "N")]
+        max_markers: usize,
+        #[command(flatten)]
+        figure: FigureArgs,
+        #[command(flatten)]
+        memory: MemoryArgs,
+    },
+    /// scipy's dendrogram of a tree Z.npy, drawn: links coloured below --color-threshold, a dashed --cut line.
+    #[command(
+        after_help = "Examples:\n  shoal plot dendrogram Z.npy --cut 2.5 --out tree.svg\n  shoal plot dendrogram Z.npy --truncate lastp -p 30 --out tree.png"
+    )]
+    Dendrogram {
+        /// A linkage matrix (.npy, (n-1) x 4).
+        z: PathBuf,
+        /// Truncation [default: none up to 2000 leaves, lastp 500 beyond].
+        #[arg(long = "truncate", value_enum)]
+        truncate: Option<TruncateMode>,
+        /// The p of the truncation.
+        #[arg(short = 'p', default_value_t = 30)]
+        p: usize,
+        /// Links below this height take the subtree colours C1.. (scipy's color_threshold) [default: 0.7 x the top height].
+        #[arg(long, value_name = "T")]
+        color_threshold: Option<f64>,
+        /// A dashed horizontal line at this height (the fcluster distance threshold).
+        #[arg(long, value_name = "T")]
+        cut: Option<f64>,
+        /// Leaf label rotation in degrees.
+        #[arg(long, default_value_t = 0.0, value_name = "DEG")]
+        leaf_rotation: f64,
+        #[command(flatten)]
+        figure: FigureArgs,
+    },
+    /// scikit-learn's silhouette-analysis figure: per-cluster bands of sorted silhouette values, the mean as a red dashed line.
+    Silhouette {
+        /// The points that were clustered.
+        file: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        /// Labels, one per row.
+        #[arg(long, value_name = "L")]
+        labels: PathBuf,
+        /// Column holding the labels in Parquet/CSV label files.
+        #[arg(long, default_value = "cluster")]
+        label_column: String,
+        /// Exact up to this many rows; beyond, on a seeded sample of this many.
+        #[arg(long, default_value_t = 20_000, value_parser = parse_count_usize, value_name = "M")]
+        sample: usize,
+        /// Seed of the sample.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[command(flatten)]
+        figure: FigureArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

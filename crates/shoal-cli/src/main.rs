@@ -14,6 +14,7 @@ mod info;
 mod labels;
 mod model;
 mod output;
+mod plot;
 mod progress;
 mod whiten;
 
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
         cli::Command::Cophenet(c) => hier::cophenet(&args.global, c),
         cli::Command::Dbscan(d) => dbscan::run(&args.global, d),
         cli::Command::Eval(e) => eval::run(&args.global, e),
+        cli::Command::Plot(p) => plot::run(&args.global, p),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,6 +21,7 @@ pub mod exact;
 pub mod hierarchy;
 pub mod kmeans;
 pub mod minibatch;
+pub mod scatter;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -16,6 +16,7 @@ pub mod kmeans;
 pub mod metrics;
 pub mod minibatch;
 pub mod quality;
+pub mod raster;
 pub mod stats;
 
 /// An element the exact in-memory kernels (DBSCAN, linkage, quality scores)

@@ -533,8 +533,19 @@ const LINK_COLORS: [&str; 9] = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", 
 /// scipy's `dendrogram` coordinates, with its default colour threshold
 /// (0.7 × the largest height), computed with an explicit stack.
 pub fn dendrogram(z: &[Merge], truncate: Truncate) -> Dendrogram {
+    dendrogram_with(z, truncate, None)
+}
+
+/// [`dendrogram`] with scipy's `color_threshold` (`None`: 0.7 × the
+/// largest height; 0 or less colours every link `C0`).
+pub fn dendrogram_with(
+    z: &[Merge],
+    truncate: Truncate,
+    color_threshold: Option<f64>,
+) -> Dendrogram {
     let n = z.len() + 1;
-    let color_threshold = 0.7 * z.iter().map(|m| m.height).fold(f64::NEG_INFINITY, f64::max);
+    let color_threshold = color_threshold
+        .unwrap_or_else(|| 0.7 * z.iter().map(|m| m.height).fold(f64::NEG_INFINITY, f64::max));
     let p_lastp = match truncate {
         Truncate::LastP(p) if p > n || p == 0 => n,
         Truncate::LastP(p) => p,

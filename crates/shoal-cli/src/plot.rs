@@ -1,0 +1,534 @@
+//! `shoal plot scatter|dendrogram|silhouette`: figures as PNG or SVG.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use shoal_engine::scatter::{self as es, ScatterError};
+use shoal_kernels::hierarchy::tree::{self, Truncate};
+use shoal_kernels::quality::silhouette_samples;
+use shoal_kernels::raster::ColourRaster;
+use shoal_plot::dendrogram::DendrogramPlot;
+use shoal_plot::scatter::{plot_area, scatter_svg, Content, Density, Scatter};
+use shoal_plot::silhouette::SilhouettePlot;
+use shoal_plot::{cluster_colour, render_png, Frame, Rgb};
+use shoal_reader::{open, AtomicFile, OpenOptions, Source};
+
+use crate::cli::{FigureArgs, Global, PlotCommand, TruncateMode};
+use crate::exit::usage;
+use crate::output::thousands;
+use crate::progress::Bar;
+use crate::CANCEL;
+
+pub fn run(global: &Global, cmd: &PlotCommand) -> Result<()> {
+    match cmd {
+        PlotCommand::Scatter { .. } => scatter(global, cmd),
+        PlotCommand::Dendrogram { .. } => dendrogram(cmd),
+        PlotCommand::Silhouette { .. } => silhouette(cmd),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct PlotReport {
+    out: String,
+    width: u32,
+    height: u32,
+    kind: &'static str,
+    rows: u64,
+    mode: &'static str,
+    clusters: usize,
+    seconds: f64,
+    peak_rss_bytes: Option<u64>,
+}
+
+/// Is the output a PNG (else SVG)? Anything else is a usage error, before any work.
+fn png_out(f: &FigureArgs) -> Result<bool> {
+    match f
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("png") => Ok(true),
+        Some("svg") => Ok(false),
+        _ => Err(usage(format!(
+            "--out {}: a figure is written as .png or .svg",
+            f.out.display()
+        ))),
+    }
+}
+
+/// Writes the figure atomically: SVG text, or the PNG rendered from it.
+fn write_figure(f: &FigureArgs, svg: &str) -> Result<()> {
+    let bytes = if png_out(f)? {
+        render_png(svg).map_err(|e| anyhow::anyhow!("{}: {e}", f.out.display()))?
+    } else {
+        svg.as_bytes().to_vec()
+    };
+    let file = AtomicFile::create(&f.out)?;
+    file.file()
+        .write_all(&bytes)
+        .with_context(|| format!("writing {}", f.out.display()))?;
+    file.commit()?;
+    Ok(())
+}
+
+fn report(f: &FigureArgs, r: PlotReport) -> Result<()> {
+    if f.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{} plot of {} rows ({}, {} clusters) in {:.2} s; wrote {}",
+            r.kind,
+            thousands(r.rows),
+            r.mode,
+            r.clusters,
+            r.seconds,
+            r.out
+        );
+    }
+    Ok(())
+}
+
+fn scatter_err(e: ScatterError) -> anyhow::Error {
+    match e {
+        ScatterError::Labels(m) => usage(m),
+        ScatterError::Engine(en) => en.into(),
+    }
+}
+
+/// A labels file as a one-column source.
+fn open_labels(path: &Path, column: &str) -> Result<Box<dyn Source>> {
+    let columns = match shoal_reader::Format::from_path(path) {
+        Some(shoal_reader::Format::Parquet | shoal_reader::Format::Csv) => {
+            Some(vec![column.to_string()])
+        }
+        _ => None,
+    };
+    Ok(open(
+        path,
+        &OpenOptions {
+            columns,
+            ..OpenOptions::default()
+        },
+    )?)
+}
+
+fn colour_of(label: i64) -> [u8; 3] {
+    let c = cluster_colour((label >= 0).then_some(label as usize));
+    [c.0, c.1, c.2]
+}
+
+/// Legend entries for label sizes (index label + 1): clusters in order,
+/// noise last.
+fn legend(sizes: &[u64], labelled: bool) -> Vec<(String, Rgb)> {
+    let mut out: Vec<(String, Rgb)> = sizes
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, &n)| n > 0)
+        .map(|(i, &n)| {
+            let name = if labelled {
+                format!("{} ({})", i - 1, thousands(n))
+            } else {
+                format!("points ({})", thousands(n))
+            };
+            (name, cluster_colour(Some(i - 1)))
+        })
+        .collect();
+    if let Some(&n) = sizes.first().filter(|&&n| n > 0) {
+        out.push((format!("noise ({})", thousands(n)), cluster_colour(None)));
+    }
+    out
+}
+
+/// The data box of the first two columns, padded by 5% (matplotlib's margins).
+fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    let span = hi - lo;
+    if span > 0.0 {
+        (lo - 0.05 * span, hi + 0.05 * span)
+    } else {
+        (lo - 0.5, hi + 0.5)
+    }
+}
+
+fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
+    let PlotCommand::Scatter {
+        file,
+        input,
+        labels,
+        label_column,
+        model,
+        max_markers,
+        figure,
+        memory,
+    } = cmd
+    else {
+        unreachable!()
+    };
+    let start = Instant::now();
+    png_out(figure)?;
+    if input.skip_invalid {
+        return Err(usage(
+            "--skip-invalid cannot be used with a plot (skipped rows would misalign the labels)",
+        ));
+    }
+    let src = open(file, &input.options())?;
+    let info = src.info().clone();
+    if info.dim != 2 {
+        return Err(usage(format!(
+            "{}: a scatter plot draws two columns and this selection has {} ({}); choose two with --columns X,Y",
+            file.display(),
+            info.dim,
+            info.columns.join(", ")
+        )));
+    }
+    let lab = match labels {
+        Some(p) => Some(open_labels(p, label_column)?),
+        None => None,
+    };
+    if let Some(l) = &lab {
+        es::check_labels(src.as_ref(), l.as_ref()).map_err(scatter_err)?;
+    }
+    let centroids: Vec<(f64, f64)> = match model {
+        Some(m) => {
+            let m = crate::model::Model::load(m)?;
+            if m.dim != 2 {
+                return Err(usage(format!(
+                    "the model has dimension {}, the plot draws 2 columns",
+                    m.dim
+                )));
+            }
+            m.flat_centroids()
+                .chunks_exact(2)
+                .map(|c| (c[0] as f64, c[1] as f64))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let frame = Frame::new(figure.size.0, figure.size.1, figure.dark);
+    let pass = memory.pass_config(2, global.verbose);
+    let title = figure.title.clone().unwrap_or_else(|| {
+        format!(
+            "{}{}",
+            file.file_name()
+                .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
+            labels.as_ref().map_or(String::new(), |l| format!(
+                " coloured by {}",
+                l.file_name()
+                    .map_or(String::new(), |f| f.to_string_lossy().into_owned())
+            ))
+        )
+    });
+    let (xlabel, ylabel) = (info.columns[0].clone(), info.columns[1].clone());
+    let small = info.rows as usize <= *max_markers;
+    let (svg, sizes, mode) = if small {
+        let (xy, l) = es::points(src.as_ref(), lab.as_deref()).map_err(scatter_err)?;
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        for p in xy.chunks_exact(2) {
+            for k in 0..2 {
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
+            }
+        }
+        for c in &centroids {
+            lo = [lo[0].min(c.0), lo[1].min(c.1)];
+            hi = [hi[0].max(c.0), hi[1].max(c.1)];
+        }
+        let colours: Vec<Rgb> = l
+            .iter()
+            .map(|&v| cluster_colour((v >= 0).then_some(v as usize)))
+            .collect();
+        let mut sizes = Vec::new();
+        for &v in &l {
+            let i = (v + 1) as usize;
+            if sizes.len() <= i {
+                sizes.resize(i + 1, 0u64);
+            }
+            sizes[i] += 1;
+        }
+        let s = Scatter {
+            frame,
+            title,
+            xlabel,
+            ylabel,
+            x: padded(lo[0], hi[0]),
+            y: padded(lo[1], hi[1]),
+            content: Content::Markers {
+                xy: &xy,
+                colours: &colours,
+            },
+            centroids: centroids.clone(),
+            legend: legend(&sizes, lab.is_some()),
+            note: Some(format!("{} points", thousands(info.rows))),
+        };
+        (scatter_svg(&s)?, sizes, "markers")
+    } else {
+        let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
+        let stats = shoal_engine::column_stats(src.as_ref(), &pass, &CANCEL, &bar);
+        let (stats, _) = match stats {
+            Ok(s) => s,
+            Err(e) => {
+                bar.finish();
+                return Err(e.into());
+            }
+        };
+        let s = stats.finish();
+        let mut lo = [s[0].min as f64, s[1].min as f64];
+        let mut hi = [s[0].max as f64, s[1].max as f64];
+        for c in &centroids {
+            lo = [lo[0].min(c.0), lo[1].min(c.1)];
+            hi = [hi[0].max(c.0), hi[1].max(c.1)];
+        }
+        let (x, y) = (padded(lo[0], hi[0]), padded(lo[1], hi[1]));
+        let (_, _, w, h) = plot_area(&frame);
+        let empty = ColourRaster::new(w, h, x, y);
+        let r = es::density(
+            src.as_ref(),
+            lab.as_deref(),
+            &empty,
+            &colour_of,
+            &pass,
+            &CANCEL,
+            &bar,
+        );
+        bar.finish();
+        let (raster, sizes, _) = r.map_err(scatter_err)?;
+        let s = Scatter {
+            frame,
+            title,
+            xlabel,
+            ylabel,
+            x,
+            y,
+            content: Content::Density(Density {
+                width: raster.width,
+                height: raster.height,
+                count: &raster.count,
+                rgb: &raster.rgb,
+            }),
+            centroids: centroids.clone(),
+            legend: legend(&sizes, lab.is_some()),
+            note: Some(format!(
+                "{} points, density (colour: mix of the clusters in each pixel; opacity: equalised count)",
+                thousands(raster.total())
+            )),
+        };
+        (scatter_svg(&s)?, sizes, "density")
+    };
+    write_figure(figure, &svg)?;
+    report(
+        figure,
+        PlotReport {
+            out: figure.out.display().to_string(),
+            width: figure.size.0,
+            height: figure.size.1,
+            kind: "scatter",
+            rows: info.rows,
+            mode,
+            clusters: sizes.iter().skip(1).filter(|&&c| c > 0).count(),
+            seconds: start.elapsed().as_secs_f64(),
+            peak_rss_bytes: crate::output::peak_rss(),
+        },
+    )
+}
+
+/// Leaves beyond which a dendrogram is truncated by default.
+const DENDROGRAM_MAX_LEAVES: usize = 2000;
+
+fn dendrogram(cmd: &PlotCommand) -> Result<()> {
+    let PlotCommand::Dendrogram {
+        z,
+        truncate,
+        p,
+        color_threshold,
+        cut,
+        leaf_rotation,
+        figure,
+    } = cmd
+    else {
+        unreachable!()
+    };
+    let start = Instant::now();
+    png_out(figure)?;
+    let merges = crate::hier::load_z(z)?;
+    let n = merges.len() + 1;
+    let (mode, note) = match truncate {
+        Some(TruncateMode::None) => (Truncate::None, None),
+        Some(TruncateMode::Lastp) => (Truncate::LastP(*p), None),
+        Some(TruncateMode::Level) => (Truncate::Level(*p), None),
+        None if n > DENDROGRAM_MAX_LEAVES => (
+            Truncate::LastP(500),
+            Some(format!(
+                "{} leaves: the last 500 merges are shown (--truncate none draws all)",
+                thousands(n as u64)
+            )),
+        ),
+        None => (Truncate::None, None),
+    };
+    if let Some(t) = cut {
+        if !(t.is_finite() && *t >= 0.0) {
+            return Err(usage(format!("--cut must be a height >= 0, got {t}")));
+        }
+    }
+    let d = tree::dendrogram_with(&merges, mode, *color_threshold);
+    let title = figure.title.clone().unwrap_or_else(|| {
+        format!(
+            "dendrogram of {}",
+            z.file_name()
+                .map_or(String::new(), |f| f.to_string_lossy().into_owned())
+        )
+    });
+    let plot = DendrogramPlot {
+        frame: Frame::new(figure.size.0, figure.size.1, figure.dark),
+        title,
+        icoord: &d.icoord,
+        dcoord: &d.dcoord,
+        color_list: &d.color_list,
+        ivl: &d.ivl,
+        cut: *cut,
+        leaf_rotation: *leaf_rotation,
+        note,
+    };
+    write_figure(figure, &plot.svg())?;
+    report(
+        figure,
+        PlotReport {
+            out: figure.out.display().to_string(),
+            width: figure.size.0,
+            height: figure.size.1,
+            kind: "dendrogram",
+            rows: n as u64,
+            mode: "links",
+            clusters: d.ivl.len(),
+            seconds: start.elapsed().as_secs_f64(),
+            peak_rss_bytes: crate::output::peak_rss(),
+        },
+    )
+}
+
+fn silhouette(cmd: &PlotCommand) -> Result<()> {
+    let PlotCommand::Silhouette {
+        file,
+        input,
+        labels,
+        label_column,
+        sample,
+        seed,
+        figure,
+    } = cmd
+    else {
+        unreachable!()
+    };
+    let start = Instant::now();
+    png_out(figure)?;
+    if input.skip_invalid {
+        return Err(usage(
+            "--skip-invalid cannot be used with a plot (skipped rows would misalign the labels)",
+        ));
+    }
+    let src = open(file, &input.options())?;
+    let dim = src.info().dim;
+    let l = crate::eval::read_labels(labels, label_column)?;
+    let x = shoal_reader::read_all_f64(src.as_ref(), 1 << 16)?;
+    let n = x.len() / dim;
+    if l.len() != n {
+        return Err(usage(format!(
+            "{} has {} labels but {} has {n} rows",
+            labels.display(),
+            l.len(),
+            file.display()
+        )));
+    }
+    // Exact up to --sample rows; beyond, the rows with the smallest seeded
+    // hash keys (scikit-learn's silhouette_score(sample_size=...) scores the
+    // sample on its own, as here).
+    let (xs, ls, note) = if n <= *sample {
+        (x, l, None)
+    } else {
+        let mut keyed: Vec<(u64, usize)> = (0..n)
+            .map(|i| {
+                (
+                    splitmix(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64),
+                    i,
+                )
+            })
+            .collect();
+        keyed.select_nth_unstable(*sample);
+        keyed.truncate(*sample);
+        keyed.sort_unstable_by_key(|k| k.1);
+        let mut xs = Vec::with_capacity(sample * dim);
+        let mut ls = Vec::with_capacity(*sample);
+        for &(_, i) in &keyed {
+            xs.extend_from_slice(&x[i * dim..(i + 1) * dim]);
+            ls.push(l[i]);
+        }
+        (xs, ls, Some(*sample))
+    };
+    let vals = silhouette_samples(&xs, dim, &ls)
+        .map_err(|e| usage(format!("{}: {e}", labels.display())))?;
+    let m = vals.len() as f64;
+    let mean = vals.iter().sum::<f64>() / m;
+    let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0).max(1.0);
+    let se = (var / m).sqrt();
+    let mut by: std::collections::BTreeMap<i64, Vec<f64>> = std::collections::BTreeMap::new();
+    for (&c, &v) in ls.iter().zip(&vals) {
+        by.entry(c).or_default().push(v);
+    }
+    let clusters: Vec<(String, Vec<f64>)> = by
+        .into_iter()
+        .map(|(c, v)| {
+            (
+                if c == -1 {
+                    "noise".into()
+                } else {
+                    c.to_string()
+                },
+                v,
+            )
+        })
+        .collect();
+    let k = clusters.len();
+    let plot = SilhouettePlot {
+        frame: Frame::new(figure.size.0, figure.size.1, figure.dark),
+        title: figure
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("silhouette of {} clusters: mean {mean:.4}", k)),
+        clusters,
+        mean,
+        note: Some(match note {
+            Some(s) => format!(
+                "seeded sample of {} of {} rows: mean {mean:.4} ± {se:.4} (standard error)",
+                thousands(s as u64),
+                thousands(n as u64)
+            ),
+            None => format!("exact, {} rows", thousands(n as u64)),
+        }),
+    };
+    write_figure(figure, &plot.svg())?;
+    report(
+        figure,
+        PlotReport {
+            out: figure.out.display().to_string(),
+            width: figure.size.0,
+            height: figure.size.1,
+            kind: "silhouette",
+            rows: n as u64,
+            mode: if note.is_some() { "sample" } else { "exact" },
+            clusters: k,
+            seconds: start.elapsed().as_secs_f64(),
+            peak_rss_bytes: crate::output::peak_rss(),
+        },
+    )
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

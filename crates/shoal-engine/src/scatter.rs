@@ -1,0 +1,198 @@
+//! The streaming passes behind a scatter plot of any size: the data box
+//! (one statistics pass), and a colour-density raster of every row
+//! coloured by its label (one pass; memory is the raster's, one per
+//! worker, merged in partition order), or, for small inputs, the points
+//! themselves. Labels come from a second source read row range by row
+//! range beside the data, so they are never all in memory either.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+use shoal_kernels::raster::ColourRaster;
+use shoal_reader::{Block, ReadError, Source};
+
+use crate::{run_pass, EngineError, Observer, PassConfig, PassReport};
+
+/// Largest label a plot accepts (labels index a table of sizes).
+pub const MAX_LABEL: i64 = 1 << 24;
+
+/// Errors of the plotting passes.
+#[derive(Debug, thiserror::Error)]
+pub enum ScatterError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Labels that do not fit the data (exit 2).
+    #[error("{0}")]
+    Labels(String),
+}
+
+impl From<ReadError> for ScatterError {
+    fn from(e: ReadError) -> Self {
+        ScatterError::Engine(EngineError::Read(e))
+    }
+}
+
+/// Checks that `labels` (a one-column source) has one row per data row.
+pub fn check_labels(source: &dyn Source, labels: &dyn Source) -> Result<(), ScatterError> {
+    let (a, b) = (source.info(), labels.info());
+    if b.dim != 1 {
+        return Err(ScatterError::Labels(format!(
+            "{}: labels are one value per row; it has {} columns (select one with --label-column)",
+            b.path.display(),
+            b.dim
+        )));
+    }
+    if a.rows != b.rows {
+        return Err(ScatterError::Labels(format!(
+            "{} has {} labels but {} has {} rows",
+            b.path.display(),
+            b.rows,
+            a.path.display(),
+            a.rows
+        )));
+    }
+    Ok(())
+}
+
+/// The labels of rows `first_row..first_row + n`, as integers >= -1.
+fn block_labels(
+    labels: &dyn Source,
+    first_row: u64,
+    n: usize,
+    out: &mut Vec<i64>,
+) -> Result<(), ScatterError> {
+    out.clear();
+    let mut r = labels.reader_f64(first_row..first_row + n as u64, n.max(1))?;
+    while let Some(b) = r.next_block()? {
+        for (i, &v) in b.data.iter().enumerate() {
+            if v.fract() != 0.0 || !(-1.0..=MAX_LABEL as f64).contains(&v) {
+                return Err(ScatterError::Labels(format!(
+                    "{}: row {}: label {v} is not a cluster number (-1 for noise, 0.. for clusters)",
+                    labels.info().path.display(),
+                    b.first_row + i as u64
+                )));
+            }
+            out.push(v as i64);
+        }
+    }
+    Ok(())
+}
+
+/// A pass's partial: the raster, label sizes (index label + 1) and the
+/// first error.
+struct Partial {
+    raster: ColourRaster,
+    sizes: Vec<u64>,
+    error: Option<ScatterError>,
+}
+
+fn count(sizes: &mut Vec<u64>, l: i64) {
+    let i = (l + 1) as usize;
+    if sizes.len() <= i {
+        sizes.resize(i + 1, 0);
+    }
+    sizes[i] += 1;
+}
+
+/// Rows of the first two columns of `source` binned into `raster` (an empty
+/// raster: its size and data box), each coloured `colour(label)` (label -1
+/// is noise; without labels every row is label 0). Returns the raster,
+/// the number of rows of each label (index label + 1) and the pass report.
+pub fn density(
+    source: &dyn Source,
+    labels: Option<&dyn Source>,
+    raster: &ColourRaster,
+    colour: &(dyn Fn(i64) -> [u8; 3] + Sync),
+    pass: &PassConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<(ColourRaster, Vec<u64>, PassReport), ScatterError> {
+    let dim = source.info().dim;
+    if dim != 2 {
+        return Err(ScatterError::Labels(format!(
+            "{}: a scatter plot draws two columns; this selection has {dim} (choose them with --columns X,Y)",
+            source.info().path.display()
+        )));
+    }
+    if let Some(l) = labels {
+        check_labels(source, l)?;
+    }
+    let first_error: Mutex<Option<ScatterError>> = Mutex::new(None);
+    let (p, rep) = run_pass(
+        source,
+        pass,
+        cancel,
+        observer,
+        || Partial {
+            raster: ColourRaster::new(raster.width, raster.height, raster.x, raster.y),
+            sizes: Vec::new(),
+            error: None,
+        },
+        |p: &mut Partial, b: &Block<'_>| {
+            if p.error.is_some() {
+                return;
+            }
+            let n = b.rows();
+            match labels {
+                None => {
+                    let c = colour(0);
+                    p.raster.update(b.data, |_| c);
+                    if p.sizes.is_empty() {
+                        p.sizes = vec![0, 0];
+                    }
+                    p.sizes[1] += n as u64;
+                }
+                Some(l) => {
+                    let mut lab = Vec::with_capacity(n);
+                    if let Err(e) = block_labels(l, b.first_row, n, &mut lab) {
+                        p.error = Some(e);
+                        return;
+                    }
+                    p.raster.update(b.data, |i| colour(lab[i]));
+                    for &v in &lab {
+                        count(&mut p.sizes, v);
+                    }
+                }
+            }
+        },
+        |a: &mut Partial, b: Partial| {
+            if let Some(e) = b.error {
+                let mut g = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                if g.is_none() {
+                    *g = Some(e);
+                }
+                return;
+            }
+            a.raster.merge(&b.raster);
+            if a.sizes.len() < b.sizes.len() {
+                a.sizes.resize(b.sizes.len(), 0);
+            }
+            for (x, y) in a.sizes.iter_mut().zip(&b.sizes) {
+                *x += y;
+            }
+        },
+    )?;
+    if let Some(e) = first_error.into_inner().unwrap_or(None).or(p.error) {
+        return Err(e);
+    }
+    Ok((p.raster, p.sizes, rep))
+}
+
+/// Every row of the first two columns (f64 pairs) and its label, for a
+/// plot of real markers (small inputs).
+pub fn points(
+    source: &dyn Source,
+    labels: Option<&dyn Source>,
+) -> Result<(Vec<f64>, Vec<i64>), ScatterError> {
+    if let Some(l) = labels {
+        check_labels(source, l)?;
+    }
+    let xy = shoal_reader::read_all_f64(source, 1 << 16)?;
+    let n = xy.len() / 2;
+    let mut lab = Vec::with_capacity(n);
+    match labels {
+        Some(l) => block_labels(l, 0, n, &mut lab)?,
+        None => lab.resize(n, 0),
+    }
+    Ok((xy, lab))
+}
