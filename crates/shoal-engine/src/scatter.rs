@@ -62,10 +62,11 @@ fn block_labels(
     out: &mut Vec<i64>,
 ) -> Result<(), ScatterError> {
     out.clear();
-    let mut r = labels.reader_f64(first_row..first_row + n as u64, n.max(1))?;
+    // f32 holds every label up to MAX_LABEL (2^24) exactly
+    let mut r = labels.reader(first_row..first_row + n as u64, n.max(1))?;
     while let Some(b) = r.next_block()? {
         for (i, &v) in b.data.iter().enumerate() {
-            if v.fract() != 0.0 || !(-1.0..=MAX_LABEL as f64).contains(&v) {
+            if v.fract() != 0.0 || !(-1.0..=MAX_LABEL as f32).contains(&v) {
                 return Err(ScatterError::Labels(format!(
                     "{}: row {}: label {v} is not a cluster number (-1 for noise, 0.. for clusters)",
                     labels.info().path.display(),
@@ -78,20 +79,15 @@ fn block_labels(
     Ok(())
 }
 
-/// A pass's partial: the raster, label sizes (index label + 1) and the
-/// first error.
+/// A pass's partial: label sizes (index label + 1) and the first error.
+/// The raster itself is accumulated per worker thread, not per partition:
+/// its sums are integers, so the result is the same whichever worker
+/// counted which rows, and no partition pays for a raster of its own (on
+/// 100M rows in 100 row groups, allocating and merging a 14 MB raster per
+/// partition was most of the pass).
 struct Partial {
-    raster: ColourRaster,
     sizes: Vec<u64>,
     error: Option<ScatterError>,
-}
-
-fn count(sizes: &mut Vec<u64>, l: i64) {
-    let i = (l + 1) as usize;
-    if sizes.len() <= i {
-        sizes.resize(i + 1, 0);
-    }
-    sizes[i] += 1;
 }
 
 /// Rows of the first two columns of `source` binned into `raster` (an empty
@@ -117,6 +113,9 @@ pub fn density(
     if let Some(l) = labels {
         check_labels(source, l)?;
     }
+    let workers = rayon::current_num_threads().max(1) + 1;
+    let rasters: Vec<Mutex<Option<ColourRaster>>> =
+        (0..workers).map(|_| Mutex::new(None)).collect();
     let first_error: Mutex<Option<ScatterError>> = Mutex::new(None);
     let (p, rep) = run_pass(
         source,
@@ -124,7 +123,6 @@ pub fn density(
         cancel,
         observer,
         || Partial {
-            raster: ColourRaster::new(raster.width, raster.height, raster.x, raster.y),
             sizes: Vec::new(),
             error: None,
         },
@@ -133,10 +131,15 @@ pub fn density(
                 return;
             }
             let n = b.rows();
+            let slot = rayon::current_thread_index().map_or(workers - 1, |t| t.min(workers - 2));
+            let mut guard = rasters[slot].lock().unwrap_or_else(|e| e.into_inner());
+            let r = guard.get_or_insert_with(|| {
+                ColourRaster::new(raster.width, raster.height, raster.x, raster.y)
+            });
             match labels {
                 None => {
                     let c = colour(0);
-                    p.raster.update(b.data, |_| c);
+                    r.update(b.data, |_| c);
                     if p.sizes.is_empty() {
                         p.sizes = vec![0, 0];
                     }
@@ -148,10 +151,16 @@ pub fn density(
                         p.error = Some(e);
                         return;
                     }
-                    p.raster.update(b.data, |i| colour(lab[i]));
-                    for &v in &lab {
-                        count(&mut p.sizes, v);
+                    // colours and sizes by label + 1, through tables
+                    let top = lab.iter().copied().max().unwrap_or(-1);
+                    if p.sizes.len() < (top + 2) as usize {
+                        p.sizes.resize((top + 2) as usize, 0);
                     }
+                    let table: Vec<[u8; 3]> = (-1..=top).map(colour).collect();
+                    for &v in &lab {
+                        p.sizes[(v + 1) as usize] += 1;
+                    }
+                    r.update(b.data, |i| table[(lab[i] + 1) as usize]);
                 }
             }
         },
@@ -163,7 +172,6 @@ pub fn density(
                 }
                 return;
             }
-            a.raster.merge(&b.raster);
             if a.sizes.len() < b.sizes.len() {
                 a.sizes.resize(b.sizes.len(), 0);
             }
@@ -175,7 +183,13 @@ pub fn density(
     if let Some(e) = first_error.into_inner().unwrap_or(None).or(p.error) {
         return Err(e);
     }
-    Ok((p.raster, p.sizes, rep))
+    let mut out = ColourRaster::new(raster.width, raster.height, raster.x, raster.y);
+    for r in rasters {
+        if let Some(r) = r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            out.merge(&r);
+        }
+    }
+    Ok((out, p.sizes, rep))
 }
 
 /// Every row of the first two columns (f64 pairs) and its label, for a
