@@ -178,12 +178,11 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
     }
     let src = open(file, &input.options())?;
     let info = src.info().clone();
-    if info.dim != 2 {
+    if info.dim < 2 {
         return Err(usage(format!(
-            "{}: a scatter plot draws two columns and this selection has {} ({}); choose two with --columns X,Y",
+            "{}: a scatter plot needs two columns and this selection has {}",
             file.display(),
-            info.dim,
-            info.columns.join(", ")
+            info.dim
         )));
     }
     let lab = match labels {
@@ -193,21 +192,18 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
     if let Some(l) = &lab {
         es::check_labels(src.as_ref(), l.as_ref()).map_err(scatter_err)?;
     }
-    let centroids: Vec<(f64, f64)> = match model {
+    let model_centroids: Option<Vec<f32>> = match model {
         Some(m) => {
             let m = crate::model::Model::load(m)?;
-            if m.dim != 2 {
+            if m.dim != info.dim {
                 return Err(usage(format!(
-                    "the model has dimension {}, the plot draws 2 columns",
-                    m.dim
+                    "the model has dimension {}, the data {}; select the model's --columns",
+                    m.dim, info.dim
                 )));
             }
-            m.flat_centroids()
-                .chunks_exact(2)
-                .map(|c| (c[0] as f64, c[1] as f64))
-                .collect()
+            Some(m.flat_centroids())
         }
-        None => Vec::new(),
+        None => None,
     };
     let frame = Frame::new(figure.size.0, figure.size.1, figure.dark);
     let pass = memory.pass_config(2, global.verbose);
@@ -223,10 +219,43 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
             ))
         )
     });
-    let (xlabel, ylabel) = (info.columns[0].clone(), info.columns[1].clone());
     let small = info.rows as usize <= *max_markers;
+    // More than two columns: the first two principal components (one
+    // covariance pass), and centroids projected the same way.
+    let pc = if info.dim > 2 {
+        let bar = Bar::passes(info.rows, info.file_bytes, global.quiet || small);
+        let pc = es::principal(src.as_ref(), &pass, &CANCEL, &bar);
+        bar.finish();
+        Some(pc.map_err(scatter_err)?)
+    } else {
+        None
+    };
+    let (xlabel, ylabel) = match &pc {
+        Some(p) => {
+            let share = |i: usize| 100.0 * p.variances[i] / p.total_variance.max(f64::MIN_POSITIVE);
+            (
+                format!("principal component 1 ({:.1}% of the variance)", share(0)),
+                format!("principal component 2 ({:.1}% of the variance)", share(1)),
+            )
+        }
+        None => (info.columns[0].clone(), info.columns[1].clone()),
+    };
+    let centroids: Vec<(f64, f64)> = match (&pc, &model_centroids) {
+        (Some(p), Some(c)) => {
+            let mut v = Vec::new();
+            p.project(c, &mut v);
+            v.chunks_exact(2)
+                .map(|q| (q[0] as f64, q[1] as f64))
+                .collect()
+        }
+        (None, Some(c)) => c
+            .chunks_exact(2)
+            .map(|q| (q[0] as f64, q[1] as f64))
+            .collect(),
+        _ => Vec::new(),
+    };
     let (svg, sizes, mode) = if small {
-        let (xy, l) = es::points(src.as_ref(), lab.as_deref()).map_err(scatter_err)?;
+        let (xy, l) = es::points(src.as_ref(), lab.as_deref(), pc.as_ref()).map_err(scatter_err)?;
         let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
         for p in xy.chunks_exact(2) {
             for k in 0..2 {
@@ -268,17 +297,31 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
         (scatter_svg(&s)?, sizes, "markers")
     } else {
         let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
-        let stats = shoal_engine::column_stats(src.as_ref(), &pass, &CANCEL, &bar);
-        let (stats, _) = match stats {
-            Ok(s) => s,
+        let bounds = match &pc {
+            Some(p) => {
+                es::projected_box(src.as_ref(), p, &pass, &CANCEL, &bar).map_err(scatter_err)
+            }
+            None => shoal_engine::column_stats(src.as_ref(), &pass, &CANCEL, &bar)
+                .map(|(st, _)| {
+                    let s = st.finish();
+                    [
+                        s[0].min as f64,
+                        s[0].max as f64,
+                        s[1].min as f64,
+                        s[1].max as f64,
+                    ]
+                })
+                .map_err(anyhow::Error::from),
+        };
+        let bounds = match bounds {
+            Ok(b) => b,
             Err(e) => {
                 bar.finish();
-                return Err(e.into());
+                return Err(e);
             }
         };
-        let s = stats.finish();
-        let mut lo = [s[0].min as f64, s[1].min as f64];
-        let mut hi = [s[0].max as f64, s[1].max as f64];
+        let mut lo = [bounds[0], bounds[2]];
+        let mut hi = [bounds[1], bounds[3]];
         for c in &centroids {
             lo = [lo[0].min(c.0), lo[1].min(c.1)];
             hi = [hi[0].max(c.0), hi[1].max(c.1)];
@@ -289,6 +332,7 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
         let r = es::density(
             src.as_ref(),
             lab.as_deref(),
+            pc.as_ref(),
             &empty,
             &colour_of,
             &pass,

@@ -451,3 +451,69 @@ fn bad_plot_input_is_refused_and_leaves_nothing() {
         );
     }
 }
+
+#[test]
+fn more_than_two_columns_are_drawn_on_their_first_two_principal_components() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("h.npy");
+    let l = dir.path().join("hl.npy");
+    ok(&[
+        "gen",
+        "blobs",
+        "--rows",
+        "60k",
+        "--dim",
+        "16",
+        "--k",
+        "5",
+        "--seed",
+        "9",
+        "--out",
+        p(&x),
+        "--labels-out",
+        p(&l),
+        "-q",
+    ]);
+    for (max, mode) in [("100k", "markers"), ("1000", "density")] {
+        let svg = dir.path().join(format!("h{mode}.svg"));
+        let j: Value = serde_json::from_str(&ok(&[
+            "plot",
+            "scatter",
+            p(&x),
+            "--labels",
+            p(&l),
+            "--max-markers",
+            max,
+            "--out",
+            p(&svg),
+            "--json",
+            "-q",
+        ]))
+        .unwrap();
+        assert_eq!(j["mode"], mode);
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("principal component 1 ("), "{mode}");
+        let png = dir.path().join(format!("h{mode}.png"));
+        ok(&[
+            "plot",
+            "scatter",
+            p(&x),
+            "--labels",
+            p(&l),
+            "--max-markers",
+            max,
+            "--out",
+            p(&png),
+            "-q",
+        ]);
+        let img = decode_png(&std::fs::read(&png).unwrap()).unwrap();
+        let px = |i: usize| Rgb(img.2[4 * i], img.2[4 * i + 1], img.2[4 * i + 2]);
+        for j in 0..5 {
+            let want = cluster_colour(Some(j));
+            assert!(
+                (0..(img.0 * img.1) as usize).any(|i| close(px(i), want, 2)),
+                "{mode}: cluster {j}'s colour is missing"
+            );
+        }
+    }
+}

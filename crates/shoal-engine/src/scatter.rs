@@ -8,6 +8,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
+use shoal_kernels::pca::{Covariance, Principal};
 use shoal_kernels::raster::ColourRaster;
 use shoal_reader::{Block, ReadError, Source};
 
@@ -94,9 +95,11 @@ struct Partial {
 /// raster: its size and data box), each coloured `colour(label)` (label -1
 /// is noise; without labels every row is label 0). Returns the raster,
 /// the number of rows of each label (index label + 1) and the pass report.
+#[allow(clippy::too_many_arguments)]
 pub fn density(
     source: &dyn Source,
     labels: Option<&dyn Source>,
+    project: Option<&Principal>,
     raster: &ColourRaster,
     colour: &(dyn Fn(i64) -> [u8; 3] + Sync),
     pass: &PassConfig,
@@ -104,7 +107,7 @@ pub fn density(
     observer: &dyn Observer,
 ) -> Result<(ColourRaster, Vec<u64>, PassReport), ScatterError> {
     let dim = source.info().dim;
-    if dim != 2 {
+    if dim != 2 && project.is_none() {
         return Err(ScatterError::Labels(format!(
             "{}: a scatter plot draws two columns; this selection has {dim} (choose them with --columns X,Y)",
             source.info().path.display()
@@ -131,6 +134,16 @@ pub fn density(
                 return;
             }
             let n = b.rows();
+            let projected;
+            let xy: &[f32] = match project {
+                Some(pc) => {
+                    let mut v = Vec::with_capacity(2 * n);
+                    pc.project(b.data, &mut v);
+                    projected = v;
+                    &projected
+                }
+                None => b.data,
+            };
             let slot = rayon::current_thread_index().map_or(workers - 1, |t| t.min(workers - 2));
             let mut guard = rasters[slot].lock().unwrap_or_else(|e| e.into_inner());
             let r = guard.get_or_insert_with(|| {
@@ -139,7 +152,7 @@ pub fn density(
             match labels {
                 None => {
                     let c = colour(0);
-                    r.update(b.data, |_| c);
+                    r.update(xy, |_| c);
                     if p.sizes.is_empty() {
                         p.sizes = vec![0, 0];
                     }
@@ -160,7 +173,7 @@ pub fn density(
                     for &v in &lab {
                         p.sizes[(v + 1) as usize] += 1;
                     }
-                    r.update(b.data, |i| table[(lab[i] + 1) as usize]);
+                    r.update(xy, |i| table[(lab[i] + 1) as usize]);
                 }
             }
         },
@@ -197,11 +210,20 @@ pub fn density(
 pub fn points(
     source: &dyn Source,
     labels: Option<&dyn Source>,
+    project: Option<&Principal>,
 ) -> Result<(Vec<f64>, Vec<i64>), ScatterError> {
     if let Some(l) = labels {
         check_labels(source, l)?;
     }
-    let xy = shoal_reader::read_all_f64(source, 1 << 16)?;
+    let xy = match project {
+        None => shoal_reader::read_all_f64(source, 1 << 16)?,
+        Some(pc) => {
+            let x = shoal_reader::read_all(source, 1 << 16)?;
+            let mut v = Vec::with_capacity(x.len() / source.info().dim.max(1) * 2);
+            pc.project(&x, &mut v);
+            v.into_iter().map(f64::from).collect()
+        }
+    };
     let n = xy.len() / 2;
     let mut lab = Vec::with_capacity(n);
     match labels {
@@ -209,4 +231,66 @@ pub fn points(
         None => lab.resize(n, 0),
     }
     Ok((xy, lab))
+}
+
+/// The first two principal axes of every row (one covariance pass).
+pub fn principal(
+    source: &dyn Source,
+    pass: &PassConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<Principal, ScatterError> {
+    let d = source.info().dim;
+    let (c, _) = run_pass(
+        source,
+        pass,
+        cancel,
+        observer,
+        || Covariance::new(d),
+        |c: &mut Covariance, b: &Block<'_>| c.update(b.data),
+        |a: &mut Covariance, b: Covariance| a.merge(&b),
+    )?;
+    Ok(c.principal(2))
+}
+
+/// The box (x min, x max, y min, y max) of the rows projected onto `pc`.
+pub fn projected_box(
+    source: &dyn Source,
+    pc: &Principal,
+    pass: &PassConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<[f64; 4], ScatterError> {
+    let (b, _) = run_pass(
+        source,
+        pass,
+        cancel,
+        observer,
+        || {
+            [
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+            ]
+        },
+        |m: &mut [f64; 4], b: &Block<'_>| {
+            let mut v = Vec::with_capacity(2 * b.rows());
+            pc.project(b.data, &mut v);
+            for q in v.chunks_exact(2) {
+                let (x, y) = (q[0] as f64, q[1] as f64);
+                m[0] = m[0].min(x);
+                m[1] = m[1].max(x);
+                m[2] = m[2].min(y);
+                m[3] = m[3].max(y);
+            }
+        },
+        |a: &mut [f64; 4], b: [f64; 4]| {
+            a[0] = a[0].min(b[0]);
+            a[1] = a[1].max(b[1]);
+            a[2] = a[2].min(b[2]);
+            a[3] = a[3].max(b[3]);
+        },
+    )?;
+    Ok(b)
 }

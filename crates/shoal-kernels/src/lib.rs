@@ -15,6 +15,7 @@ mod int8;
 pub mod kmeans;
 pub mod metrics;
 pub mod minibatch;
+pub mod pca;
 pub mod quality;
 pub mod raster;
 pub mod stats;
