@@ -3,6 +3,9 @@
 //! fixed shift, so points far from the origin lose no digits), and the top
 //! eigenvectors of the covariance by power iteration with deflation.
 
+// Index loops over several same-length vectors read clearer than zips here.
+#![allow(clippy::needless_range_loop)]
+
 /// Partial sums for the covariance of `dim` columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Covariance {
