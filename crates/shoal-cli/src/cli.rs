@@ -63,12 +63,81 @@ pub enum Command {
     Dbscan(DbscanArgs),
     /// Quality of a labelling: silhouette, Davies-Bouldin, Calinski-Harabasz; with --truth, ARI, AMI, NMI and more.
     Eval(EvalArgs),
+    /// k-selection for files of any size: subsample k-means for every k of a range in two passes, with inertia, scores, the knee and the best k.
+    Sweep(SweepArgs),
     /// Figures (PNG or SVG): scatter plots of files of any size, dendrograms, silhouette plots.
     #[command(subcommand)]
     Plot(PlotCommand),
     /// Benchmarks: `bench read FILE` times one bare streaming pass.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  shoal sweep gps.parquet -k 2..30 --out sweep.json\n  shoal plot elbow sweep.json --out elbow.png\n\nEvery k's centroids and inertia equal those of `shoal fit --algo subsample -k K` with the\nsame seed; scores are computed on the sample (the silhouette on --silhouette-sample rows of it)."
+)]
+pub struct SweepArgs {
+    /// A .parquet, .npy, .f32 or .csv file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The values of k: a range A..B (inclusive) or a list 2,4,8.
+    #[arg(short = 'k', long = "k", value_parser = parse_k_range, value_name = "A..B")]
+    pub k: KList,
+    /// Rows of the shared sample [default: max(256 k, 100 000) for the largest k].
+    #[arg(long, value_parser = parse_count_usize, value_name = "M")]
+    pub sample_size: Option<usize>,
+    /// k-means++ starts per k, each refined on the sample.
+    #[arg(long, default_value_t = 3)]
+    pub n_init: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Rows of the sample the silhouette is computed on.
+    #[arg(long, default_value_t = 10_000, value_parser = parse_count_usize, value_name = "M")]
+    pub silhouette_sample: usize,
+    /// Output JSON (one entry per k).
+    #[arg(long, value_name = "SWEEP.json")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The values of k of a sweep, sorted and distinct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KList(pub Vec<usize>);
+
+/// `-k 2..30` or `-k 2,4,8`: sorted, distinct, each >= 1.
+pub fn parse_k_range(s: &str) -> Result<KList, String> {
+    let bad = || {
+        format!("-k {s:?}: expected a range A..B (e.g. 2..30) or a list (e.g. 2,4,8) of whole numbers >= 1")
+    };
+    let mut ks: Vec<usize> = if let Some((a, b)) = s.split_once("..") {
+        let a: usize = a.trim().parse().map_err(|_| bad())?;
+        let b: usize = b
+            .trim()
+            .trim_start_matches('=')
+            .parse()
+            .map_err(|_| bad())?;
+        if a > b || b - a > 10_000 {
+            return Err(bad());
+        }
+        (a..=b).collect()
+    } else {
+        s.split(',')
+            .map(|v| v.trim().parse::<usize>().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?
+    };
+    ks.sort_unstable();
+    ks.dedup();
+    if ks.is_empty() || ks[0] == 0 {
+        return Err(bad());
+    }
+    Ok(KList(ks))
 }
 
 /// Size, theme and output shared by every figure.
@@ -160,6 +229,13 @@ pub enum PlotCommand {
         /// Leaf label rotation in degrees.
         #[arg(long, default_value_t = 0.0, value_name = "DEG")]
         leaf_rotation: f64,
+        #[command(flatten)]
+        figure: FigureArgs,
+    },
+    /// The elbow figure of a `shoal sweep`: inertia against k with the knee, silhouette and Davies-Bouldin below.
+    Elbow {
+        /// The JSON written by `shoal sweep`.
+        sweep: PathBuf,
         #[command(flatten)]
         figure: FigureArgs,
     },

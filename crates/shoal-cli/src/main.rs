@@ -16,6 +16,7 @@ mod model;
 mod output;
 mod plot;
 mod progress;
+mod sweep;
 mod whiten;
 
 use std::process::ExitCode;
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         cli::Command::Dbscan(d) => dbscan::run(&args.global, d),
         cli::Command::Eval(e) => eval::run(&args.global, e),
         cli::Command::Plot(p) => plot::run(&args.global, p),
+        cli::Command::Sweep(s) => sweep::run(&args.global, s),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,7 @@ pub fn run(global: &Global, cmd: &PlotCommand) -> Result<()> {
         PlotCommand::Scatter { .. } => scatter(global, cmd),
         PlotCommand::Dendrogram { .. } => dendrogram(cmd),
         PlotCommand::Silhouette { .. } => silhouette(cmd),
+        PlotCommand::Elbow { sweep, figure } => elbow(sweep, figure),
     }
 }
 
@@ -575,4 +576,62 @@ fn splitmix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+fn elbow(path: &Path, figure: &FigureArgs) -> Result<()> {
+    let start = Instant::now();
+    png_out(figure)?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let j: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a sweep's JSON: {e}", path.display()))?;
+    let points = j["points"]
+        .as_array()
+        .filter(|p| !p.is_empty() && j["format"] == "shoal-sweep-1")
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: not the JSON of `shoal sweep` (no points)",
+                path.display()
+            )
+        })?;
+    let num = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let col = |key: &str| points.iter().map(|p| num(&p[key])).collect::<Vec<f64>>();
+    let ks = col("k");
+    if ks.iter().any(|k| !k.is_finite()) {
+        return Err(anyhow::anyhow!("{}: a point has no k", path.display()));
+    }
+    let plot = shoal_plot::elbow::ElbowPlot {
+        frame: Frame::new(figure.size.0, figure.size.1, figure.dark),
+        title: figure.title.clone().unwrap_or_else(|| {
+            format!(
+                "k sweep of {}",
+                j["file"]
+                    .as_str()
+                    .map_or("", |f| f.rsplit('/').next().unwrap_or(f))
+            )
+        }),
+        inertia: col("inertia"),
+        knee: j["knee"].as_f64(),
+        silhouette: col("silhouette"),
+        silhouette_se: col("silhouette_se"),
+        davies_bouldin: col("davies_bouldin"),
+        best_silhouette: j["best_silhouette"].as_f64(),
+        best_davies_bouldin: j["best_davies_bouldin"].as_f64(),
+        ks,
+    };
+    write_figure(figure, &plot.svg())?;
+    report(
+        figure,
+        PlotReport {
+            out: figure.out.display().to_string(),
+            width: figure.size.0,
+            height: figure.size.1,
+            kind: "elbow",
+            rows: num(&j["rows"]) as u64,
+            mode: "sweep",
+            clusters: points.len(),
+            seconds: start.elapsed().as_secs_f64(),
+            peak_rss_bytes: crate::output::peak_rss(),
+        },
+    )
 }

@@ -577,6 +577,50 @@ fn shift2(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum()
 }
 
+/// The best of `cfg.n_init` starts placed on the sample by `method` and
+/// (except for mini-batch) refined there by Lloyd: its centroids, sample
+/// inertia and the most Lloyd iterations a start took.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn starts_on_sample(
+    source: &dyn Source,
+    cfg: &KMeansConfig,
+    method: &Init,
+    scaling: &Scaling,
+    sample_x: &[f32],
+    tol: f64,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    passes: &mut Vec<PassTiming>,
+) -> Result<(Vec<f32>, f64, usize), KMeansError> {
+    let (k, d) = (cfg.k, source.info().dim);
+    let mut best: Option<(f64, Vec<f32>)> = None;
+    let mut iters = 0;
+    for s in 0..cfg.n_init.max(1) {
+        let mut rng = Uniform01::new(cfg.seed, s as u64);
+        let c0 = match method {
+            Init::Random => random_init(sample_x, d, k, &mut rng).map_err(init_err)?,
+            Init::KMeansParallel => kmeans_parallel(
+                source, cfg, scaling, sample_x, s as u64, cancel, observer, passes,
+            )?,
+            _ => kmeans_plus_plus(sample_x, d, None, k, &mut rng).map_err(init_err)?,
+        };
+        // Mini-batch, like scikit-learn, starts from the raw
+        // initialisation; the others refine it on the sample.
+        let refine = if cfg.algo == Algo::MiniBatch {
+            0
+        } else {
+            cfg.max_iter
+        };
+        let (c1, inertia, it) = lloyd_in_memory(sample_x, d, c0, refine, tol);
+        iters = iters.max(it);
+        if best.as_ref().is_none_or(|b| inertia < b.0) {
+            best = Some((inertia, c1));
+        }
+    }
+    let (inertia, c) = best.ok_or_else(|| KMeansError::BadInit("no start".into()))?;
+    Ok((c, inertia, iters))
+}
+
 /// Mini-batch's start, from the first pass's sample `x` (key order, so any
 /// run of its rows is a uniform sample): start `s` of `n_init` takes its
 /// own `init_size` rows (the `s`-th run, as each of scikit-learn's starts
@@ -641,15 +685,30 @@ fn init_err(e: InitError) -> KMeansError {
     }
 }
 
-/// Fits k-means to `source`. With `sink`, every row's label and squared
-/// distance to its centroid are streamed to it in input order.
-pub fn fit(
+/// What the first pass leaves for initialisation: the sample (scaled),
+/// the scaling, the mean feature variance and the tolerance, the rows
+/// counted, and the passes so far.
+pub(crate) struct Prepared {
+    pub sample_x: Vec<f32>,
+    pub scaling: Scaling,
+    pub mean_variance: f64,
+    pub tol: f64,
+    pub valid_rows: u64,
+    pub first: Option<crate::PassReport>,
+    pub passes: Vec<PassTiming>,
+    /// The statistics (and so the tolerance) are the sample's own.
+    pub stats_from_sample: bool,
+    /// The most passes the run can take (for progress displays).
+    pub max_passes: Option<usize>,
+}
+
+/// Checks `k`, then pass 1: statistics and the sample (see [`fit`]).
+pub(crate) fn prepare(
     source: &dyn Source,
     cfg: &KMeansConfig,
     cancel: &AtomicBool,
     observer: &dyn Observer,
-    sink: Option<&mut dyn LabelSink>,
-) -> Result<KMeansFit, KMeansError> {
+) -> Result<Prepared, KMeansError> {
     let info = source.info();
     let (k, d) = (cfg.k, info.dim);
     if k == 0 {
@@ -742,6 +801,7 @@ pub fn fit(
         });
     }
     let mut sample_x = sample.finish();
+    let stats_from_sample = stats.is_none();
     let stats = stats.unwrap_or_else(|| {
         let mut s = ColumnStats::new(d);
         s.update(&sample_x);
@@ -762,6 +822,41 @@ pub fn fit(
         .sum::<f64>()
         / d as f64;
     let tol = cfg.tol * mean_variance;
+    Ok(Prepared {
+        sample_x,
+        scaling,
+        mean_variance,
+        tol,
+        valid_rows,
+        first,
+        passes,
+        stats_from_sample,
+        max_passes,
+    })
+}
+
+/// Fits k-means to `source`. With `sink`, every row's label and squared
+/// distance to its centroid are streamed to it in input order.
+pub fn fit(
+    source: &dyn Source,
+    cfg: &KMeansConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    sink: Option<&mut dyn LabelSink>,
+) -> Result<KMeansFit, KMeansError> {
+    let info = source.info();
+    let (k, d) = (cfg.k, info.dim);
+    let Prepared {
+        sample_x,
+        scaling,
+        mean_variance,
+        tol,
+        valid_rows,
+        first,
+        mut passes,
+        max_passes,
+        ..
+    } = prepare(source, cfg, cancel, observer)?;
 
     // Initialisation.
     let init_start = Instant::now();
@@ -792,37 +887,18 @@ pub fn fit(
             c
         }
         method => {
-            let mut best: Option<(f64, Vec<f32>)> = None;
-            for s in 0..cfg.n_init.max(1) {
-                let mut rng = Uniform01::new(cfg.seed, s as u64);
-                let c0 = match method {
-                    Init::Random => random_init(&sample_x, d, k, &mut rng).map_err(init_err)?,
-                    Init::KMeansParallel => kmeans_parallel(
-                        source,
-                        cfg,
-                        &scaling,
-                        &sample_x,
-                        s as u64,
-                        cancel,
-                        observer,
-                        &mut passes,
-                    )?,
-                    _ => kmeans_plus_plus(&sample_x, d, None, k, &mut rng).map_err(init_err)?,
-                };
-                // Mini-batch, like scikit-learn, starts from the raw
-                // initialisation; the others refine it on the sample.
-                let refine = if cfg.algo == Algo::MiniBatch {
-                    0
-                } else {
-                    cfg.max_iter
-                };
-                let (c1, inertia, it) = lloyd_in_memory(&sample_x, d, c0, refine, tol);
-                sample_iters = sample_iters.max(it);
-                if best.as_ref().is_none_or(|b| inertia < b.0) {
-                    best = Some((inertia, c1));
-                }
-            }
-            let (inertia, c) = best.ok_or_else(|| KMeansError::BadInit("no start".into()))?;
+            let (c, inertia, it) = starts_on_sample(
+                source,
+                cfg,
+                method,
+                &scaling,
+                &sample_x,
+                tol,
+                cancel,
+                observer,
+                &mut passes,
+            )?;
+            sample_iters = it;
             sample_inertia = Some(inertia);
             c
         }

@@ -22,6 +22,7 @@ pub mod hierarchy;
 pub mod kmeans;
 pub mod minibatch;
 pub mod scatter;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -10,6 +10,7 @@
 
 mod axes;
 pub mod dendrogram;
+pub mod elbow;
 mod palette;
 mod render;
 pub mod scatter;
