@@ -94,6 +94,44 @@ fn report(f: &FigureArgs, r: PlotReport) -> Result<()> {
     Ok(())
 }
 
+/// Writes the figure and prints (or reports as JSON) what was drawn.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    f: &FigureArgs,
+    svg: &str,
+    kind: &'static str,
+    rows: u64,
+    mode: &'static str,
+    clusters: usize,
+    start: Instant,
+) -> Result<()> {
+    write_figure(f, svg)?;
+    report(
+        f,
+        PlotReport {
+            out: f.out.display().to_string(),
+            width: f.size.0,
+            height: f.size.1,
+            kind,
+            rows,
+            mode,
+            clusters,
+            seconds: start.elapsed().as_secs_f64(),
+            peak_rss_bytes: crate::output::peak_rss(),
+        },
+    )
+}
+
+/// Rows must stay aligned with their labels.
+fn no_skipping(input: &crate::cli::InputArgs) -> Result<()> {
+    if input.skip_invalid {
+        return Err(usage(
+            "--skip-invalid cannot be used with a plot (skipped rows would misalign the labels)",
+        ));
+    }
+    Ok(())
+}
+
 fn scatter_err(e: ScatterError) -> anyhow::Error {
     match e {
         ScatterError::Labels(m) => usage(m),
@@ -172,11 +210,7 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
     };
     let start = Instant::now();
     png_out(figure)?;
-    if input.skip_invalid {
-        return Err(usage(
-            "--skip-invalid cannot be used with a plot (skipped rows would misalign the labels)",
-        ));
-    }
+    no_skipping(input)?;
     let src = open(file, &input.options())?;
     let info = src.info().clone();
     if info.dim < 2 {
@@ -364,20 +398,14 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
         };
         (scatter_svg(&s)?, sizes, "density")
     };
-    write_figure(figure, &svg)?;
-    report(
+    finish(
         figure,
-        PlotReport {
-            out: figure.out.display().to_string(),
-            width: figure.size.0,
-            height: figure.size.1,
-            kind: "scatter",
-            rows: info.rows,
-            mode,
-            clusters: sizes.iter().skip(1).filter(|&&c| c > 0).count(),
-            seconds: start.elapsed().as_secs_f64(),
-            peak_rss_bytes: crate::output::peak_rss(),
-        },
+        &svg,
+        "scatter",
+        info.rows,
+        mode,
+        sizes.iter().skip(1).filter(|&&c| c > 0).count(),
+        start,
     )
 }
 
@@ -438,20 +466,14 @@ fn dendrogram(cmd: &PlotCommand) -> Result<()> {
         leaf_rotation: *leaf_rotation,
         note,
     };
-    write_figure(figure, &plot.svg())?;
-    report(
+    finish(
         figure,
-        PlotReport {
-            out: figure.out.display().to_string(),
-            width: figure.size.0,
-            height: figure.size.1,
-            kind: "dendrogram",
-            rows: n as u64,
-            mode: "links",
-            clusters: d.ivl.len(),
-            seconds: start.elapsed().as_secs_f64(),
-            peak_rss_bytes: crate::output::peak_rss(),
-        },
+        &plot.svg(),
+        "dendrogram",
+        n as u64,
+        "links",
+        d.ivl.len(),
+        start,
     )
 }
 
@@ -470,11 +492,7 @@ fn silhouette(cmd: &PlotCommand) -> Result<()> {
     };
     let start = Instant::now();
     png_out(figure)?;
-    if input.skip_invalid {
-        return Err(usage(
-            "--skip-invalid cannot be used with a plot (skipped rows would misalign the labels)",
-        ));
-    }
+    no_skipping(input)?;
     let src = open(file, &input.options())?;
     let dim = src.info().dim;
     let l = crate::eval::read_labels(labels, label_column)?;
@@ -554,20 +572,14 @@ fn silhouette(cmd: &PlotCommand) -> Result<()> {
             None => format!("exact, {} rows", thousands(n as u64)),
         }),
     };
-    write_figure(figure, &plot.svg())?;
-    report(
+    finish(
         figure,
-        PlotReport {
-            out: figure.out.display().to_string(),
-            width: figure.size.0,
-            height: figure.size.1,
-            kind: "silhouette",
-            rows: n as u64,
-            mode: if note.is_some() { "sample" } else { "exact" },
-            clusters: k,
-            seconds: start.elapsed().as_secs_f64(),
-            peak_rss_bytes: crate::output::peak_rss(),
-        },
+        &plot.svg(),
+        "silhouette",
+        n as u64,
+        if note.is_some() { "sample" } else { "exact" },
+        k,
+        start,
     )
 }
 
@@ -619,19 +631,13 @@ fn elbow(path: &Path, figure: &FigureArgs) -> Result<()> {
         best_davies_bouldin: j["best_davies_bouldin"].as_f64(),
         ks,
     };
-    write_figure(figure, &plot.svg())?;
-    report(
+    finish(
         figure,
-        PlotReport {
-            out: figure.out.display().to_string(),
-            width: figure.size.0,
-            height: figure.size.1,
-            kind: "elbow",
-            rows: num(&j["rows"]) as u64,
-            mode: "sweep",
-            clusters: points.len(),
-            seconds: start.elapsed().as_secs_f64(),
-            peak_rss_bytes: crate::output::peak_rss(),
-        },
+        &plot.svg(),
+        "elbow",
+        num(&j["rows"]) as u64,
+        "sweep",
+        points.len(),
+        start,
     )
 }

@@ -250,7 +250,10 @@ pub fn sweep(
     // On log(inertia): inertia falls by orders of magnitude up to the true
     // k, and on the raw scale kneedle favours the first steep drop (5
     // separated blobs, k = 2..9: raw 4, log 5).
-    let ys: Vec<f64> = points.iter().map(|p| p.inertia.max(f64::MIN_POSITIVE).ln()).collect();
+    let ys: Vec<f64> = points
+        .iter()
+        .map(|p| p.inertia.max(f64::MIN_POSITIVE).ln())
+        .collect();
     let knee = kneedle(&xs, &ys).map(|i| points[i].k);
     let arg = |f: &dyn Fn(&SweepPoint) -> f64, max: bool| {
         points
