@@ -22,61 +22,8 @@ use memmap2::Mmap;
 
 use crate::error::ReadError;
 use crate::source::{fixed_partitions, Block, ChunkReader, Source, SourceInfo};
-use crate::validate::{all_finite, check_block};
-use crate::value::{Precision, Value};
-
-/// Element types a dense file may store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Elem {
-    F16,
-    F32,
-    F64,
-    I8,
-    I16,
-    I32,
-    I64,
-    U8,
-    U16,
-    U32,
-    U64,
-}
-
-impl Elem {
-    /// The precision that holds every value of this type exactly: f64 for
-    /// float64 and the 32/64-bit integers (beyond 2^24 in magnitude, f32
-    /// rounds them), f32 for the rest.
-    pub fn native_precision(self) -> Precision {
-        match self {
-            Elem::F64 | Elem::I32 | Elem::I64 | Elem::U32 | Elem::U64 => Precision::F64,
-            _ => Precision::F32,
-        }
-    }
-
-    pub fn size(self) -> usize {
-        match self {
-            Elem::I8 | Elem::U8 => 1,
-            Elem::F16 | Elem::I16 | Elem::U16 => 2,
-            Elem::F32 | Elem::I32 | Elem::U32 => 4,
-            Elem::F64 | Elem::I64 | Elem::U64 => 8,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Elem::F16 => "float16",
-            Elem::F32 => "float32",
-            Elem::F64 => "float64",
-            Elem::I8 => "int8",
-            Elem::I16 => "int16",
-            Elem::I32 => "int32",
-            Elem::I64 => "int64",
-            Elem::U8 => "uint8",
-            Elem::U16 => "uint16",
-            Elem::U32 => "uint32",
-            Elem::U64 => "uint64",
-        }
-    }
-}
+use crate::validate::check_block;
+use crate::value::{all_finite, Elem, Value};
 
 /// Layout of the numbers inside the file.
 #[derive(Debug, Clone, Copy)]

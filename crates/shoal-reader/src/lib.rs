@@ -33,7 +33,6 @@ mod writer;
 pub use arrow_array;
 pub use arrow_schema;
 pub use arrow_schema::DataType;
-pub use dense::Elem;
 pub use error::{ErrorClass, ReadError};
 pub use npy::{parse_descr, parse_header, read_f64 as read_npy_f64, NpyHeader};
 pub use open::open;
@@ -43,8 +42,7 @@ pub use source::{
     read_all, read_all_f64, Block, ChunkReader, Format, OpenOptions, Points, ReaderOf, Source,
     SourceInfo,
 };
-pub use validate::{all_finite, all_finite_f64};
-pub use value::{Precision, Value};
+pub use value::{all_finite, all_finite_f64, Elem, Precision, Value};
 pub use writer::{
     AtomicFile, BatchWriter, ColumnData, LabelWriter, MatrixWriter, NpyElem, NpyWriter,
     ParquetTableWriter, StoreType, WriteError, DEFAULT_ROW_GROUP_ROWS,

@@ -4,10 +4,11 @@
 
 use std::path::Path;
 
-use crate::dense::{DenseSource, Elem, Layout};
+use crate::dense::{DenseSource, Layout};
 use crate::error::ReadError;
 use crate::mmap::map_file;
 use crate::source::{Format, OpenOptions, SourceInfo};
+use crate::value::Elem;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 

@@ -529,7 +529,7 @@ impl<V: Value> PqReader<'_, V> {
         let mut eights: Vec<([&[f32]; 8], usize)> = Vec::new();
         let mut pairs: Vec<([&[f32]; 2], usize)> = Vec::new();
         let mut others: Vec<&(ArrayRef, usize, usize)> = Vec::new();
-        let transposable = V::ELEM == crate::dense::Elem::F32;
+        let transposable = V::ELEM == crate::value::Elem::F32;
         let f32_run = |i: usize, len: usize| {
             copies.get(i..i + len).filter(|run| {
                 transposable

@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::dense::{DenseSource, Elem, Layout};
+use crate::dense::{DenseSource, Layout};
 use crate::error::ReadError;
 use crate::mmap::map_file;
 use crate::source::{Format, OpenOptions, SourceInfo};
+use crate::value::Elem;
 
 /// The sidecar path of a raw file: `data.f32` -> `data.f32.json`.
 pub fn sidecar_path(path: &Path) -> PathBuf {

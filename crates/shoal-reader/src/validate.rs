@@ -5,40 +5,8 @@ use std::path::Path;
 
 use crate::error::ReadError;
 use crate::value::Value;
-
-/// Bits of a float's magnitude at and above which it is not finite (the
-/// exponent all ones: infinities and NaNs).
-const NON_FINITE_MAGNITUDE: u32 = 0x7f80_0000;
-
-/// True when every value is finite: the largest magnitude's bits (sign
-/// cleared) stay under the all-ones exponent. One AND and one unsigned max
-/// a vector, built for AVX-512 and AVX2 and picked at run time; the reader
-/// runs it over every value it decodes.
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx2",
-    "x86_64+avx2",
-    "aarch64+neon"
-))]
-pub fn all_finite(data: &[f32]) -> bool {
-    data.chunks(4096).all(|c| {
-        c.iter().fold(0u32, |m, x| m.max(x.to_bits() & 0x7fff_ffff)) < NON_FINITE_MAGNITUDE
-    })
-}
-
-/// [`all_finite`] for `f64` values (the same test on 64-bit patterns).
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx2",
-    "x86_64+avx2",
-    "aarch64+neon"
-))]
-pub fn all_finite_f64(data: &[f64]) -> bool {
-    const NON_FINITE: u64 = 0x7ff0_0000_0000_0000;
-    data.chunks(2048).all(|c| {
-        c.iter()
-            .fold(0u64, |m, x| m.max(x.to_bits() & 0x7fff_ffff_ffff_ffff))
-            < NON_FINITE
-    })
-}
+#[cfg(test)]
+use crate::value::{all_finite, all_finite_f64};
 
 fn describe<V: Value>(v: V) -> String {
     let v = v.to_f64();

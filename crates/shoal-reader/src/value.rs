@@ -3,8 +3,6 @@
 //! every bit). Each storage type converts to either with one rounding at
 //! most, so a block of `f32` is exactly the `f64` block rounded to `f32`.
 
-use crate::dense::Elem;
-
 /// A block element: `f32` or `f64`.
 pub trait Value:
     bytemuck::Pod + Default + PartialOrd + Send + Sync + std::fmt::Debug + 'static
@@ -56,7 +54,7 @@ impl Value for f32 {
         f32::is_finite(self)
     }
     fn all_finite(data: &[f32]) -> bool {
-        crate::validate::all_finite(data)
+        all_finite(data)
     }
     fn as_f32_mut(data: &mut [f32]) -> Option<&mut [f32]> {
         Some(data)
@@ -93,7 +91,7 @@ impl Value for f64 {
         f64::is_finite(self)
     }
     fn all_finite(data: &[f64]) -> bool {
-        crate::validate::all_finite_f64(data)
+        all_finite_f64(data)
     }
     fn as_f32_mut(_data: &mut [f64]) -> Option<&mut [f32]> {
         None
@@ -122,4 +120,91 @@ impl Precision {
             Precision::F64 => 8,
         }
     }
+}
+
+/// Element types a dense file may store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elem {
+    F16,
+    F32,
+    F64,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+}
+
+impl Elem {
+    /// The precision that holds every value of this type exactly: f64 for
+    /// float64 and the 32/64-bit integers (beyond 2^24 in magnitude, f32
+    /// rounds them), f32 for the rest.
+    pub fn native_precision(self) -> Precision {
+        match self {
+            Elem::F64 | Elem::I32 | Elem::I64 | Elem::U32 | Elem::U64 => Precision::F64,
+            _ => Precision::F32,
+        }
+    }
+
+    pub fn size(self) -> usize {
+        match self {
+            Elem::I8 | Elem::U8 => 1,
+            Elem::F16 | Elem::I16 | Elem::U16 => 2,
+            Elem::F32 | Elem::I32 | Elem::U32 => 4,
+            Elem::F64 | Elem::I64 | Elem::U64 => 8,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Elem::F16 => "float16",
+            Elem::F32 => "float32",
+            Elem::F64 => "float64",
+            Elem::I8 => "int8",
+            Elem::I16 => "int16",
+            Elem::I32 => "int32",
+            Elem::I64 => "int64",
+            Elem::U8 => "uint8",
+            Elem::U16 => "uint16",
+            Elem::U32 => "uint32",
+            Elem::U64 => "uint64",
+        }
+    }
+}
+
+/// Bits of a float's magnitude at and above which it is not finite (the
+/// exponent all ones: infinities and NaNs).
+const NON_FINITE_MAGNITUDE: u32 = 0x7f80_0000;
+
+/// True when every value is finite: the largest magnitude's bits (sign
+/// cleared) stay under the all-ones exponent. One AND and one unsigned max
+/// a vector, built for AVX-512 and AVX2 and picked at run time; the reader
+/// runs it over every value it decodes.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2",
+    "x86_64+avx2",
+    "aarch64+neon"
+))]
+pub fn all_finite(data: &[f32]) -> bool {
+    data.chunks(4096).all(|c| {
+        c.iter().fold(0u32, |m, x| m.max(x.to_bits() & 0x7fff_ffff)) < NON_FINITE_MAGNITUDE
+    })
+}
+
+/// [`all_finite`] for `f64` values (the same test on 64-bit patterns).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2",
+    "x86_64+avx2",
+    "aarch64+neon"
+))]
+pub fn all_finite_f64(data: &[f64]) -> bool {
+    const NON_FINITE: u64 = 0x7ff0_0000_0000_0000;
+    data.chunks(2048).all(|c| {
+        c.iter()
+            .fold(0u64, |m, x| m.max(x.to_bits() & 0x7fff_ffff_ffff_ffff))
+            < NON_FINITE
+    })
 }
