@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use shoal_engine::scatter::{self as es, ScatterError};
 use shoal_kernels::hierarchy::tree::{self, Truncate};
-use shoal_kernels::quality::silhouette_samples;
+use shoal_kernels::quality::{mean_and_se, silhouette_sample_values};
 use shoal_kernels::raster::ColourRaster;
 use shoal_plot::dendrogram::DendrogramPlot;
 use shoal_plot::scatter::{plot_area, scatter_svg, Content, Density, Scatter};
@@ -506,37 +506,13 @@ fn silhouette(cmd: &PlotCommand) -> Result<()> {
             file.display()
         )));
     }
-    // Exact up to --sample rows; beyond, the rows with the smallest seeded
-    // hash keys (scikit-learn's silhouette_score(sample_size=...) scores the
-    // sample on its own, as here).
-    let (xs, ls, note) = if n <= *sample {
-        (x, l, None)
-    } else {
-        let mut keyed: Vec<(u64, usize)> = (0..n)
-            .map(|i| {
-                (
-                    splitmix(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64),
-                    i,
-                )
-            })
-            .collect();
-        keyed.select_nth_unstable(*sample);
-        keyed.truncate(*sample);
-        keyed.sort_unstable_by_key(|k| k.1);
-        let mut xs = Vec::with_capacity(sample * dim);
-        let mut ls = Vec::with_capacity(*sample);
-        for &(_, i) in &keyed {
-            xs.extend_from_slice(&x[i * dim..(i + 1) * dim]);
-            ls.push(l[i]);
-        }
-        (xs, ls, Some(*sample))
-    };
-    let vals = silhouette_samples(&xs, dim, &ls)
+    // Exact up to --sample rows; beyond, the seeded sample `shoal eval`'s
+    // sampled silhouette scores (scored on its own, as scikit-learn's
+    // silhouette_score(sample_size=...)).
+    let note = (n > *sample).then_some(*sample);
+    let (ls, vals) = silhouette_sample_values(&x, dim, &l, *sample, *seed)
         .map_err(|e| usage(format!("{}: {e}", labels.display())))?;
-    let m = vals.len() as f64;
-    let mean = vals.iter().sum::<f64>() / m;
-    let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0).max(1.0);
-    let se = (var / m).sqrt();
+    let (mean, se) = mean_and_se(&vals);
     let mut by: std::collections::BTreeMap<i64, Vec<f64>> = std::collections::BTreeMap::new();
     for (&c, &v) in ls.iter().zip(&vals) {
         by.entry(c).or_default().push(v);
@@ -581,13 +557,6 @@ fn silhouette(cmd: &PlotCommand) -> Result<()> {
         k,
         start,
     )
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 fn elbow(path: &Path, figure: &FigureArgs) -> Result<()> {

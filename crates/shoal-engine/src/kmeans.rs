@@ -630,9 +630,10 @@ pub(crate) fn starts_on_sample(
 /// the least inertia on one batch) and is refined by Lloyd on the whole
 /// sample. Returns its centres, inertia on the sample, the sample rows
 /// nearest each centre (the counts the steps start from) and the Lloyd
-/// iterations. On Zipf-sized GPS data with 5% noise that took mini-batch's
-/// median inertia over the best of 10 Lloyd runs from 1.023 to 1.000 and
-/// the 90th percentile from 1.38 to 1.01 (see benches/README.md).
+/// iterations. On Zipf-sized GPS data with 5% noise (with the reassignment
+/// rule of `shoal-kernels::minibatch`) that took mini-batch's median inertia
+/// over the best of 10 Lloyd runs from 1.023 to 1.011 and the 90th
+/// percentile from 1.38 to 1.013 (see benches/README.md).
 fn minibatch_start(
     x: &[f32],
     d: usize,

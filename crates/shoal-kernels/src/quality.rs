@@ -384,16 +384,17 @@ pub fn davies_bouldin<T: Copy + Into<f64>>(
     Ok(total / k as f64)
 }
 
-/// The silhouette of a seeded uniform sample of `m` points (the exact score
-/// of the sample, as scikit-learn's `sample_size`), with the standard error
-/// of the mean over the sampled points.
-pub fn silhouette_sampled<T: Copy + Into<f64> + Sync>(
+/// The silhouette values of a seeded uniform sample of `m` points (the
+/// `m` rows with the smallest seeded hash keys, in row order; the sample
+/// scored on its own, as scikit-learn's `sample_size`): the sample's labels
+/// and each sampled point's silhouette.
+pub fn silhouette_sample_values<T: Copy + Into<f64> + Sync>(
     data: &[T],
     dim: usize,
     labels: &[i64],
     m: usize,
     seed: u64,
-) -> Result<(f64, f64), QualityError> {
+) -> Result<(Vec<i64>, Vec<f64>), QualityError> {
     let n = data.len() / dim;
     let m = m.min(n);
     // The m rows with the smallest hash keys: a uniform sample that does not
@@ -413,11 +414,31 @@ pub fn silhouette_sampled<T: Copy + Into<f64> + Sync>(
         l.push(labels[i]);
     }
     let s = silhouette_samples(&x, dim, &l)?;
+    Ok((l, s))
+}
+
+/// The mean of silhouette values and its standard error.
+pub fn mean_and_se(s: &[f64]) -> (f64, f64) {
+    let m = s.len().max(1);
     let mean = s.iter().sum::<f64>() / m as f64;
     let var = if m > 1 {
         s.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (m - 1) as f64
     } else {
         0.0
     };
-    Ok((mean, (var / m as f64).sqrt()))
+    (mean, (var / m as f64).sqrt())
+}
+
+/// The silhouette of a seeded uniform sample of `m` points (the exact score
+/// of the sample, as scikit-learn's `sample_size`), with the standard error
+/// of the mean over the sampled points.
+pub fn silhouette_sampled<T: Copy + Into<f64> + Sync>(
+    data: &[T],
+    dim: usize,
+    labels: &[i64],
+    m: usize,
+    seed: u64,
+) -> Result<(f64, f64), QualityError> {
+    let (_, s) = silhouette_sample_values(data, dim, labels, m, seed)?;
+    Ok(mean_and_se(&s))
 }

@@ -37,7 +37,7 @@ impl SilhouettePlot {
             left: 80.0,
             top: 50.0,
             width: (f.width as f64 - 110.0).max(16.0),
-            height: (f.height as f64 - 110.0).max(16.0),
+            height: (f.height as f64 - 122.0).max(16.0),
         };
         let mut y0 = gap;
         for (i, (name, vals)) in self.clusters.iter().enumerate() {

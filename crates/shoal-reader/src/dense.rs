@@ -213,9 +213,7 @@ impl DenseSource {
 
     /// Is the payload exactly little-endian C-order float32?
     fn is_native_f32(&self) -> bool {
-        self.layout.elem == Elem::F32
-            && !self.layout.fortran
-            && (self.layout.big_endian == cfg!(target_endian = "big"))
+        !self.layout.fortran && self.is_native::<f32>()
     }
 }
 

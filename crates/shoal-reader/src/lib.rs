@@ -39,8 +39,8 @@ pub use open::open;
 pub use parquet::RecordBatches;
 pub use raw::sidecar_path;
 pub use source::{
-    read_all, read_all_f64, Block, ChunkReader, Format, OpenOptions, Points, ReaderOf, Source,
-    SourceInfo,
+    read_all, read_all_as, read_all_f64, Block, ChunkReader, Format, OpenOptions, Points, ReaderOf,
+    Source, SourceInfo,
 };
 pub use value::{all_finite, all_finite_f64, Elem, Precision, Value};
 pub use writer::{

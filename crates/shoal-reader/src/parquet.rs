@@ -20,7 +20,7 @@ use parquet::arrow::ProjectionMask;
 use crate::error::ReadError;
 use crate::source::{Block, ChunkReader, Format, OpenOptions, Source, SourceInfo};
 use crate::validate::check_block;
-use crate::value::{Precision, Value};
+use crate::value::{Elem, Precision, Value};
 
 /// How one selected column contributes to a point.
 #[derive(Debug, Clone)]
@@ -108,14 +108,25 @@ fn type_name(dt: &DataType) -> String {
     }
 }
 
-/// Whether f32 may round some value of this (numeric or list) type.
-fn needs_f64(dt: &DataType) -> bool {
+/// The storage type of a numeric (or list of numeric) column, as the
+/// dense files name it.
+fn elem_of(dt: &DataType) -> Option<Elem> {
     use DataType::*;
-    match dt {
-        Float64 | Int32 | Int64 | UInt32 | UInt64 => true,
-        FixedSizeList(f, _) | List(f) | LargeList(f) => needs_f64(f.data_type()),
-        _ => false,
-    }
+    Some(match dt {
+        Float16 => Elem::F16,
+        Float32 => Elem::F32,
+        Float64 => Elem::F64,
+        Int8 => Elem::I8,
+        Int16 => Elem::I16,
+        Int32 => Elem::I32,
+        Int64 => Elem::I64,
+        UInt8 => Elem::U8,
+        UInt16 => Elem::U16,
+        UInt32 => Elem::U32,
+        UInt64 => Elem::U64,
+        FixedSizeList(f, _) | List(f) | LargeList(f) => return elem_of(f.data_type()),
+        _ => return None,
+    })
 }
 
 /// The kind of a column, or `None` when it is not numeric. List widths are
@@ -270,10 +281,9 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<ParquetSource, Rea
         .iter()
         .map(|(i, _)| (fields[*i].name().clone(), type_name(fields[*i].data_type())))
         .collect();
-    let native = if chosen
-        .iter()
-        .any(|(i, _)| needs_f64(fields[*i].data_type()))
-    {
+    let native = if chosen.iter().any(|(i, _)| {
+        elem_of(fields[*i].data_type()).is_some_and(|e| e.native_precision() == Precision::F64)
+    }) {
         Precision::F64
     } else {
         Precision::F32
@@ -529,7 +539,7 @@ impl<V: Value> PqReader<'_, V> {
         let mut eights: Vec<([&[f32]; 8], usize)> = Vec::new();
         let mut pairs: Vec<([&[f32]; 2], usize)> = Vec::new();
         let mut others: Vec<&(ArrayRef, usize, usize)> = Vec::new();
-        let transposable = V::ELEM == crate::value::Elem::F32;
+        let transposable = V::ELEM == Elem::F32;
         let f32_run = |i: usize, len: usize| {
             copies.get(i..i + len).filter(|run| {
                 transposable

@@ -205,20 +205,22 @@ pub struct OpenOptions {
 
 /// Read a whole source into memory (row-major), for small inputs and tests.
 pub fn read_all(source: &dyn Source, chunk_rows: usize) -> Result<Vec<f32>, ReadError> {
-    let info = source.info();
-    let mut out = Vec::with_capacity(info.rows as usize * info.dim);
-    let mut reader = source.reader(0..info.rows, chunk_rows)?;
-    while let Some(block) = reader.next_block()? {
-        out.extend_from_slice(block.data);
-    }
-    Ok(out)
+    read_all_as::<f32>(source, chunk_rows)
 }
 
 /// Read a whole source into memory (row-major) in `f64`.
 pub fn read_all_f64(source: &dyn Source, chunk_rows: usize) -> Result<Vec<f64>, ReadError> {
+    read_all_as::<f64>(source, chunk_rows)
+}
+
+/// Every row of `source` in `V`, row-major.
+pub fn read_all_as<V: ReaderOf>(
+    source: &dyn Source,
+    chunk_rows: usize,
+) -> Result<Vec<V>, ReadError> {
     let info = source.info();
     let mut out = Vec::with_capacity(info.rows as usize * info.dim);
-    let mut reader = source.reader_f64(0..info.rows, chunk_rows)?;
+    let mut reader = V::reader(source, 0..info.rows, chunk_rows)?;
     while let Some(block) = reader.next_block()? {
         out.extend_from_slice(block.data);
     }
