@@ -65,6 +65,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// k-selection for files of any size: subsample k-means for every k of a range in two passes, with inertia, scores, the knee and the best k.
     Sweep(SweepArgs),
+    /// One self-contained HTML report: scatter plots or maps side by side, silhouettes, scores, sizes, the model, a dendrogram, a sweep's elbow.
+    Report(ReportArgs),
     /// Figures (PNG or SVG): scatter plots of files of any size, dendrograms, silhouette plots.
     #[command(subcommand)]
     Plot(PlotCommand),
@@ -75,7 +77,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  shoal sweep gps.parquet -k 2..30 --out sweep.json\n  shoal plot elbow sweep.json --out elbow.png\n\nEvery k's centroids and inertia equal those of `shoal fit --algo subsample -k K` with the\nsame seed; scores are computed on the sample (the silhouette on --silhouette-sample rows of it)."
+    after_help = "Examples:\n  shoal sweep gps.parquet -k 2..30 --out sweep.json\n  shoal plot elbow sweep.json --out elbow.png\n\nEvery k's centroids and inertia equal those of `shoal fit --algo ALGO -k K` with the\nsame seed; scores are computed on the sample (the silhouette on --silhouette-sample rows of it)."
 )]
 pub struct SweepArgs {
     /// A .parquet, .npy, .f32 or .csv file.
@@ -85,6 +87,10 @@ pub struct SweepArgs {
     /// The values of k: a range A..B (inclusive) or a list 2,4,8.
     #[arg(short = 'k', long = "k", value_parser = parse_k_range, value_name = "A..B")]
     pub k: KList,
+    /// subsample: every k on one shared sample, then one assignment pass (two passes in all);
+    /// lloyd: exact Lloyd over every row, each pass advancing every unconverged k.
+    #[arg(long, value_enum, default_value_t = SweepAlgo::Subsample)]
+    pub algo: SweepAlgo,
     /// Rows of the shared sample [default: max(256 k, 100 000) for the largest k].
     #[arg(long, value_parser = parse_count_usize, value_name = "M")]
     pub sample_size: Option<usize>,
@@ -105,6 +111,72 @@ pub struct SweepArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  shoal report gps.parquet --labels kmeans.parquet --model gps.json --out report.html\n  shoal report gps.parquet --labels kmeans.parquet --labels ward.parquet --truth true.npy \\\n      --linkage Z.npy --cut 2.5 --sweep sweep.json --out report.html\n\nThe file has no external reference: figures are inline SVG, rasters data-URI PNG, the font embedded."
+)]
+pub struct ReportArgs {
+    /// The points that were clustered (.parquet, .npy, .f32 or .csv).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Labels, one per row (-1 is noise); give it again for each labelling to compare side by side
+    /// (e.g. k-means, then hierarchical).
+    #[arg(long, value_name = "L", required = true)]
+    pub labels: Vec<PathBuf>,
+    /// Column holding the labels in Parquet/CSV label files.
+    #[arg(long, default_value = "cluster")]
+    pub label_column: String,
+    /// Reference labels: each labelling's agreement with them (ARI, AMI, NMI, ...).
+    #[arg(long, value_name = "T")]
+    pub truth: Option<PathBuf>,
+    /// MODEL.json of the fit behind the first --labels: parameters, centroids (drawn as red X).
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: Option<PathBuf>,
+    /// A tree Z.npy (`shoal linkage`): its dendrogram.
+    #[arg(long, value_name = "Z.npy")]
+    pub linkage: Option<PathBuf>,
+    /// Height of the dashed cut line on the dendrogram.
+    #[arg(long, value_name = "T", requires = "linkage")]
+    pub cut: Option<f64>,
+    /// The JSON of a `shoal sweep`: the elbow figure and a table of every k.
+    #[arg(long, value_name = "SWEEP.json")]
+    pub sweep: Option<PathBuf>,
+    /// Silhouettes are exact up to this many rows, else on a seeded sample of this many.
+    #[arg(long, default_value_t = 20_000, value_parser = parse_count_usize, value_name = "M")]
+    pub silhouette_sample: usize,
+    /// Seed of the silhouette sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Up to this many rows are drawn as markers; more as a density raster.
+    #[arg(long, default_value_t = 50_000, value_parser = parse_count_usize, value_name = "N")]
+    pub max_markers: usize,
+    /// Draw maps (longitude, latitude) [default: for columns named lon/lat].
+    #[arg(long, conflicts_with = "no_map")]
+    pub map: bool,
+    /// Plain scatter plots even for lon/lat columns.
+    #[arg(long)]
+    pub no_map: bool,
+    /// Title [default: from the file name].
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Output HTML file.
+    #[arg(long, value_name = "REPORT.html")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The k-means of a sweep.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SweepAlgo {
+    Subsample,
+    Lloyd,
 }
 
 /// The values of k of a sweep, sorted and distinct.
@@ -202,6 +274,14 @@ pub enum PlotCommand {
         /// Up to this many rows are drawn as markers; more as a density raster.
         #[arg(long, default_value_t = 50_000, value_parser = parse_count_usize, value_name = "N")]
         max_markers: usize,
+        /// Draw a map: longitude across, latitude up (equirectangular about the data's
+        /// centre), Natural Earth coastlines and borders, a scale bar [default: for
+        /// columns named lon/lat, longitude/latitude].
+        #[arg(long, conflicts_with = "no_map")]
+        map: bool,
+        /// A plain scatter plot even for lon/lat columns.
+        #[arg(long)]
+        no_map: bool,
         #[command(flatten)]
         figure: FigureArgs,
         #[command(flatten)]
@@ -259,6 +339,8 @@ pub enum PlotCommand {
         seed: u64,
         #[command(flatten)]
         figure: FigureArgs,
+        #[command(flatten)]
+        memory: MemoryArgs,
     },
 }
 

@@ -221,9 +221,93 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         ],
     )?;
     println!();
+
+    // Choosing k, then everything in one report.
+    let sweep_out = dir.join("gps_sweep.json");
+    println!(
+        "== shoal sweep {} -k 4..20 --out {}",
+        points.display(),
+        sweep_out.display()
+    );
+    crate::sweep::run(
+        global,
+        &crate::cli::SweepArgs {
+            file: points.clone(),
+            input: fit_args.input.clone(),
+            k: crate::cli::KList((4..=20).collect()),
+            algo: crate::cli::SweepAlgo::Subsample,
+            sample_size: None,
+            n_init: 3,
+            seed: 0,
+            silhouette_sample: 5_000,
+            out: sweep_out.clone(),
+            memory: fit_args.memory.clone(),
+            json: false,
+        },
+    )?;
+    println!();
+    // The dashed line on the dendrogram: between the heights that leave 12
+    // clusters and 11.
+    let z = dir.join("gps_ward_Z.npy");
+    let mut heights: Vec<f64> = crate::hier::load_z(&z)?.iter().map(|m| m.height).collect();
+    heights.sort_by(f64::total_cmp);
+    let cut = (heights.len() >= 12)
+        .then(|| 0.5 * (heights[heights.len() - 12] + heights[heights.len() - 11]));
+    // The report outlives a temporary directory.
+    let report = match &args.dir {
+        Some(d) => d.join("gps_report.html"),
+        None => std::env::temp_dir().join("shoal-demo-report.html"),
+    };
+    println!(
+        "== shoal report {} --labels {} --labels {} --truth {} --model {} --linkage {} --sweep {} --out {}",
+        points.display(),
+        labels.display(),
+        ward_out.display(),
+        true_labels.display(),
+        model.display(),
+        z.display(),
+        sweep_out.display(),
+        report.display()
+    );
+    let s = crate::report::write(
+        global,
+        &crate::report::ReportInput {
+            file: &points,
+            input: &fit_args.input,
+            labels: vec![
+                ("k-means (12)".into(), labels.clone()),
+                ("ward via 500 micro-clusters (12)".into(), ward_out.clone()),
+            ],
+            label_column: "cluster",
+            truth: Some(&true_labels),
+            model: Some(&model),
+            linkage: Some(&z),
+            cut,
+            sweep: Some(&sweep_out),
+            silhouette_sample: 20_000,
+            seed: 0,
+            max_markers: 50_000,
+            map: None,
+            title: Some(format!(
+                "shoal demo: {} GPS fixes around 12 cities",
+                crate::output::thousands(args.rows)
+            )),
+            memory: &fit_args.memory,
+            command: "shoal demo".into(),
+        },
+        &report,
+    )?;
+    println!(
+        "wrote the report ({}, {} figures) in {:.2} s",
+        crate::output::bytes(s.bytes),
+        s.figures,
+        s.seconds
+    );
+    println!();
     match &args.dir {
         Some(d) => println!("files kept in {}", d.display()),
         None => println!("(generated files are removed; pass --dir DIR to keep them)"),
     }
+    println!("report: {} (open it in a browser)", report.display());
     Ok(())
 }

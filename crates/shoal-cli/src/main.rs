@@ -16,6 +16,7 @@ mod model;
 mod output;
 mod plot;
 mod progress;
+mod report;
 mod sweep;
 mod whiten;
 
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
         cli::Command::Eval(e) => eval::run(&args.global, e),
         cli::Command::Plot(p) => plot::run(&args.global, p),
         cli::Command::Sweep(s) => sweep::run(&args.global, s),
+        cli::Command::Report(r) => report::run(&args.global, r),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

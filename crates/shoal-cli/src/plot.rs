@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use shoal_engine::scatter::{self as es, ScatterError};
 use shoal_kernels::hierarchy::tree::{self, Truncate};
-use shoal_kernels::quality::{mean_and_se, silhouette_sample_values};
+use shoal_kernels::quality::{mean_and_se, silhouette_samples};
 use shoal_kernels::raster::ColourRaster;
 use shoal_plot::dendrogram::DendrogramPlot;
 use shoal_plot::scatter::{plot_area, scatter_svg, Content, Density, Scatter};
@@ -26,7 +26,7 @@ pub fn run(global: &Global, cmd: &PlotCommand) -> Result<()> {
     match cmd {
         PlotCommand::Scatter { .. } => scatter(global, cmd),
         PlotCommand::Dendrogram { .. } => dendrogram(cmd),
-        PlotCommand::Silhouette { .. } => silhouette(cmd),
+        PlotCommand::Silhouette { .. } => silhouette(global, cmd),
         PlotCommand::Elbow { sweep, figure } => elbow(sweep, figure),
     }
 }
@@ -95,27 +95,18 @@ fn report(f: &FigureArgs, r: PlotReport) -> Result<()> {
 }
 
 /// Writes the figure and prints (or reports as JSON) what was drawn.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    f: &FigureArgs,
-    svg: &str,
-    kind: &'static str,
-    rows: u64,
-    mode: &'static str,
-    clusters: usize,
-    start: Instant,
-) -> Result<()> {
-    write_figure(f, svg)?;
+fn finish(f: &FigureArgs, fig: &Figure, start: Instant) -> Result<()> {
+    write_figure(f, &fig.svg)?;
     report(
         f,
         PlotReport {
             out: f.out.display().to_string(),
             width: f.size.0,
             height: f.size.1,
-            kind,
-            rows,
-            mode,
-            clusters,
+            kind: fig.kind,
+            rows: fig.rows,
+            mode: fig.mode,
+            clusters: fig.clusters,
             seconds: start.elapsed().as_secs_f64(),
             peak_rss_bytes: crate::output::peak_rss(),
         },
@@ -194,67 +185,150 @@ fn padded(lo: f64, hi: f64) -> (f64, f64) {
     }
 }
 
-fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
-    let PlotCommand::Scatter {
-        file,
-        input,
-        labels,
-        label_column,
-        model,
-        max_markers,
-        figure,
-        memory,
-    } = cmd
-    else {
-        unreachable!()
+/// A figure drawn, before it is written.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub svg: String,
+    pub kind: &'static str,
+    pub rows: u64,
+    pub mode: &'static str,
+    pub clusters: usize,
+}
+
+/// What a scatter plot draws.
+#[derive(Debug, Clone, Copy)]
+pub struct ScatterInput<'a> {
+    pub file: &'a Path,
+    pub input: &'a crate::cli::InputArgs,
+    pub labels: Option<&'a Path>,
+    pub label_column: &'a str,
+    pub model: Option<&'a Path>,
+    pub max_markers: usize,
+    /// `Some(true)` a map, `Some(false)` never, `None` for columns named
+    /// lat/lon (latitude/longitude).
+    pub map: Option<bool>,
+    pub memory: &'a crate::cli::MemoryArgs,
+}
+
+/// A drawn scatter plot and what it counted.
+#[derive(Debug, Clone)]
+pub struct ScatterFigure {
+    pub figure: Figure,
+    /// Rows per label + 1 (index 0 is noise).
+    pub sizes: Vec<u64>,
+    pub map: bool,
+}
+
+/// The (longitude, latitude) columns among `cols`, by name.
+pub fn lon_lat(cols: &[String]) -> Option<(usize, usize)> {
+    let find = |names: &[&str]| {
+        cols.iter()
+            .position(|c| names.iter().any(|n| c.eq_ignore_ascii_case(n)))
     };
-    let start = Instant::now();
-    png_out(figure)?;
-    no_skipping(input)?;
-    let src = open(file, &input.options())?;
+    Some((
+        find(&["lon", "lng", "long", "longitude"])?,
+        find(&["lat", "latitude"])?,
+    ))
+}
+
+/// A model's centroids in the order of the selected `columns`: by name when
+/// the model names them all, else as stored when the dimensions agree.
+fn centroids_for(model: &crate::model::Model, columns: &[String]) -> Result<Vec<f32>> {
+    let idx: Option<Vec<usize>> = columns
+        .iter()
+        .map(|c| model.columns.iter().position(|m| m == c))
+        .collect();
+    match idx {
+        Some(idx) => Ok(model
+            .centroids
+            .iter()
+            .flat_map(|c| idx.iter().map(|&i| c[i]))
+            .collect()),
+        None if model.dim == columns.len() => Ok(model.flat_centroids()),
+        None => Err(usage(format!(
+            "the model has dimension {} (columns {}), the plot {} ({}); select the model's --columns",
+            model.dim,
+            model.columns.join(","),
+            columns.len(),
+            columns.join(",")
+        ))),
+    }
+}
+
+/// Draws a scatter plot (or map) of any size: real markers up to
+/// `max_markers` rows, else a streamed density raster.
+pub fn scatter_figure(
+    global: &Global,
+    s: &ScatterInput,
+    frame: Frame,
+    title: Option<String>,
+) -> Result<ScatterFigure> {
+    no_skipping(s.input)?;
+    let mut src = open(s.file, &s.input.options())?;
+    // A map draws longitude across and latitude up: select those two
+    // columns, in that order, whatever the file's order.
+    let named = lon_lat(&src.info().columns);
+    let mut map = s.map.unwrap_or(named.is_some());
+    if map {
+        match named {
+            Some((lo, la)) if src.info().dim != 2 || lo != 0 => {
+                let cols = &src.info().columns;
+                let pick = vec![cols[lo].clone(), cols[la].clone()];
+                src = open(
+                    s.file,
+                    &OpenOptions {
+                        columns: Some(pick),
+                        ..s.input.options()
+                    },
+                )?;
+            }
+            Some(_) => {}
+            None if src.info().dim == 2 => {}
+            None => {
+                return Err(usage(format!(
+                    "{}: --map needs two columns, longitude then latitude (--columns LON,LAT)",
+                    s.file.display()
+                )))
+            }
+        }
+    }
     let info = src.info().clone();
     if info.dim < 2 {
         return Err(usage(format!(
             "{}: a scatter plot needs two columns and this selection has {}",
-            file.display(),
+            s.file.display(),
             info.dim
         )));
     }
-    let lab = match labels {
-        Some(p) => Some(open_labels(p, label_column)?),
+    let lab = match s.labels {
+        Some(p) => Some(open_labels(p, s.label_column)?),
         None => None,
     };
     if let Some(l) = &lab {
         es::check_labels(src.as_ref(), l.as_ref()).map_err(scatter_err)?;
     }
-    let model_centroids: Option<Vec<f32>> = match model {
-        Some(m) => {
-            let m = crate::model::Model::load(m)?;
-            if m.dim != info.dim {
-                return Err(usage(format!(
-                    "the model has dimension {}, the data {}; select the model's --columns",
-                    m.dim, info.dim
-                )));
-            }
-            Some(m.flat_centroids())
-        }
+    let model_centroids: Option<Vec<f32>> = match s.model {
+        Some(m) => Some(centroids_for(
+            &crate::model::Model::load(m)?,
+            &info.columns,
+        )?),
         None => None,
     };
-    let frame = Frame::new(figure.size.0, figure.size.1, figure.dark);
-    let pass = memory.pass_config(2, global.verbose);
-    let title = figure.title.clone().unwrap_or_else(|| {
+    let pass = s.memory.pass_config(info.dim, global.verbose);
+    let title = title.unwrap_or_else(|| {
         format!(
             "{}{}",
-            file.file_name()
+            s.file
+                .file_name()
                 .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
-            labels.as_ref().map_or(String::new(), |l| format!(
+            s.labels.map_or(String::new(), |l| format!(
                 " coloured by {}",
                 l.file_name()
                     .map_or(String::new(), |f| f.to_string_lossy().into_owned())
             ))
         )
     });
-    let small = info.rows as usize <= *max_markers;
+    let small = info.rows as usize <= s.max_markers;
     // More than two columns: the first two principal components (one
     // covariance pass), and centroids projected the same way.
     let pc = if info.dim > 2 {
@@ -264,16 +338,6 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
         Some(pc.map_err(scatter_err)?)
     } else {
         None
-    };
-    let (xlabel, ylabel) = match &pc {
-        Some(p) => {
-            let share = |i: usize| 100.0 * p.variances[i] / p.total_variance.max(f64::MIN_POSITIVE);
-            (
-                format!("principal component 1 ({:.1}% of the variance)", share(0)),
-                format!("principal component 2 ({:.1}% of the variance)", share(1)),
-            )
-        }
-        None => (info.columns[0].clone(), info.columns[1].clone()),
     };
     let centroids: Vec<(f64, f64)> = match (&pc, &model_centroids) {
         (Some(p), Some(c)) => {
@@ -289,7 +353,8 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
             .collect(),
         _ => Vec::new(),
     };
-    let (svg, sizes, mode) = if small {
+    // The points (small inputs) or the data box (one statistics pass).
+    let (xy, point_labels, mut lo, mut hi) = if small {
         let (xy, l) = es::points(src.as_ref(), lab.as_deref(), pc.as_ref()).map_err(scatter_err)?;
         let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
         for p in xy.chunks_exact(2) {
@@ -298,38 +363,7 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
                 hi[k] = hi[k].max(p[k]);
             }
         }
-        for c in &centroids {
-            lo = [lo[0].min(c.0), lo[1].min(c.1)];
-            hi = [hi[0].max(c.0), hi[1].max(c.1)];
-        }
-        let colours: Vec<Rgb> = l
-            .iter()
-            .map(|&v| cluster_colour((v >= 0).then_some(v as usize)))
-            .collect();
-        let mut sizes = Vec::new();
-        for &v in &l {
-            let i = (v + 1) as usize;
-            if sizes.len() <= i {
-                sizes.resize(i + 1, 0u64);
-            }
-            sizes[i] += 1;
-        }
-        let s = Scatter {
-            frame,
-            title,
-            xlabel,
-            ylabel,
-            x: padded(lo[0], hi[0]),
-            y: padded(lo[1], hi[1]),
-            content: Content::Markers {
-                xy: &xy,
-                colours: &colours,
-            },
-            centroids: centroids.clone(),
-            legend: legend(&sizes, lab.is_some()),
-            note: Some(format!("{} points", thousands(info.rows))),
-        };
-        (scatter_svg(&s)?, sizes, "markers")
+        (xy, l, lo, hi)
     } else {
         let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
         let bounds = match &pc {
@@ -348,21 +382,90 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
                 })
                 .map_err(anyhow::Error::from),
         };
-        let bounds = match bounds {
-            Ok(b) => b,
-            Err(e) => {
-                bar.finish();
-                return Err(e);
-            }
-        };
-        let mut lo = [bounds[0], bounds[2]];
-        let mut hi = [bounds[1], bounds[3]];
-        for c in &centroids {
-            lo = [lo[0].min(c.0), lo[1].min(c.1)];
-            hi = [hi[0].max(c.0), hi[1].max(c.1)];
+        bar.finish();
+        let b = bounds?;
+        (Vec::new(), Vec::new(), [b[0], b[2]], [b[1], b[3]])
+    };
+    for c in &centroids {
+        lo = [lo[0].min(c.0), lo[1].min(c.1)];
+        hi = [hi[0].max(c.0), hi[1].max(c.1)];
+    }
+    if map && !(lo[0] >= -180.0 && hi[0] <= 180.0 && lo[1] >= -90.0 && hi[1] <= 90.0) {
+        let msg = format!(
+            "{}: columns {} and {} are not longitude and latitude in degrees (they span {:.4}..{:.4} and {:.4}..{:.4})",
+            s.file.display(),
+            info.columns[0],
+            info.columns[1],
+            lo[0],
+            hi[0],
+            lo[1],
+            hi[1]
+        );
+        if s.map == Some(true) {
+            return Err(anyhow::anyhow!(msg));
         }
-        let (x, y) = (padded(lo[0], hi[0]), padded(lo[1], hi[1]));
-        let (_, _, w, h) = plot_area(&frame);
+        if !global.quiet {
+            eprintln!("{msg}; drawing a plain scatter plot");
+        }
+        map = false;
+    }
+    let (_, _, w, h) = plot_area(&frame);
+    let (x, y) = if map {
+        shoal_plot::map::map_box(
+            padded(lo[0], hi[0]),
+            padded(lo[1], hi[1]),
+            w as f64,
+            h as f64,
+        )
+    } else {
+        (padded(lo[0], hi[0]), padded(lo[1], hi[1]))
+    };
+    let (xlabel, ylabel) = match &pc {
+        Some(p) => {
+            let share = |i: usize| 100.0 * p.variances[i] / p.total_variance.max(f64::MIN_POSITIVE);
+            (
+                format!("principal component 1 ({:.1}% of the variance)", share(0)),
+                format!("principal component 2 ({:.1}% of the variance)", share(1)),
+            )
+        }
+        None if map => (
+            format!("{} (degrees east)", info.columns[0]),
+            format!("{} (degrees north)", info.columns[1]),
+        ),
+        None => (info.columns[0].clone(), info.columns[1].clone()),
+    };
+    let (svg, sizes, mode) = if small {
+        let colours: Vec<Rgb> = point_labels
+            .iter()
+            .map(|&v| cluster_colour((v >= 0).then_some(v as usize)))
+            .collect();
+        let mut sizes = Vec::new();
+        for &v in &point_labels {
+            let i = (v + 1) as usize;
+            if sizes.len() <= i {
+                sizes.resize(i + 1, 0u64);
+            }
+            sizes[i] += 1;
+        }
+        let sc = Scatter {
+            frame,
+            title,
+            xlabel,
+            ylabel,
+            x,
+            y,
+            content: Content::Markers {
+                xy: &xy,
+                colours: &colours,
+            },
+            centroids,
+            legend: legend(&sizes, lab.is_some()),
+            note: Some(format!("{} points", thousands(info.rows))),
+            map,
+        };
+        (scatter_svg(&sc)?, sizes, "markers")
+    } else {
+        let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
         let empty = ColourRaster::new(w, h, x, y);
         let r = es::density(
             src.as_ref(),
@@ -376,7 +479,7 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
         );
         bar.finish();
         let (raster, sizes, _) = r.map_err(scatter_err)?;
-        let s = Scatter {
+        let sc = Scatter {
             frame,
             title,
             xlabel,
@@ -389,28 +492,138 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
                 count: &raster.count,
                 rgb: &raster.rgb,
             }),
-            centroids: centroids.clone(),
+            centroids,
             legend: legend(&sizes, lab.is_some()),
             note: Some(format!(
                 "{} points, density (colour: mix of the clusters in each pixel; opacity: equalised count)",
                 thousands(raster.total())
             )),
+            map,
         };
-        (scatter_svg(&s)?, sizes, "density")
+        (scatter_svg(&sc)?, sizes, "density")
     };
-    finish(
+    Ok(ScatterFigure {
+        figure: Figure {
+            svg,
+            kind: if map { "map" } else { "scatter" },
+            rows: info.rows,
+            mode,
+            clusters: sizes.iter().skip(1).filter(|&&c| c > 0).count(),
+        },
+        sizes,
+        map,
+    })
+}
+
+fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
+    let PlotCommand::Scatter {
+        file,
+        input,
+        labels,
+        label_column,
+        model,
+        max_markers,
+        map,
+        no_map,
         figure,
-        &svg,
-        "scatter",
-        info.rows,
-        mode,
-        sizes.iter().skip(1).filter(|&&c| c > 0).count(),
-        start,
-    )
+        memory,
+    } = cmd
+    else {
+        unreachable!()
+    };
+    let start = Instant::now();
+    png_out(figure)?;
+    let f = scatter_figure(
+        global,
+        &ScatterInput {
+            file,
+            input,
+            labels: labels.as_deref(),
+            label_column,
+            model: model.as_deref(),
+            max_markers: *max_markers,
+            map: if *map {
+                Some(true)
+            } else if *no_map {
+                Some(false)
+            } else {
+                None
+            },
+            memory,
+        },
+        Frame::new(figure.size.0, figure.size.1, figure.dark),
+        figure.title.clone(),
+    )?;
+    finish(figure, &f.figure, start)
 }
 
 /// Leaves beyond which a dendrogram is truncated by default.
 const DENDROGRAM_MAX_LEAVES: usize = 2000;
+
+/// How a dendrogram is drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct DendrogramInput<'a> {
+    pub z: &'a Path,
+    pub truncate: Option<TruncateMode>,
+    pub p: usize,
+    pub color_threshold: Option<f64>,
+    pub cut: Option<f64>,
+    pub leaf_rotation: f64,
+}
+
+/// Draws scipy's dendrogram of a tree Z.npy.
+pub fn dendrogram_figure(
+    d: &DendrogramInput,
+    frame: Frame,
+    title: Option<String>,
+) -> Result<Figure> {
+    let merges = crate::hier::load_z(d.z)?;
+    let n = merges.len() + 1;
+    let (mode, note) = match d.truncate {
+        Some(TruncateMode::None) => (Truncate::None, None),
+        Some(TruncateMode::Lastp) => (Truncate::LastP(d.p), None),
+        Some(TruncateMode::Level) => (Truncate::Level(d.p), None),
+        None if n > DENDROGRAM_MAX_LEAVES => (
+            Truncate::LastP(500),
+            Some(format!(
+                "{} leaves: the last 500 merges are shown (--truncate none draws all)",
+                thousands(n as u64)
+            )),
+        ),
+        None => (Truncate::None, None),
+    };
+    if let Some(t) = d.cut {
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(usage(format!("--cut must be a height >= 0, got {t}")));
+        }
+    }
+    let dd = tree::dendrogram_with(&merges, mode, d.color_threshold);
+    let title = title.unwrap_or_else(|| {
+        format!(
+            "dendrogram of {}",
+            d.z.file_name()
+                .map_or(String::new(), |f| f.to_string_lossy().into_owned())
+        )
+    });
+    let plot = DendrogramPlot {
+        frame,
+        title,
+        icoord: &dd.icoord,
+        dcoord: &dd.dcoord,
+        color_list: &dd.color_list,
+        ivl: &dd.ivl,
+        cut: d.cut,
+        leaf_rotation: d.leaf_rotation,
+        note,
+    };
+    Ok(Figure {
+        svg: plot.svg(),
+        kind: "dendrogram",
+        rows: n as u64,
+        mode: "links",
+        clusters: dd.ivl.len(),
+    })
+}
 
 fn dendrogram(cmd: &PlotCommand) -> Result<()> {
     let PlotCommand::Dendrogram {
@@ -427,91 +640,73 @@ fn dendrogram(cmd: &PlotCommand) -> Result<()> {
     };
     let start = Instant::now();
     png_out(figure)?;
-    let merges = crate::hier::load_z(z)?;
-    let n = merges.len() + 1;
-    let (mode, note) = match truncate {
-        Some(TruncateMode::None) => (Truncate::None, None),
-        Some(TruncateMode::Lastp) => (Truncate::LastP(*p), None),
-        Some(TruncateMode::Level) => (Truncate::Level(*p), None),
-        None if n > DENDROGRAM_MAX_LEAVES => (
-            Truncate::LastP(500),
-            Some(format!(
-                "{} leaves: the last 500 merges are shown (--truncate none draws all)",
-                thousands(n as u64)
-            )),
-        ),
-        None => (Truncate::None, None),
-    };
-    if let Some(t) = cut {
-        if !(t.is_finite() && *t >= 0.0) {
-            return Err(usage(format!("--cut must be a height >= 0, got {t}")));
-        }
-    }
-    let d = tree::dendrogram_with(&merges, mode, *color_threshold);
-    let title = figure.title.clone().unwrap_or_else(|| {
-        format!(
-            "dendrogram of {}",
-            z.file_name()
-                .map_or(String::new(), |f| f.to_string_lossy().into_owned())
-        )
-    });
-    let plot = DendrogramPlot {
-        frame: Frame::new(figure.size.0, figure.size.1, figure.dark),
-        title,
-        icoord: &d.icoord,
-        dcoord: &d.dcoord,
-        color_list: &d.color_list,
-        ivl: &d.ivl,
-        cut: *cut,
-        leaf_rotation: *leaf_rotation,
-        note,
-    };
-    finish(
-        figure,
-        &plot.svg(),
-        "dendrogram",
-        n as u64,
-        "links",
-        d.ivl.len(),
-        start,
-    )
+    let f = dendrogram_figure(
+        &DendrogramInput {
+            z,
+            truncate: *truncate,
+            p: *p,
+            color_threshold: *color_threshold,
+            cut: *cut,
+            leaf_rotation: *leaf_rotation,
+        },
+        Frame::new(figure.size.0, figure.size.1, figure.dark),
+        figure.title.clone(),
+    )?;
+    finish(figure, &f, start)
 }
 
-fn silhouette(cmd: &PlotCommand) -> Result<()> {
-    let PlotCommand::Silhouette {
-        file,
-        input,
-        labels,
-        label_column,
-        sample,
-        seed,
-        figure,
-    } = cmd
-    else {
-        unreachable!()
-    };
-    let start = Instant::now();
-    png_out(figure)?;
-    no_skipping(input)?;
-    let src = open(file, &input.options())?;
-    let dim = src.info().dim;
-    let l = crate::eval::read_labels(labels, label_column)?;
-    let x = shoal_reader::read_all_f64(src.as_ref(), 1 << 16)?;
-    let n = x.len() / dim;
-    if l.len() != n {
-        return Err(usage(format!(
-            "{} has {} labels but {} has {n} rows",
-            labels.display(),
-            l.len(),
-            file.display()
-        )));
-    }
-    // Exact up to --sample rows; beyond, the seeded sample `shoal eval`'s
-    // sampled silhouette scores (scored on its own, as scikit-learn's
-    // silhouette_score(sample_size=...)).
-    let note = (n > *sample).then_some(*sample);
-    let (ls, vals) = silhouette_sample_values(&x, dim, &l, *sample, *seed)
-        .map_err(|e| usage(format!("{}: {e}", labels.display())))?;
+/// What a silhouette plot is drawn from.
+#[derive(Debug, Clone, Copy)]
+pub struct SilhouetteInput<'a> {
+    pub file: &'a Path,
+    pub input: &'a crate::cli::InputArgs,
+    pub labels: &'a Path,
+    pub label_column: &'a str,
+    pub sample: usize,
+    pub seed: u64,
+    pub memory: &'a crate::cli::MemoryArgs,
+}
+
+/// A drawn silhouette plot and its numbers.
+#[derive(Debug, Clone)]
+pub struct SilhouetteFigure {
+    pub figure: Figure,
+    pub mean: f64,
+    pub standard_error: f64,
+    /// Rows scored: all of them, or the seeded sample's.
+    pub scored: usize,
+    pub rows: u64,
+}
+
+/// Draws scikit-learn's silhouette-analysis figure: exact up to `sample`
+/// rows, else on the seeded sample `shoal eval` scores, streamed (memory
+/// for the sample only).
+pub fn silhouette_figure(
+    global: &Global,
+    s: &SilhouetteInput,
+    frame: Frame,
+    title: Option<String>,
+) -> Result<SilhouetteFigure> {
+    no_skipping(s.input)?;
+    let src = open(s.file, &s.input.options())?;
+    let info = src.info().clone();
+    let lab = open_labels(s.labels, s.label_column)?;
+    let pass = s.memory.pass_config(info.dim, global.verbose);
+    let sampled = info.rows as usize > s.sample;
+    let bar = Bar::passes(info.rows, info.file_bytes, global.quiet || !sampled);
+    let r = es::sample_rows(
+        src.as_ref(),
+        lab.as_ref(),
+        s.sample,
+        s.seed,
+        &pass,
+        &CANCEL,
+        &bar,
+    );
+    bar.finish();
+    let (x, ls) = r.map_err(scatter_err)?;
+    let vals = silhouette_samples(&x, info.dim, &ls)
+        .map_err(|e| usage(format!("{}: {e}", s.labels.display())))?;
     let (mean, se) = mean_and_se(&vals);
     let mut by: std::collections::BTreeMap<i64, Vec<f64>> = std::collections::BTreeMap::new();
     for (&c, &v) in ls.iter().zip(&vals) {
@@ -531,59 +726,99 @@ fn silhouette(cmd: &PlotCommand) -> Result<()> {
         })
         .collect();
     let k = clusters.len();
+    let n = info.rows;
     let plot = SilhouettePlot {
-        frame: Frame::new(figure.size.0, figure.size.1, figure.dark),
-        title: figure
-            .title
-            .clone()
-            .unwrap_or_else(|| format!("silhouette of {} clusters: mean {mean:.4}", k)),
+        frame,
+        title: title.unwrap_or_else(|| format!("silhouette of {k} clusters: mean {mean:.4}")),
         clusters,
         mean,
-        note: Some(match note {
-            Some(s) => format!(
+        note: Some(if sampled {
+            format!(
                 "seeded sample of {} of {} rows: mean {mean:.4} ± {se:.4} (standard error)",
-                thousands(s as u64),
-                thousands(n as u64)
-            ),
-            None => format!("exact, {} rows", thousands(n as u64)),
+                thousands(x.len() as u64 / info.dim.max(1) as u64),
+                thousands(n)
+            )
+        } else {
+            format!("exact, {} rows", thousands(n))
         }),
     };
-    finish(
-        figure,
-        &plot.svg(),
-        "silhouette",
-        n as u64,
-        if note.is_some() { "sample" } else { "exact" },
-        k,
-        start,
-    )
+    Ok(SilhouetteFigure {
+        figure: Figure {
+            svg: plot.svg(),
+            kind: "silhouette",
+            rows: n,
+            mode: if sampled { "sample" } else { "exact" },
+            clusters: k,
+        },
+        mean,
+        standard_error: se,
+        scored: ls.len(),
+        rows: n,
+    })
 }
 
-fn elbow(path: &Path, figure: &FigureArgs) -> Result<()> {
+fn silhouette(global: &Global, cmd: &PlotCommand) -> Result<()> {
+    let PlotCommand::Silhouette {
+        file,
+        input,
+        labels,
+        label_column,
+        sample,
+        seed,
+        figure,
+        memory,
+    } = cmd
+    else {
+        unreachable!()
+    };
     let start = Instant::now();
     png_out(figure)?;
+    let f = silhouette_figure(
+        global,
+        &SilhouetteInput {
+            file,
+            input,
+            labels,
+            label_column,
+            sample: *sample,
+            seed: *seed,
+            memory,
+        },
+        Frame::new(figure.size.0, figure.size.1, figure.dark),
+        figure.title.clone(),
+    )?;
+    finish(figure, &f.figure, start)
+}
+
+/// A `shoal sweep` JSON, read and checked.
+pub fn load_sweep(path: &Path) -> Result<serde_json::Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let j: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{}: not a sweep's JSON: {e}", path.display()))?;
-    let points = j["points"]
-        .as_array()
-        .filter(|p| !p.is_empty() && j["format"] == "shoal-sweep-1")
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: not the JSON of `shoal sweep` (no points)",
-                path.display()
-            )
-        })?;
+    let ok = j["format"] == "shoal-sweep-1"
+        && j["points"].as_array().is_some_and(|p| {
+            !p.is_empty()
+                && p.iter()
+                    .all(|q| q["k"].as_f64().is_some_and(f64::is_finite))
+        });
+    if !ok {
+        return Err(anyhow::anyhow!(
+            "{}: not the JSON of `shoal sweep` (format shoal-sweep-1 with points, each with a k)",
+            path.display()
+        ));
+    }
+    Ok(j)
+}
+
+/// Draws the elbow figure of a sweep.
+pub fn elbow_figure(j: &serde_json::Value, frame: Frame, title: Option<String>) -> Figure {
+    let points = j["points"].as_array().map_or(&[][..], |v| v.as_slice());
     let num = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
     let col = |key: &str| points.iter().map(|p| num(&p[key])).collect::<Vec<f64>>();
-    let ks = col("k");
-    if ks.iter().any(|k| !k.is_finite()) {
-        return Err(anyhow::anyhow!("{}: a point has no k", path.display()));
-    }
     let plot = shoal_plot::elbow::ElbowPlot {
-        frame: Frame::new(figure.size.0, figure.size.1, figure.dark),
-        title: figure.title.clone().unwrap_or_else(|| {
+        frame,
+        title: title.unwrap_or_else(|| {
             format!(
                 "k sweep of {}",
                 j["file"]
@@ -598,15 +833,25 @@ fn elbow(path: &Path, figure: &FigureArgs) -> Result<()> {
         davies_bouldin: col("davies_bouldin"),
         best_silhouette: j["best_silhouette"].as_f64(),
         best_davies_bouldin: j["best_davies_bouldin"].as_f64(),
-        ks,
+        ks: col("k"),
     };
-    finish(
-        figure,
-        &plot.svg(),
-        "elbow",
-        num(&j["rows"]) as u64,
-        "sweep",
-        points.len(),
-        start,
-    )
+    Figure {
+        svg: plot.svg(),
+        kind: "elbow",
+        rows: num(&j["rows"]) as u64,
+        mode: "sweep",
+        clusters: points.len(),
+    }
+}
+
+fn elbow(path: &Path, figure: &FigureArgs) -> Result<()> {
+    let start = Instant::now();
+    png_out(figure)?;
+    let j = load_sweep(path)?;
+    let f = elbow_figure(
+        &j,
+        Frame::new(figure.size.0, figure.size.1, figure.dark),
+        figure.title.clone(),
+    );
+    finish(figure, &f, start)
 }

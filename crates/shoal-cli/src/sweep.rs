@@ -63,8 +63,12 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
     let src = open(&args.file, &args.input.options())?;
     let info = src.info().clone();
     let pass = args.memory.pass_config(info.dim, global.verbose);
+    let algo = match args.algo {
+        crate::cli::SweepAlgo::Subsample => Algo::Subsample,
+        crate::cli::SweepAlgo::Lloyd => Algo::Lloyd,
+    };
     let cfg = KMeansConfig {
-        algo: Algo::Subsample,
+        algo,
         k: *ks.last().unwrap_or(&1),
         init: Init::KMeansPlusPlus,
         n_init: args.n_init,
@@ -91,7 +95,7 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
     let j = SweepJson {
         format: "shoal-sweep-1".into(),
         file: args.file.display().to_string(),
-        algo: "subsample".into(),
+        algo: format!("{:?}", args.algo).to_lowercase(),
         rows: s.rows,
         dim: d,
         columns: info.columns.clone(),

@@ -517,3 +517,173 @@ fn more_than_two_columns_are_drawn_on_their_first_two_principal_components() {
         }
     }
 }
+
+#[test]
+fn lon_lat_columns_are_drawn_on_an_equirectangular_map_with_a_true_scale_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    // points around cities of northern Europe: lat 50..60, lon 0..30 (columns lat, lon)
+    let x = dir.path().join("gps.parquet");
+    ok(&[
+        "gen",
+        "spatial",
+        "--rows",
+        "3000",
+        "--k",
+        "5",
+        "--seed",
+        "3",
+        "--bbox",
+        "50,0,60,30",
+        "--out",
+        p(&x),
+        "-q",
+    ]);
+    let m = dir.path().join("m.json");
+    let l = dir.path().join("l.npy");
+    ok(&[
+        "fit",
+        p(&x),
+        "-k",
+        "5",
+        "--model",
+        p(&m),
+        "--labels",
+        p(&l),
+        "-q",
+    ]);
+    let out = dir.path().join("map.png");
+    let j: Value = serde_json::from_str(&ok(&[
+        "plot",
+        "scatter",
+        p(&x),
+        "--labels",
+        p(&l),
+        "--model",
+        p(&m),
+        "--out",
+        p(&out),
+        "--json",
+        "-q",
+    ]))
+    .unwrap();
+    assert_eq!(j["kind"], "map", "lat/lon columns make a map by default");
+
+    // The projection, from its definition: longitude across, latitude up,
+    // the 5%-padded data box widened so that a pixel spans the same
+    // distance both ways at the mean latitude.
+    let src = shoal_reader::open(&x, &Default::default()).unwrap();
+    let (lat, lon): (Vec<f64>, Vec<f64>) = {
+        let v = shoal_reader::read_all_f64(src.as_ref(), 1 << 16).unwrap();
+        (
+            v.iter().step_by(2).copied().collect(),
+            v.iter().skip(1).step_by(2).copied().collect(),
+        )
+    };
+    let span = |v: &[f64]| {
+        let (a, b) = v
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        (a - 0.05 * (b - a), b + 0.05 * (b - a))
+    };
+    let ((x0, x1), (y0, y1)) = (span(&lon), span(&lat));
+    let frame = Frame::new(1000, 800, false);
+    let (left, top, w, h) = plot_area(&frame);
+    let k = (0.5 * (y0 + y1)).to_radians().cos();
+    let (mut sx, mut sy) = ((x1 - x0) * k, y1 - y0);
+    if sx / sy > w as f64 / h as f64 {
+        sy = sx * h as f64 / w as f64;
+    } else {
+        sx = sy * w as f64 / h as f64;
+    }
+    let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
+    let (bx0, bx1, by0, by1) = (
+        cx - 0.5 * sx / k,
+        cx + 0.5 * sx / k,
+        cy - 0.5 * sy,
+        cy + 0.5 * sy,
+    );
+    let img = decode_png(&std::fs::read(&out).unwrap()).unwrap();
+    let model: Value = serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
+    assert_eq!(model["columns"], serde_json::json!(["lat", "lon"]));
+    for c in model["centroids"].as_array().unwrap() {
+        let (clat, clon) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+        let px = left + (clon - bx0) / (bx1 - bx0) * w as f64;
+        let py = top + (by1 - clat) / (by1 - by0) * h as f64;
+        let red = (-2i32..=2)
+            .flat_map(|dx| (-2i32..=2).map(move |dy| (dx, dy)))
+            .filter(|(dx, dy)| {
+                close(
+                    rgb_at(&img, (px as i32 + dx) as u32, (py as i32 + dy) as u32),
+                    Rgb(255, 0, 0),
+                    30,
+                )
+            })
+            .count();
+        assert!(
+            red >= 5,
+            "no red cross at ({clon}, {clat}) -> ({px:.0}, {py:.0})"
+        );
+    }
+
+    // The SVG: coastlines and borders, and a scale bar whose length is its
+    // label's kilometres on the mean Earth radius.
+    let svg = dir.path().join("map.svg");
+    ok(&[
+        "plot",
+        "scatter",
+        p(&x),
+        "--labels",
+        p(&l),
+        "--out",
+        p(&svg),
+        "-q",
+    ]);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    parse_svg(&text).unwrap();
+    assert!(text.matches("class=\"coast\"").count() >= 3);
+    assert!(text.contains("class=\"border\""));
+    assert!(text.contains("lon (degrees east)") && text.contains("lat (degrees north)"));
+    let after = &text[text.find("class=\"scalebar-bg\"").unwrap()..];
+    let attr = |s: &str, name: &str| -> f64 {
+        let i = s.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        s[i..i + s[i..].find('"').unwrap()].parse().unwrap()
+    };
+    let line = &after[after.find("<line").unwrap()..];
+    let bar_px = attr(line, "x2") - attr(line, "x1");
+    let km: f64 = {
+        let t = &after[..after.find(" km</text>").unwrap()];
+        t[t.rfind('>').unwrap() + 1..].parse().unwrap()
+    };
+    let km_per_px = (by1 - by0) * 6371.0088 * std::f64::consts::PI / 180.0 / h as f64;
+    assert!(
+        (bar_px * km_per_px - km).abs() <= 0.01 * km + km_per_px,
+        "the {km} km bar is {bar_px} px at {km_per_px} km/px"
+    );
+
+    // --no-map draws a plain scatter; --map on values that are not degrees is refused
+    let j: Value = serde_json::from_str(&ok(&[
+        "plot",
+        "scatter",
+        p(&x),
+        "--no-map",
+        "--out",
+        p(&dir.path().join("plain.png")),
+        "--json",
+        "-q",
+    ]))
+    .unwrap();
+    assert_eq!(j["kind"], "scatter");
+    let far = dir.path().join("far.npy");
+    common::write_npy(&far, &[0.0, 0.0, 500.0, 10.0, 20.0, 30.0], Some(2));
+    let bad = dir.path().join("bad.png");
+    let o = shoal(&["plot", "scatter", p(&far), "--map", "--out", p(&bad)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not longitude and latitude"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!bad.exists());
+}

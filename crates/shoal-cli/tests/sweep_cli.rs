@@ -119,3 +119,87 @@ fn bad_sweeps_are_refused() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(listing(&out).is_empty());
 }
+
+#[test]
+fn a_lloyd_sweep_shares_its_passes_and_equals_separate_lloyd_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("b.npy");
+    ok(&[
+        "gen",
+        "blobs",
+        "--rows",
+        "200k",
+        "--dim",
+        "12",
+        "--k",
+        "4",
+        "--seed",
+        "5",
+        "--spread",
+        "1.5",
+        "--out",
+        p(&x),
+        "-q",
+    ]);
+    let sw = dir.path().join("sweep.json");
+    ok(&[
+        "sweep",
+        p(&x),
+        "-k",
+        "2..6",
+        "--algo",
+        "lloyd",
+        "--seed",
+        "1",
+        "--out",
+        p(&sw),
+        "-q",
+    ]);
+    let j: Value = serde_json::from_slice(&std::fs::read(&sw).unwrap()).unwrap();
+    assert_eq!(j["algo"], "lloyd");
+    assert_eq!(j["knee"], 4);
+    let points = j["points"].as_array().unwrap();
+    let most_iters = points
+        .iter()
+        .map(|q| q["iterations"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    // one statistics pass, the shared Lloyd passes (as many as the slowest
+    // k needs), one assignment pass: far fewer than the separate fits' sum
+    assert_eq!(j["passes"].as_u64().unwrap(), most_iters + 2, "{j}");
+    let mut separate = 0;
+    for pt in points {
+        let k = pt["k"].as_u64().unwrap().to_string();
+        let m = dir.path().join(format!("m{k}.json"));
+        // 12 columns: the separate fit uses per-row bounds; the result is the same
+        let o = ok(&[
+            "fit",
+            p(&x),
+            "-k",
+            &k,
+            "--algo",
+            "lloyd",
+            "--seed",
+            "1",
+            "--model",
+            p(&m),
+            "--json",
+            "-q",
+        ]);
+        let f: Value = serde_json::from_str(&o).unwrap();
+        separate += f["passes"].as_array().map_or(0, |v| v.len());
+        let model: Value = serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
+        assert_eq!(
+            model["inertia"].as_f64().unwrap().to_bits(),
+            pt["inertia"].as_f64().unwrap().to_bits(),
+            "k = {k}: inertia"
+        );
+        assert_eq!(model["centroids"], pt["centroids"], "k = {k}: centroids");
+        assert_eq!(model["counts"], pt["counts"], "k = {k}: counts");
+        assert_eq!(model["iterations"], pt["iterations"], "k = {k}: iterations");
+    }
+    assert!(
+        separate as u64 > j["passes"].as_u64().unwrap(),
+        "{separate} separate passes"
+    );
+}

@@ -573,7 +573,7 @@ fn lloyd_to(
     Ok((acc, timing))
 }
 
-fn shift2(a: &[f32], b: &[f32]) -> f64 {
+pub(crate) fn shift2(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum()
 }
 

@@ -294,3 +294,120 @@ pub fn projected_box(
     )?;
     Ok(b)
 }
+
+/// A partial of [`sample_rows`]: the kept rows as (key, row, values,
+/// label), at most `m`, and the first error.
+struct SamplePartial {
+    kept: std::collections::BinaryHeap<Kept>,
+    error: Option<ScatterError>,
+}
+
+/// A sampled row, ordered by (key, row) so the heap's top is the row to
+/// drop first.
+struct Kept {
+    key: (u64, u64),
+    values: Box<[f32]>,
+    label: i64,
+}
+
+impl PartialEq for Kept {
+    fn eq(&self, o: &Self) -> bool {
+        self.key == o.key
+    }
+}
+impl Eq for Kept {}
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Kept {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&o.key)
+    }
+}
+
+fn keep(h: &mut std::collections::BinaryHeap<Kept>, m: usize, k: Kept) {
+    if h.len() < m {
+        h.push(k);
+    } else if h.peek().is_some_and(|top| k.key < top.key) {
+        h.pop();
+        h.push(k);
+    }
+}
+
+/// The `m` rows with the smallest seeded keys
+/// (`shoal_kernels::kmeans::row_key(seed, row)`), which is the sample
+/// `shoal_kernels::quality::silhouette_sample_values` takes from rows in
+/// memory, here streamed with memory for `m` rows only. Returns the rows
+/// (row-major, every column) and their labels, in row order. With
+/// `m >= rows` it is every row.
+#[allow(clippy::too_many_arguments)]
+pub fn sample_rows(
+    source: &dyn Source,
+    labels: &dyn Source,
+    m: usize,
+    seed: u64,
+    pass: &PassConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<(Vec<f32>, Vec<i64>), ScatterError> {
+    check_labels(source, labels)?;
+    let dim = source.info().dim;
+    let (p, _) = run_pass(
+        source,
+        pass,
+        cancel,
+        observer,
+        || SamplePartial {
+            kept: std::collections::BinaryHeap::new(),
+            error: None,
+        },
+        |p: &mut SamplePartial, b: &Block<'_>| {
+            if p.error.is_some() || m == 0 {
+                return;
+            }
+            let mut lab = Vec::new();
+            if let Err(e) = block_labels(labels, b.first_row, b.rows(), &mut lab) {
+                p.error = Some(e);
+                return;
+            }
+            for (i, row) in b.data.chunks_exact(dim).enumerate() {
+                let r = b.first_row + i as u64;
+                let key = (shoal_kernels::kmeans::row_key(seed, r), r);
+                if p.kept.len() == m && p.kept.peek().is_some_and(|t| key >= t.key) {
+                    continue;
+                }
+                keep(
+                    &mut p.kept,
+                    m,
+                    Kept {
+                        key,
+                        values: row.into(),
+                        label: lab[i],
+                    },
+                );
+            }
+        },
+        |a: &mut SamplePartial, b: SamplePartial| {
+            if a.error.is_none() {
+                a.error = b.error;
+            }
+            for k in b.kept {
+                keep(&mut a.kept, m, k);
+            }
+        },
+    )?;
+    if let Some(e) = p.error {
+        return Err(e);
+    }
+    let mut kept = p.kept.into_vec();
+    kept.sort_unstable_by_key(|k| k.key.1);
+    let mut x = Vec::with_capacity(kept.len() * dim);
+    let mut l = Vec::with_capacity(kept.len());
+    for k in kept {
+        x.extend_from_slice(&k.values);
+        l.push(k.label);
+    }
+    Ok((x, l))
+}

@@ -36,7 +36,7 @@ pub struct SweepPoint {
     pub counts: Vec<u64>,
     /// Centroids in the input's units (`k x dim`).
     pub centroids: Vec<f32>,
-    /// Lloyd iterations on the sample.
+    /// Lloyd iterations: on the sample (subsample), over every row (lloyd).
     pub iterations: usize,
     pub davies_bouldin: f64,
     pub calinski_harabasz: f64,
@@ -86,8 +86,9 @@ pub fn kneedle(xs: &[f64], ys: &[f64]) -> Option<usize> {
     (v > 1e-9).then_some(best)
 }
 
-/// Subsample-then-assign k-means for every k in `ks` (see the module).
-/// `cfg` gives everything but `k` (its `algo` must be subsample).
+/// Subsample-then-assign k-means for every k in `ks` (see the module), or
+/// with `cfg.algo` Lloyd, Lloyd over every row for every k, sharing each
+/// pass ([`lloyd_all`]). `cfg` gives everything but `k`.
 pub fn sweep(
     source: &dyn Source,
     cfg: &KMeansConfig,
@@ -96,7 +97,10 @@ pub fn sweep(
     cancel: &AtomicBool,
     observer: &dyn Observer,
 ) -> Result<Sweep, KMeansError> {
-    assert_eq!(cfg.algo, Algo::Subsample, "the sweep shares a subsample");
+    assert!(
+        matches!(cfg.algo, Algo::Subsample | Algo::Lloyd),
+        "the sweep shares a subsample, or Lloyd's passes"
+    );
     let kmax = ks.iter().copied().max().ok_or(KMeansError::KZero)?;
     let d = source.info().dim;
     // The sample of the k that asks for the most rows.
@@ -167,11 +171,23 @@ pub fn sweep(
         all_passes.extend(passes);
         fits.push((k, c, it, t0.elapsed().as_secs_f64(), xs.len() / d));
     }
+    if cfg.algo == Algo::Lloyd {
+        lloyd_all(
+            source,
+            cfg,
+            &scaling,
+            tol,
+            &mut fits,
+            cancel,
+            observer,
+            &mut all_passes,
+        )?;
+    }
     // One assignment pass for every k.
     observer.pass_started(&PassStart {
         name: format!("assign ({} models)", ks.len()),
         index: all_passes.len() + 1,
-        max_passes: Some(2),
+        max_passes: None,
         rows: source.info().rows,
         inertia: None,
     });
@@ -276,6 +292,87 @@ pub fn sweep(
         points,
         passes: all_passes,
     })
+}
+
+/// Lloyd iterations over every row for every k at once: each pass folds
+/// each chunk into every unconverged k's partial while it is in cache, and
+/// each k then takes `fit`'s own step (`LloydPartial::centroids`, the same
+/// convergence rule), so its centroids are those of a separate `fit --algo
+/// lloyd`, to the bit. A k leaves the passes when it converges or reaches
+/// `max_iter`; `fits[i].2` becomes its iteration count.
+#[allow(clippy::too_many_arguments)]
+fn lloyd_all(
+    source: &dyn Source,
+    cfg: &KMeansConfig,
+    scaling: &crate::kmeans::Scaling,
+    tol: f64,
+    fits: &mut [(usize, Vec<f32>, usize, f64, usize)],
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    passes: &mut Vec<PassTiming>,
+) -> Result<(), KMeansError> {
+    let d = source.info().dim;
+    for f in fits.iter_mut() {
+        f.2 = 0;
+    }
+    let mut active: Vec<usize> = (0..fits.len()).collect();
+    let mut iteration = 0;
+    while !active.is_empty() && iteration < cfg.max_iter {
+        iteration += 1;
+        let name = format!("lloyd {iteration} ({} models)", active.len());
+        observer.pass_started(&PassStart {
+            name: name.clone(),
+            index: passes.len() + 1,
+            max_passes: None,
+            rows: source.info().rows,
+            inertia: None,
+        });
+        let models: Vec<Centroids> = active
+            .iter()
+            .map(|&i| Centroids::new(fits[i].1.clone(), d))
+            .collect();
+        struct Part {
+            lloyd: Vec<LloydPartial>,
+            scratch: LloydScratch,
+            buf: Vec<f32>,
+        }
+        let (acc, rep) = run_pass(
+            source,
+            &cfg.pass,
+            cancel,
+            observer,
+            || Part {
+                lloyd: models.iter().map(|c| LloydPartial::new(c.k(), d)).collect(),
+                scratch: LloydScratch::default(),
+                buf: Vec::new(),
+            },
+            |p: &mut Part, b| {
+                let x = scaling.view(b.data, &mut p.buf);
+                for (lp, c) in p.lloyd.iter_mut().zip(&models) {
+                    lp.update(x, b.first_row, c, &mut p.scratch);
+                }
+            },
+            |a: &mut Part, p: Part| {
+                for (x, y) in a.lloyd.iter_mut().zip(&p.lloyd) {
+                    x.merge(y);
+                }
+            },
+        )
+        .map_err(KMeansError::Engine)?;
+        passes.push(PassTiming::new(name, &rep));
+        let mut still = Vec::with_capacity(active.len());
+        for (&i, lp) in active.iter().zip(&acc.lloyd) {
+            let (next, moved) = lp.centroids(&fits[i].1);
+            let shift = crate::kmeans::shift2(&next, &fits[i].1);
+            fits[i].1 = next;
+            fits[i].2 += 1;
+            if !(shift <= tol && moved == 0) {
+                still.push(i);
+            }
+        }
+        active = still;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 mod axes;
 pub mod dendrogram;
 pub mod elbow;
+pub mod html;
+pub mod map;
 mod palette;
 mod render;
 pub mod scatter;
@@ -19,7 +21,9 @@ mod svg;
 
 pub use axes::{nice_ticks, tick_label, Axes};
 pub use palette::{cluster_colour, named, Rgb, NOISE_GREY, TAB10};
-pub use render::{decode_png, encode_rgba, parse_svg, render_png, PlotError, FONT_FAMILY};
+pub use render::{
+    decode_png, encode_rgba, font_ttf, parse_svg, render_png, PlotError, FONT_FAMILY,
+};
 pub use svg::Svg;
 
 /// Colours of a figure's frame and text.

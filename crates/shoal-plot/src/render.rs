@@ -9,6 +9,11 @@ static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans-subset.ttf");
 /// The family every text element names.
 pub const FONT_FAMILY: &str = "DejaVu Sans";
 
+/// The embedded font's TrueType bytes (for pages that show the SVG).
+pub fn font_ttf() -> &'static [u8] {
+    FONT
+}
+
 /// Why a figure could not be made.
 #[derive(Debug)]
 pub enum PlotError {

@@ -43,6 +43,9 @@ pub struct Scatter<'a> {
     pub legend: Vec<(String, Rgb)>,
     /// A line under the title (e.g. "1,000,000 points, density").
     pub note: Option<String>,
+    /// `x` is longitude and `y` latitude (degrees), in a box from
+    /// [`crate::map::map_box`]: coastlines and borders underneath, a scale bar.
+    pub map: bool,
 }
 
 /// The centroid marker's red (matplotlib's `r`).
@@ -157,8 +160,24 @@ pub fn scatter_svg(s: &Scatter) -> Result<String, PlotError> {
             svg.png(left, top, w as f64, h as f64, &png);
         }
     }
+    // coastlines over the points (as cartopy's coastlines draw), under the markers
+    if s.map {
+        crate::map::draw_world(&mut svg, &ax, &theme);
+    }
     for &(x, y) in &s.centroids {
         svg.cross(ax.px(x), ax.py(y), 7.0, CENTROID_RED, 3.0);
+    }
+    if s.map {
+        crate::map::draw_scale_bar(&mut svg, &ax, &theme);
+        svg.text(
+            left + w as f64 - 4.0,
+            top + h as f64 - 5.0,
+            "map: Natural Earth 1:110m",
+            10.0,
+            theme.foreground,
+            Anchor::End,
+            0.0,
+        );
     }
     ax.draw(&mut svg, &theme, &s.xlabel, &s.ylabel, &s.title);
     if let Some(n) = &s.note {
