@@ -19,6 +19,7 @@ pub mod pca;
 pub mod quality;
 pub mod raster;
 pub mod stats;
+pub mod vq;
 
 /// An element the exact in-memory kernels (DBSCAN, linkage, quality scores)
 /// accept: `f32` or `f64`, widened to `f64` for every distance, so that

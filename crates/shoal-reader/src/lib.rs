@@ -19,6 +19,7 @@
 mod csv;
 mod dense;
 mod error;
+mod memory;
 mod mmap;
 mod npy;
 mod open;
@@ -34,6 +35,7 @@ pub use arrow_array;
 pub use arrow_schema;
 pub use arrow_schema::DataType;
 pub use error::{ErrorClass, ReadError};
+pub use memory::SliceSource;
 pub use npy::{parse_descr, parse_header, read_f64 as read_npy_f64, NpyHeader};
 pub use open::open;
 pub use parquet::RecordBatches;

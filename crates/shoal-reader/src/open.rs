@@ -30,5 +30,6 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<Box<dyn Source>, ReadErro
         Format::RawF32 => Box::new(crate::raw::open(path, opts)?),
         Format::Parquet => Box::new(crate::parquet::open(path, opts)?),
         Format::Csv => Box::new(crate::csv::open(path, opts)?),
+        Format::Memory => unreachable!("from_path never names an array in memory"),
     })
 }

@@ -15,6 +15,8 @@ pub enum Format {
     RawF32,
     Parquet,
     Csv,
+    /// An array in memory ([`crate::SliceSource`]).
+    Memory,
 }
 
 impl Format {
@@ -36,6 +38,7 @@ impl Format {
             Format::RawF32 => "raw f32",
             Format::Parquet => "parquet",
             Format::Csv => "csv",
+            Format::Memory => "array",
         }
     }
 }

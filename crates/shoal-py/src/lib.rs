@@ -1,0 +1,738 @@
+//! `shoal._shoal`: the Python package's native half. Every function is a
+//! stateless wrapper: it borrows numpy arrays (C-contiguous; the Python
+//! side makes them so), releases the GIL, calls the same kernels and
+//! engine functions the command line calls, and hands numpy arrays back.
+//! The scipy and scikit-learn APIs (names, defaults, validation, warnings)
+//! live in the pure-Python package `python/shoal`.
+
+// PyO3's macros expand to FFI glue with unsafe blocks; this crate writes
+// no unsafe block of its own.
+#![allow(unsafe_code)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use numpy::ndarray::Array2;
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use shoal_engine::kmeans::{self as km, Algo, Init, KMeansConfig, KMeansError, LabelSink};
+use shoal_engine::{EngineError, PassConfig, Silent};
+use shoal_kernels::hierarchy::tree::{self, Criterion, Truncate};
+use shoal_kernels::hierarchy::{condensed, olo, vector, Merge, Method};
+use shoal_kernels::vq::{self, Metric};
+use shoal_reader::{ErrorClass, OpenOptions, ReadError, SliceSource, WriteError};
+
+/// Two arrays handed back together.
+type Pair<'py, A, B> = PyResult<(Bound<'py, A>, Bound<'py, B>)>;
+
+fn value_err(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn read_err(e: &ReadError) -> PyErr {
+    match e {
+        ReadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            PyFileNotFoundError::new_err(e.to_string())
+        }
+        ReadError::Io { .. } => PyOSError::new_err(e.to_string()),
+        _ if e.class() == ErrorClass::Usage => PyValueError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+fn kmeans_err(e: KMeansError) -> PyErr {
+    match &e {
+        KMeansError::Engine(EngineError::Cancelled) => PyKeyboardInterrupt::new_err("interrupted"),
+        KMeansError::Engine(EngineError::Read(r)) => read_err(r),
+        KMeansError::Write(WriteError::Io { .. }) => PyOSError::new_err(e.to_string()),
+        _ => value_err(e),
+    }
+}
+
+/// A 2-D C-contiguous array as (values, columns).
+fn rows<'a, T: numpy::Element>(a: &'a PyReadonlyArray2<'_, T>) -> PyResult<(&'a [T], usize)> {
+    let d = a.shape()[1];
+    let s = a
+        .as_slice()
+        .map_err(|_| value_err("expected a C-contiguous array"))?;
+    Ok((s, d))
+}
+
+fn slice1<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|_| value_err("expected a contiguous 1-D array"))
+}
+
+fn matrix<'py, T: numpy::Element>(
+    py: Python<'py>,
+    v: Vec<T>,
+    cols: usize,
+) -> PyResult<Bound<'py, PyArray2<T>>> {
+    let n = v.len() / cols.max(1);
+    let a = Array2::from_shape_vec((n, cols), v).map_err(value_err)?;
+    Ok(a.into_pyarray(py))
+}
+
+/// Runs `work` on another thread with the GIL released, checking for
+/// Ctrl-C every 100 ms: on KeyboardInterrupt the work is told to stop
+/// (`cancel`), waited for, and the interrupt raised.
+fn cancellable<R: Send>(py: Python<'_>, work: impl FnOnce(&AtomicBool) -> R + Send) -> PyResult<R> {
+    let cancel = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    let (out, interrupted) = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let r = work(&cancel);
+            done.store(true, Ordering::Release);
+            r
+        });
+        let mut interrupted = None;
+        while !done.load(Ordering::Acquire) {
+            py.detach(|| std::thread::sleep(Duration::from_millis(20)));
+            if interrupted.is_none() {
+                if let Err(e) = py.check_signals() {
+                    cancel.store(true, Ordering::Release);
+                    interrupted = Some(e);
+                }
+            }
+        }
+        (py.detach(|| h.join()), interrupted)
+    });
+    if let Some(e) = interrupted {
+        return Err(e);
+    }
+    out.map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("shoal: a worker thread panicked"))
+}
+
+// ---- scipy.cluster.vq ----
+
+#[pyfunction]
+fn vq_f64<'py>(
+    py: Python<'py>,
+    obs: PyReadonlyArray2<'py, f64>,
+    book: PyReadonlyArray2<'py, f64>,
+) -> Pair<'py, PyArray1<i32>, PyArray1<f64>> {
+    let ((x, d), (c, _)) = (rows(&obs)?, rows(&book)?);
+    let (codes, dist) = py.detach(|| vq::vq(x, d, c));
+    Ok((codes.into_pyarray(py), dist.into_pyarray(py)))
+}
+
+#[pyfunction]
+fn vq_f32<'py>(
+    py: Python<'py>,
+    obs: PyReadonlyArray2<'py, f32>,
+    book: PyReadonlyArray2<'py, f32>,
+) -> Pair<'py, PyArray1<i32>, PyArray1<f32>> {
+    let ((x, d), (c, _)) = (rows(&obs)?, rows(&book)?);
+    let (codes, dist) = py.detach(|| vq::vq(x, d, c));
+    Ok((codes.into_pyarray(py), dist.into_pyarray(py)))
+}
+
+#[pyfunction]
+fn update_cluster_means_f64<'py>(
+    py: Python<'py>,
+    obs: PyReadonlyArray2<'py, f64>,
+    labels: PyReadonlyArray1<'py, i32>,
+    k: usize,
+) -> Pair<'py, PyArray2<f64>, PyArray1<bool>> {
+    let (x, d) = rows(&obs)?;
+    let l = slice1(&labels)?;
+    let (m, has) = py.detach(|| vq::update_cluster_means(x, d, l, k));
+    Ok((matrix(py, m, d)?, has.into_pyarray(py)))
+}
+
+#[pyfunction]
+fn update_cluster_means_f32<'py>(
+    py: Python<'py>,
+    obs: PyReadonlyArray2<'py, f32>,
+    labels: PyReadonlyArray1<'py, i32>,
+    k: usize,
+) -> Pair<'py, PyArray2<f32>, PyArray1<bool>> {
+    let (x, d) = rows(&obs)?;
+    let l = slice1(&labels)?;
+    let (m, has) = py.detach(|| vq::update_cluster_means(x, d, l, k));
+    Ok((matrix(py, m, d)?, has.into_pyarray(py)))
+}
+
+// ---- scipy.cluster.hierarchy ----
+
+fn method(name: &str) -> PyResult<Method> {
+    Method::ALL
+        .into_iter()
+        .find(|m| m.name() == name)
+        .ok_or_else(|| value_err(format!("Invalid method: {name}")))
+}
+
+fn z_out<'py>(py: Python<'py>, z: &[Merge]) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    matrix(py, z.iter().flat_map(|m| m.to_row()).collect(), 4)
+}
+
+fn z_in(z: &PyReadonlyArray2<'_, f64>) -> PyResult<Vec<Merge>> {
+    let (v, d) = rows(z)?;
+    if d != 4 {
+        return Err(value_err("Linkage matrix 'Z' must have 4 columns."));
+    }
+    let r: Vec<[f64; 4]> = v
+        .chunks_exact(4)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect();
+    tree::from_rows(&r).map_err(value_err)
+}
+
+#[pyfunction]
+fn pdist<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    metric: &str,
+    p: f64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (v, d) = rows(&x)?;
+    let m = Metric::parse(metric, p).ok_or_else(|| {
+        value_err(format!(
+            "Unknown distance metric {metric:?}: shoal computes euclidean, sqeuclidean, cityblock, chebyshev, cosine and minkowski; pass a condensed distance matrix for others"
+        ))
+    })?;
+    Ok(py.detach(|| vq::pdist_metric(v, d, m)).into_pyarray(py))
+}
+
+#[pyfunction]
+fn linkage_condensed<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray1<'py, f64>,
+    n: usize,
+    method_name: &str,
+    optimal_ordering: bool,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let m = method(method_name)?;
+    let y = slice1(&y)?;
+    let z = py.detach(|| {
+        condensed::linkage(y.to_vec(), n, m, None).map(|z| {
+            if optimal_ordering {
+                olo::optimal_leaf_ordering(&z, y)
+            } else {
+                z
+            }
+        })
+    });
+    z_out(py, &z.map_err(value_err)?)
+}
+
+#[pyfunction]
+fn linkage_obs<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    method_name: &str,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let m = method(method_name)?;
+    let (v, d) = rows(&x)?;
+    let z = py.detach(|| vector::linkage(v, d, m, None));
+    z_out(py, &z.map_err(value_err)?)
+}
+
+#[pyfunction]
+fn optimal_leaf_ordering<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArray2<'py, f64>,
+    y: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let z = z_in(&z)?;
+    let y = slice1(&y)?;
+    let out = py.detach(|| olo::optimal_leaf_ordering(&z, y));
+    z_out(py, &out)
+}
+
+/// Why `Z` is not a valid linkage matrix (scipy's rules), or `None`.
+#[pyfunction]
+fn linkage_problem(z: PyReadonlyArray2<'_, f64>) -> PyResult<Option<String>> {
+    Ok(z_in(&z).err().map(|e| e.to_string()))
+}
+
+#[pyfunction]
+#[pyo3(signature = (z, t, criterion, depth=2, r=None, monocrit=None))]
+fn fcluster<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArray2<'py, f64>,
+    t: f64,
+    criterion: &str,
+    depth: usize,
+    r: Option<PyReadonlyArray2<'py, f64>>,
+    monocrit: Option<PyReadonlyArray1<'py, f64>>,
+) -> PyResult<Bound<'py, PyArray1<i32>>> {
+    let z = z_in(&z)?;
+    let mc = || -> PyResult<Vec<f64>> {
+        monocrit
+            .as_ref()
+            .map(|m| slice1(m).map(<[f64]>::to_vec))
+            .transpose()?
+            .ok_or_else(|| value_err(format!("criterion {criterion:?} needs monocrit")))
+    };
+    let c = match criterion {
+        "distance" => Criterion::Distance(t),
+        "maxclust" => Criterion::MaxClust(t as usize),
+        "inconsistent" => match &r {
+            // an explicit R: its coefficients are the monocrit values
+            Some(r) => {
+                let (v, _) = rows(r)?;
+                Criterion::Monocrit {
+                    t,
+                    monocrit: tree::maxinconsts(
+                        &z,
+                        &v.chunks_exact(4)
+                            .map(|c| [c[0], c[1], c[2], c[3]])
+                            .collect::<Vec<_>>(),
+                    ),
+                }
+            }
+            None => Criterion::Inconsistent { t, depth },
+        },
+        "monocrit" => Criterion::Monocrit { t, monocrit: mc()? },
+        "maxclust_monocrit" => Criterion::MaxClustMonocrit {
+            t: t as usize,
+            monocrit: mc()?,
+        },
+        other => {
+            return Err(value_err(format!(
+                "Invalid cluster formation criterion: {other}"
+            )))
+        }
+    };
+    let l = py.detach(|| tree::fcluster(&z, &c)).map_err(value_err)?;
+    Ok(l.into_iter()
+        .map(|v| v as i32)
+        .collect::<Vec<_>>()
+        .into_pyarray(py))
+}
+
+#[pyfunction]
+fn cophenet<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let z = z_in(&z)?;
+    Ok(py.detach(|| tree::cophenet(&z)).into_pyarray(py))
+}
+
+#[pyfunction]
+fn inconsistent<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArray2<'py, f64>,
+    d: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let z = z_in(&z)?;
+    let r = py.detach(|| tree::inconsistent(&z, d));
+    matrix(py, r.into_iter().flatten().collect(), 4)
+}
+
+#[pyfunction]
+fn maxdists<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let z = z_in(&z)?;
+    Ok(tree::maxdists(&z).into_pyarray(py))
+}
+
+#[pyfunction]
+fn maxinconsts<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArray2<'py, f64>,
+    r: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let z = z_in(&z)?;
+    let (v, _) = rows(&r)?;
+    let r: Vec<[f64; 4]> = v
+        .chunks_exact(4)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect();
+    Ok(tree::maxinconsts(&z, &r).into_pyarray(py))
+}
+
+#[pyfunction]
+fn leaves_list<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<i32>>> {
+    let z = z_in(&z)?;
+    Ok(tree::leaves_list(&z)
+        .into_iter()
+        .map(|v| v as i32)
+        .collect::<Vec<_>>()
+        .into_pyarray(py))
+}
+
+#[pyfunction]
+fn is_monotonic(z: PyReadonlyArray2<'_, f64>) -> PyResult<bool> {
+    Ok(tree::is_monotonic(&z_in(&z)?))
+}
+
+#[pyfunction]
+fn leaders<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArray2<'py, f64>,
+    t: PyReadonlyArray1<'py, i32>,
+) -> Pair<'py, PyArray1<i32>, PyArray1<i32>> {
+    let z = z_in(&z)?;
+    let labels: Vec<u32> = slice1(&t)?.iter().map(|&v| v as u32).collect();
+    let (l, m) = tree::leaders(&z, &labels).map_err(value_err)?;
+    Ok((
+        l.into_iter()
+            .map(|v| v as i32)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+        m.into_iter()
+            .map(|v| v as i32)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    ))
+}
+
+#[pyfunction]
+#[pyo3(signature = (z, truncate_mode=None, p=30, color_threshold=None))]
+fn dendrogram<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArray2<'py, f64>,
+    truncate_mode: Option<&str>,
+    p: usize,
+    color_threshold: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let z = z_in(&z)?;
+    let t = match truncate_mode {
+        None | Some("none") => Truncate::None,
+        Some("lastp") => Truncate::LastP(p),
+        Some("level") => Truncate::Level(p),
+        Some(o) => return Err(value_err(format!("Invalid truncation mode: {o}"))),
+    };
+    let d = py.detach(|| tree::dendrogram_with(&z, t, color_threshold));
+    let out = PyDict::new(py);
+    let quads = |v: &[[f64; 4]]| v.iter().map(|q| q.to_vec()).collect::<Vec<_>>();
+    out.set_item("icoord", quads(&d.icoord))?;
+    out.set_item("dcoord", quads(&d.dcoord))?;
+    out.set_item("ivl", d.ivl)?;
+    out.set_item("leaves", d.leaves)?;
+    out.set_item("color_list", d.color_list)?;
+    Ok(out)
+}
+
+// ---- sklearn.metrics ----
+
+#[pyfunction]
+fn silhouette_samples<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    labels: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (v, d) = rows(&x)?;
+    let l = slice1(&labels)?;
+    let s = py
+        .detach(|| shoal_kernels::quality::silhouette_samples(v, d, l))
+        .map_err(value_err)?;
+    Ok(s.into_pyarray(py))
+}
+
+#[pyfunction]
+fn davies_bouldin(
+    x: PyReadonlyArray2<'_, f64>,
+    labels: PyReadonlyArray1<'_, i64>,
+) -> PyResult<f64> {
+    let (v, d) = rows(&x)?;
+    shoal_kernels::quality::davies_bouldin(v, d, slice1(&labels)?).map_err(value_err)
+}
+
+#[pyfunction]
+fn calinski_harabasz(
+    x: PyReadonlyArray2<'_, f64>,
+    labels: PyReadonlyArray1<'_, i64>,
+) -> PyResult<f64> {
+    let (v, d) = rows(&x)?;
+    shoal_kernels::quality::calinski_harabasz(v, d, slice1(&labels)?).map_err(value_err)
+}
+
+#[pyfunction]
+fn external<'py>(
+    py: Python<'py>,
+    truth: PyReadonlyArray1<'py, i64>,
+    pred: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (t, p) = (slice1(&truth)?, slice1(&pred)?);
+    let e = py.detach(|| shoal_kernels::metrics::external(t, p));
+    let out = PyDict::new(py);
+    out.set_item("adjusted_rand", e.adjusted_rand)?;
+    out.set_item("adjusted_mutual_info", e.adjusted_mutual_info)?;
+    out.set_item("normalized_mutual_info", e.normalized_mutual_info)?;
+    out.set_item("homogeneity", e.homogeneity)?;
+    out.set_item("completeness", e.completeness)?;
+    out.set_item("v_measure", e.v_measure)?;
+    out.set_item("fowlkes_mallows", e.fowlkes_mallows)?;
+    Ok(out)
+}
+
+// ---- k-means on arrays and files (the engine's fit) ----
+
+/// Collects the labels of the final assignment pass.
+struct Labels(Vec<i32>);
+
+impl LabelSink for Labels {
+    fn write(&mut self, labels: &[u32], _dist2: &[f32]) -> Result<(), WriteError> {
+        self.0.extend(labels.iter().map(|&l| l as i32));
+        Ok(())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn config(
+    k: usize,
+    algorithm: &str,
+    init: &str,
+    init_centers: Option<Vec<f32>>,
+    n_init: usize,
+    max_iter: usize,
+    tol: f64,
+    seed: u64,
+    sample_size: Option<usize>,
+    batch_size: usize,
+    memory: u64,
+    dim: usize,
+) -> PyResult<KMeansConfig> {
+    let algo = match algorithm {
+        "lloyd" => Algo::Lloyd,
+        "minibatch" => Algo::MiniBatch,
+        "subsample" => Algo::Subsample,
+        o => {
+            return Err(value_err(format!(
+                "algorithm must be 'lloyd', 'minibatch' or 'subsample', got {o:?}"
+            )))
+        }
+    };
+    let init = match (init, init_centers) {
+        (_, Some(c)) => Init::Given(c),
+        ("k-means++", None) => Init::KMeansPlusPlus,
+        ("random", None) => Init::Random,
+        ("k-means||", None) => Init::KMeansParallel,
+        (o, None) => {
+            return Err(value_err(format!(
+                "init must be 'k-means++', 'random', 'k-means||' or an array, got {o:?}"
+            )))
+        }
+    };
+    let mut cfg = KMeansConfig {
+        algo,
+        k,
+        init,
+        n_init,
+        max_iter,
+        tol,
+        seed,
+        sample_size,
+        memory,
+        pass: PassConfig::for_memory(memory, dim, rayon::current_num_threads()),
+        ..KMeansConfig::default()
+    };
+    cfg.minibatch.batch_size = batch_size.max(1);
+    Ok(cfg)
+}
+
+fn fit_dict<'py>(
+    py: Python<'py>,
+    f: km::KMeansFit,
+    labels: Option<Vec<i32>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("cluster_centers", matrix(py, f.centroids, f.dim)?)?;
+    if let Some(l) = labels {
+        out.set_item("labels", l.into_pyarray(py))?;
+    }
+    out.set_item("inertia", f.inertia)?;
+    out.set_item("n_iter", f.iterations)?;
+    out.set_item("converged", f.converged)?;
+    out.set_item("counts", f.counts)?;
+    out.set_item("rows", f.rows)?;
+    out.set_item("passes", f.passes.iter().filter(|p| p.over_data).count())?;
+    Ok(out)
+}
+
+/// k-means on a float32 C-contiguous array, borrowed (no copy).
+#[pyfunction]
+#[pyo3(signature = (x, k, algorithm="lloyd", init="k-means++", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, batch_size=1024, memory=268435456))]
+#[allow(clippy::too_many_arguments)]
+fn kmeans_fit<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f32>,
+    k: usize,
+    algorithm: &str,
+    init: &str,
+    init_centers: Option<PyReadonlyArray2<'py, f32>>,
+    n_init: usize,
+    max_iter: usize,
+    tol: f64,
+    seed: u64,
+    sample_size: Option<usize>,
+    batch_size: usize,
+    memory: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (v, d) = rows(&x)?;
+    let given = match &init_centers {
+        Some(c) => Some(rows(c)?.0.to_vec()),
+        None => None,
+    };
+    let mut cfg = config(
+        k,
+        algorithm,
+        init,
+        given,
+        n_init,
+        max_iter,
+        tol,
+        seed,
+        sample_size,
+        batch_size,
+        memory,
+        d,
+    )?;
+    // Lloyd's per-row bounds take 8 bytes a row: on an array, only where
+    // that is under 3% of the array (a fit adds under 5% of X.nbytes).
+    cfg.bounds = 8.0 * (v.len() / d.max(1)) as f64 <= 0.03 * (4 * v.len()) as f64;
+    let src = SliceSource::new(v, d, "X").map_err(|e| read_err(&e))?;
+    let (f, labels) = cancellable(py, |cancel| {
+        let mut sink = Labels(Vec::with_capacity(v.len() / d.max(1)));
+        km::fit(&src, &cfg, cancel, &Silent, Some(&mut sink)).map(|f| (f, sink.0))
+    })?
+    .map_err(kmeans_err)?;
+    fit_dict(py, f, Some(labels))
+}
+
+/// k-means over a file of any size, streamed.
+#[pyfunction]
+#[pyo3(signature = (path, k, columns=None, algorithm="lloyd", init="k-means++", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, batch_size=1024, memory=268435456))]
+#[allow(clippy::too_many_arguments)]
+fn kmeans_fit_file<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    k: usize,
+    columns: Option<Vec<String>>,
+    algorithm: &str,
+    init: &str,
+    init_centers: Option<PyReadonlyArray2<'py, f32>>,
+    n_init: usize,
+    max_iter: usize,
+    tol: f64,
+    seed: u64,
+    sample_size: Option<usize>,
+    batch_size: usize,
+    memory: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let src = shoal_reader::open(
+        &path,
+        &OpenOptions {
+            columns,
+            ..OpenOptions::default()
+        },
+    )
+    .map_err(|e| read_err(&e))?;
+    let d = src.info().dim;
+    let given = match &init_centers {
+        Some(c) => Some(rows(c)?.0.to_vec()),
+        None => None,
+    };
+    let cfg = config(
+        k,
+        algorithm,
+        init,
+        given,
+        n_init,
+        max_iter,
+        tol,
+        seed,
+        sample_size,
+        batch_size,
+        memory,
+        d,
+    )?;
+    let f = cancellable(py, |cancel| {
+        km::fit(src.as_ref(), &cfg, cancel, &Silent, None)
+    })?
+    .map_err(kmeans_err)?;
+    fit_dict(py, f, None)
+}
+
+/// What a file holds: rows, dimension, columns, storage, format.
+#[pyfunction]
+#[pyo3(signature = (path, columns=None))]
+fn read_info<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    columns: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let src = shoal_reader::open(
+        &path,
+        &OpenOptions {
+            columns,
+            ..OpenOptions::default()
+        },
+    )
+    .map_err(|e| read_err(&e))?;
+    let i = src.info();
+    let out = PyDict::new(py);
+    out.set_item("path", i.path.display().to_string())?;
+    out.set_item("format", i.format.name())?;
+    out.set_item("rows", i.rows)?;
+    out.set_item("dim", i.dim)?;
+    out.set_item("columns", i.columns.clone())?;
+    out.set_item("storage", i.storage.clone())?;
+    out.set_item("row_groups", i.row_groups)?;
+    out.set_item("file_bytes", i.file_bytes)?;
+    Ok(out)
+}
+
+/// Sizes the worker pool; only before the first computation.
+#[pyfunction]
+fn set_num_threads(n: usize) -> PyResult<()> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|_| {
+            pyo3::exceptions::PyRuntimeError::new_err(
+                "set_num_threads must be called before shoal's first computation",
+            )
+        })
+}
+
+#[pyfunction]
+fn num_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+#[pymodule]
+fn _shoal(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(vq_f64, m)?)?;
+    m.add_function(wrap_pyfunction!(vq_f32, m)?)?;
+    m.add_function(wrap_pyfunction!(update_cluster_means_f64, m)?)?;
+    m.add_function(wrap_pyfunction!(update_cluster_means_f32, m)?)?;
+    m.add_function(wrap_pyfunction!(pdist, m)?)?;
+    m.add_function(wrap_pyfunction!(linkage_condensed, m)?)?;
+    m.add_function(wrap_pyfunction!(linkage_obs, m)?)?;
+    m.add_function(wrap_pyfunction!(optimal_leaf_ordering, m)?)?;
+    m.add_function(wrap_pyfunction!(linkage_problem, m)?)?;
+    m.add_function(wrap_pyfunction!(fcluster, m)?)?;
+    m.add_function(wrap_pyfunction!(cophenet, m)?)?;
+    m.add_function(wrap_pyfunction!(inconsistent, m)?)?;
+    m.add_function(wrap_pyfunction!(maxdists, m)?)?;
+    m.add_function(wrap_pyfunction!(maxinconsts, m)?)?;
+    m.add_function(wrap_pyfunction!(leaves_list, m)?)?;
+    m.add_function(wrap_pyfunction!(is_monotonic, m)?)?;
+    m.add_function(wrap_pyfunction!(leaders, m)?)?;
+    m.add_function(wrap_pyfunction!(dendrogram, m)?)?;
+    m.add_function(wrap_pyfunction!(silhouette_samples, m)?)?;
+    m.add_function(wrap_pyfunction!(davies_bouldin, m)?)?;
+    m.add_function(wrap_pyfunction!(calinski_harabasz, m)?)?;
+    m.add_function(wrap_pyfunction!(external, m)?)?;
+    m.add_function(wrap_pyfunction!(kmeans_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(kmeans_fit_file, m)?)?;
+    m.add_function(wrap_pyfunction!(read_info, m)?)?;
+    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    Ok(())
+}

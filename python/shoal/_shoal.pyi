@@ -1,0 +1,90 @@
+# Stubs of the native extension (crates/shoal-py). Arrays are numpy arrays.
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+def vq_f64(
+    obs: npt.NDArray[np.float64], book: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
+def vq_f32(
+    obs: npt.NDArray[np.float32], book: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def update_cluster_means_f64(
+    obs: npt.NDArray[np.float64], labels: npt.NDArray[np.int32], k: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
+def update_cluster_means_f32(
+    obs: npt.NDArray[np.float32], labels: npt.NDArray[np.int32], k: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]: ...
+def pdist(x: npt.NDArray[np.float64], metric: str, p: float) -> npt.NDArray[np.float64]: ...
+def linkage_condensed(
+    y: npt.NDArray[np.float64], n: int, method_name: str, optimal_ordering: bool
+) -> npt.NDArray[np.float64]: ...
+def linkage_obs(x: npt.NDArray[np.float64], method_name: str) -> npt.NDArray[np.float64]: ...
+def optimal_leaf_ordering(
+    z: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]: ...
+def linkage_problem(z: npt.NDArray[np.float64]) -> str | None: ...
+def fcluster(
+    z: npt.NDArray[np.float64],
+    t: float,
+    criterion: str,
+    depth: int = 2,
+    r: npt.NDArray[np.float64] | None = None,
+    monocrit: npt.NDArray[np.float64] | None = None,
+) -> npt.NDArray[np.int32]: ...
+def cophenet(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def inconsistent(z: npt.NDArray[np.float64], d: int) -> npt.NDArray[np.float64]: ...
+def maxdists(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def maxinconsts(z: npt.NDArray[np.float64], r: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def leaves_list(z: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]: ...
+def is_monotonic(z: npt.NDArray[np.float64]) -> bool: ...
+def leaders(
+    z: npt.NDArray[np.float64], t: npt.NDArray[np.int32]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
+def dendrogram(
+    z: npt.NDArray[np.float64],
+    truncate_mode: str | None = None,
+    p: int = 30,
+    color_threshold: float | None = None,
+) -> dict[str, Any]: ...
+def silhouette_samples(
+    x: npt.NDArray[np.float64], labels: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]: ...
+def davies_bouldin(x: npt.NDArray[np.float64], labels: npt.NDArray[np.int64]) -> float: ...
+def calinski_harabasz(x: npt.NDArray[np.float64], labels: npt.NDArray[np.int64]) -> float: ...
+def external(truth: npt.NDArray[np.int64], pred: npt.NDArray[np.int64]) -> dict[str, float]: ...
+def kmeans_fit(
+    x: npt.NDArray[np.float32],
+    k: int,
+    algorithm: str = "lloyd",
+    init: str = "k-means++",
+    init_centers: npt.NDArray[np.float32] | None = None,
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int = 0,
+    sample_size: int | None = None,
+    batch_size: int = 1024,
+    memory: int = 268435456,
+) -> dict[str, Any]: ...
+def kmeans_fit_file(
+    path: str,
+    k: int,
+    columns: list[str] | None = None,
+    algorithm: str = "lloyd",
+    init: str = "k-means++",
+    init_centers: npt.NDArray[np.float32] | None = None,
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int = 0,
+    sample_size: int | None = None,
+    batch_size: int = 1024,
+    memory: int = 268435456,
+) -> dict[str, Any]: ...
+def read_info(path: str, columns: list[str] | None = None) -> dict[str, Any]: ...
+def set_num_threads(n: int) -> None: ...
+def num_threads() -> int: ...

@@ -1,0 +1,28 @@
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+SHARED = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def scipy_cases():
+    path = SHARED / "scipy_cluster" / "cases.json"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: the tests read ../shared/data beside the checkout")
+    return json.loads(path.read_text())
+
+
+def as_array(all_cases, v):
+    """An input given by name (from `inputs`, or another case's expected) or inline."""
+    if isinstance(v, str):
+        name = v.split(" ")[0]
+        if name in all_cases["inputs"]:
+            return np.asarray(all_cases["inputs"][name]["data"], dtype=float)
+        for c in all_cases["cases"]:
+            if c["id"] == name:
+                return np.asarray(c["expected"], dtype=float)
+        raise KeyError(v)
+    return np.asarray(v, dtype=float)
