@@ -1,3 +1,4 @@
+import gzip
 import json
 import pathlib
 
@@ -26,3 +27,12 @@ def as_array(all_cases, v):
                 return np.asarray(c["expected"], dtype=float)
         raise KeyError(v)
     return np.asarray(v, dtype=float)
+
+
+def clustbench(name):
+    """A clustbench set (points, reference labels0) from ../shared/data."""
+    with gzip.open(SHARED / "clustbench" / f"{name}.data.gz", "rt") as f:
+        x = np.loadtxt(f)
+    with gzip.open(SHARED / "clustbench" / f"{name}.labels0.gz", "rt") as f:
+        y = np.loadtxt(f).astype(int)
+    return x, y

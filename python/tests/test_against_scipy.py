@@ -1,12 +1,11 @@
 """shoal.cluster against scipy.cluster on generated data and the clustbench
 sets: the same trees, labels, layouts and codebooks; the same exceptions."""
 
-import gzip
 import warnings
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import clustbench
 
 import shoal.cluster.hierarchy as h
 import shoal.cluster.vq as vq
@@ -16,14 +15,6 @@ svq = pytest.importorskip("scipy.cluster.vq")
 from scipy.spatial.distance import pdist  # noqa: E402
 
 METHODS = ["single", "complete", "average", "weighted", "centroid", "median", "ward"]
-
-
-def clustbench(name):
-    with gzip.open(SHARED / "clustbench" / f"{name}.data.gz", "rt") as f:
-        x = np.loadtxt(f)
-    with gzip.open(SHARED / "clustbench" / f"{name}.labels0.gz", "rt") as f:
-        y = np.loadtxt(f).astype(int)
-    return x, y
 
 
 @pytest.fixture(scope="module")

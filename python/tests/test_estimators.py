@@ -2,7 +2,6 @@
 the estimator contract, the same fit from the same start, the same scores;
 the GIL released during a fit; an array fitted without a copy."""
 
-import gzip
 import pickle
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import clustbench
 
 import shoal
 import shoal.metrics as sm
@@ -20,14 +19,6 @@ sklearn = pytest.importorskip("sklearn")
 from sklearn import metrics as skm  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.cluster import KMeans as SkKMeans  # noqa: E402
-
-
-def clustbench(name):
-    with gzip.open(SHARED / "clustbench" / f"{name}.data.gz", "rt") as f:
-        x = np.loadtxt(f)
-    with gzip.open(SHARED / "clustbench" / f"{name}.labels0.gz", "rt") as f:
-        y = np.loadtxt(f).astype(int)
-    return x, y
 
 
 @pytest.fixture(scope="module")

@@ -195,37 +195,7 @@ pub fn sweep(
         .iter()
         .map(|(_, c, ..)| Centroids::new(c.clone(), d))
         .collect();
-    struct Part {
-        lloyd: Vec<LloydPartial>,
-        scratch: LloydScratch,
-        buf: Vec<f32>,
-    }
-    let (acc, rep) = run_pass(
-        source,
-        &cfg.pass,
-        cancel,
-        observer,
-        || Part {
-            lloyd: models
-                .iter()
-                .map(|c| LloydPartial::counting(c.k(), d))
-                .collect(),
-            scratch: LloydScratch::default(),
-            buf: Vec::new(),
-        },
-        |p: &mut Part, b| {
-            let x = scaling.view(b.data, &mut p.buf);
-            for (lp, c) in p.lloyd.iter_mut().zip(&models) {
-                lp.update(x, b.first_row, c, &mut p.scratch);
-            }
-        },
-        |a: &mut Part, p: Part| {
-            for (x, y) in a.lloyd.iter_mut().zip(&p.lloyd) {
-                x.merge(y);
-            }
-        },
-    )
-    .map_err(KMeansError::Engine)?;
+    let (acc, rep) = multi_pass(source, cfg, &scaling, &models, false, cancel, observer)?;
     all_passes.push(PassTiming::new(
         format!("assign ({} models)", ks.len()),
         &rep,
@@ -235,7 +205,7 @@ pub fn sweep(
     let sample = &sample_x[..m * d];
     let sil_rows = silhouette_rows.min(m);
     let mut points = Vec::with_capacity(fits.len());
-    for ((k, c, it, secs, _), lp) in fits.into_iter().zip(&acc.lloyd) {
+    for ((k, c, it, secs, _), lp) in fits.into_iter().zip(&acc) {
         let mut labels = vec![0u32; m];
         let mut dist2 = vec![0f32; m];
         assign(
@@ -294,6 +264,59 @@ pub fn sweep(
     })
 }
 
+/// One pass over every row folding each chunk into one Lloyd partial per
+/// model while it is in cache (`sums`: with the cluster sums a centroid
+/// update needs; else counts and inertia only), merged in partition order.
+fn multi_pass(
+    source: &dyn Source,
+    cfg: &KMeansConfig,
+    scaling: &crate::kmeans::Scaling,
+    models: &[Centroids],
+    sums: bool,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<(Vec<LloydPartial>, crate::PassReport), KMeansError> {
+    let d = source.info().dim;
+    struct Part {
+        lloyd: Vec<LloydPartial>,
+        scratch: LloydScratch,
+        buf: Vec<f32>,
+    }
+    let (acc, rep) = run_pass(
+        source,
+        &cfg.pass,
+        cancel,
+        observer,
+        || Part {
+            lloyd: models
+                .iter()
+                .map(|c| {
+                    if sums {
+                        LloydPartial::new(c.k(), d)
+                    } else {
+                        LloydPartial::counting(c.k(), d)
+                    }
+                })
+                .collect(),
+            scratch: LloydScratch::default(),
+            buf: Vec::new(),
+        },
+        |p: &mut Part, b| {
+            let x = scaling.view(b.data, &mut p.buf);
+            for (lp, c) in p.lloyd.iter_mut().zip(models) {
+                lp.update(x, b.first_row, c, &mut p.scratch);
+            }
+        },
+        |a: &mut Part, p: Part| {
+            for (x, y) in a.lloyd.iter_mut().zip(&p.lloyd) {
+                x.merge(y);
+            }
+        },
+    )
+    .map_err(KMeansError::Engine)?;
+    Ok((acc.lloyd, rep))
+}
+
 /// Lloyd iterations over every row for every k at once: each pass folds
 /// each chunk into every unconverged k's partial while it is in cache, and
 /// each k then takes `fit`'s own step (`LloydPartial::centroids`, the same
@@ -331,37 +354,10 @@ fn lloyd_all(
             .iter()
             .map(|&i| Centroids::new(fits[i].1.clone(), d))
             .collect();
-        struct Part {
-            lloyd: Vec<LloydPartial>,
-            scratch: LloydScratch,
-            buf: Vec<f32>,
-        }
-        let (acc, rep) = run_pass(
-            source,
-            &cfg.pass,
-            cancel,
-            observer,
-            || Part {
-                lloyd: models.iter().map(|c| LloydPartial::new(c.k(), d)).collect(),
-                scratch: LloydScratch::default(),
-                buf: Vec::new(),
-            },
-            |p: &mut Part, b| {
-                let x = scaling.view(b.data, &mut p.buf);
-                for (lp, c) in p.lloyd.iter_mut().zip(&models) {
-                    lp.update(x, b.first_row, c, &mut p.scratch);
-                }
-            },
-            |a: &mut Part, p: Part| {
-                for (x, y) in a.lloyd.iter_mut().zip(&p.lloyd) {
-                    x.merge(y);
-                }
-            },
-        )
-        .map_err(KMeansError::Engine)?;
+        let (acc, rep) = multi_pass(source, cfg, scaling, &models, true, cancel, observer)?;
         passes.push(PassTiming::new(name, &rep));
         let mut still = Vec::with_capacity(active.len());
-        for (&i, lp) in active.iter().zip(&acc.lloyd) {
+        for (&i, lp) in active.iter().zip(&acc) {
             let (next, moved) = lp.centroids(&fits[i].1);
             let shift = crate::kmeans::shift2(&next, &fits[i].1);
             fits[i].1 = next;

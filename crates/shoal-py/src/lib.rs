@@ -109,15 +109,37 @@ fn cancellable<R: Send>(py: Python<'_>, work: impl FnOnce(&AtomicBool) -> R + Se
 
 // ---- scipy.cluster.vq ----
 
+/// scipy's `_vq.vq` in `T`'s precision.
+fn vq_in<'py, T: vq::VqFloat + numpy::Element>(
+    py: Python<'py>,
+    obs: PyReadonlyArray2<'py, T>,
+    book: PyReadonlyArray2<'py, T>,
+) -> Pair<'py, PyArray1<i32>, PyArray1<T>> {
+    let ((x, d), (c, _)) = (rows(&obs)?, rows(&book)?);
+    let (codes, dist) = py.detach(|| vq::vq(x, d, c));
+    Ok((codes.into_pyarray(py), dist.into_pyarray(py)))
+}
+
+/// scipy's `_vq.update_cluster_means` in `T`'s precision.
+fn means_in<'py, T: vq::VqFloat + numpy::Element>(
+    py: Python<'py>,
+    obs: PyReadonlyArray2<'py, T>,
+    labels: PyReadonlyArray1<'py, i32>,
+    k: usize,
+) -> Pair<'py, PyArray2<T>, PyArray1<bool>> {
+    let (x, d) = rows(&obs)?;
+    let l = slice1(&labels)?;
+    let (m, has) = py.detach(|| vq::update_cluster_means(x, d, l, k));
+    Ok((matrix(py, m, d)?, has.into_pyarray(py)))
+}
+
 #[pyfunction]
 fn vq_f64<'py>(
     py: Python<'py>,
     obs: PyReadonlyArray2<'py, f64>,
     book: PyReadonlyArray2<'py, f64>,
 ) -> Pair<'py, PyArray1<i32>, PyArray1<f64>> {
-    let ((x, d), (c, _)) = (rows(&obs)?, rows(&book)?);
-    let (codes, dist) = py.detach(|| vq::vq(x, d, c));
-    Ok((codes.into_pyarray(py), dist.into_pyarray(py)))
+    vq_in(py, obs, book)
 }
 
 #[pyfunction]
@@ -126,9 +148,7 @@ fn vq_f32<'py>(
     obs: PyReadonlyArray2<'py, f32>,
     book: PyReadonlyArray2<'py, f32>,
 ) -> Pair<'py, PyArray1<i32>, PyArray1<f32>> {
-    let ((x, d), (c, _)) = (rows(&obs)?, rows(&book)?);
-    let (codes, dist) = py.detach(|| vq::vq(x, d, c));
-    Ok((codes.into_pyarray(py), dist.into_pyarray(py)))
+    vq_in(py, obs, book)
 }
 
 #[pyfunction]
@@ -138,10 +158,7 @@ fn update_cluster_means_f64<'py>(
     labels: PyReadonlyArray1<'py, i32>,
     k: usize,
 ) -> Pair<'py, PyArray2<f64>, PyArray1<bool>> {
-    let (x, d) = rows(&obs)?;
-    let l = slice1(&labels)?;
-    let (m, has) = py.detach(|| vq::update_cluster_means(x, d, l, k));
-    Ok((matrix(py, m, d)?, has.into_pyarray(py)))
+    means_in(py, obs, labels, k)
 }
 
 #[pyfunction]
@@ -151,10 +168,7 @@ fn update_cluster_means_f32<'py>(
     labels: PyReadonlyArray1<'py, i32>,
     k: usize,
 ) -> Pair<'py, PyArray2<f32>, PyArray1<bool>> {
-    let (x, d) = rows(&obs)?;
-    let l = slice1(&labels)?;
-    let (m, has) = py.detach(|| vq::update_cluster_means(x, d, l, k));
-    Ok((matrix(py, m, d)?, has.into_pyarray(py)))
+    means_in(py, obs, labels, k)
 }
 
 // ---- scipy.cluster.hierarchy ----
