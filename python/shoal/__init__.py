@@ -13,11 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from . import _shoal, cluster, metrics
+from ._cluster import DBSCAN, AgglomerativeClustering
 from ._kmeans import KMeans, MiniBatchKMeans
 
 __version__ = _shoal.__version__
 
 __all__ = [
+    "DBSCAN",
+    "AgglomerativeClustering",
     "KMeans",
     "MiniBatchKMeans",
     "cluster",

@@ -50,6 +50,9 @@ def dendrogram(
     p: int = 30,
     color_threshold: float | None = None,
 ) -> dict[str, Any]: ...
+def dbscan(
+    x: npt.NDArray[np.float64], eps: float, min_samples: int, metric: str
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]: ...
 def silhouette_samples(
     x: npt.NDArray[np.float64], labels: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]: ...

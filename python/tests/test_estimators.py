@@ -195,3 +195,63 @@ def test_files_larger_than_memory_are_fitted_streaming(tmp_path, data):
     assert a.inertia_ == b.inertia_
     with pytest.raises(FileNotFoundError):
         shoal.KMeans(2).fit_file(tmp_path / "missing.npy")
+
+
+@pytest.mark.parametrize("name,eps,min_samples", [("fcps/engytime", 0.3, 8), ("sipu/aggregation", 1.5, 5)])
+def test_dbscan_equals_scikit_learn(name, eps, min_samples):
+    from sklearn.cluster import DBSCAN as SkDBSCAN
+
+    x, _ = clustbench(name)
+    ours = shoal.DBSCAN(eps=eps, min_samples=min_samples).fit(x)
+    theirs = SkDBSCAN(eps=eps, min_samples=min_samples).fit(x)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_array_equal(ours.core_sample_indices_, theirs.core_sample_indices_)
+    np.testing.assert_array_equal(ours.components_, theirs.components_)
+
+
+def test_haversine_dbscan_equals_scikit_learn():
+    from sklearn.cluster import DBSCAN as SkDBSCAN
+
+    rng = np.random.default_rng(5)
+    centres = np.array([[40.7, -74.0], [40.8, -73.9], [51.5, -0.1]])
+    deg = np.concatenate([c + rng.normal(scale=0.01, size=(300, 2)) for c in centres])
+    rad = np.radians(deg)
+    eps = 0.5 / 6371.0088  # 500 m
+    ours = shoal.DBSCAN(eps=eps, min_samples=10, metric="haversine").fit(rad)
+    theirs = SkDBSCAN(eps=eps, min_samples=10, metric="haversine", algorithm="ball_tree").fit(rad)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+
+
+@pytest.mark.parametrize("linkage", ["ward", "complete", "average", "single"])
+def test_agglomerative_equals_scikit_learn(linkage):
+    from sklearn.cluster import AgglomerativeClustering as SkAgg
+
+    x, _ = clustbench("sipu/aggregation")
+    ours = shoal.AgglomerativeClustering(n_clusters=7, linkage=linkage, compute_distances=True).fit(x)
+    theirs = SkAgg(n_clusters=7, linkage=linkage, compute_distances=True).fit(x)
+    assert skm.adjusted_rand_score(ours.labels_, theirs.labels_) == 1.0
+    np.testing.assert_allclose(np.sort(ours.distances_), np.sort(theirs.distances_), rtol=1e-9, atol=1e-12)
+    t = np.sort(theirs.distances_)[-5] * 0.999
+    a = shoal.AgglomerativeClustering(n_clusters=None, distance_threshold=t, linkage=linkage).fit(x)
+    b = SkAgg(n_clusters=None, distance_threshold=t, linkage=linkage).fit(x)
+    assert a.n_clusters_ == b.n_clusters_
+    assert skm.adjusted_rand_score(a.labels_, b.labels_) == 1.0
+
+
+def test_dbscan_and_agglomerative_pass_the_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    expected = {
+        "check_sample_weight_equivalence_on_dense_data": "sample weights not yet supported",
+        "check_sample_weights_invariance": "sample weights not yet supported",
+        "check_sample_weights_not_an_array": "sample weights not yet supported",
+        "check_sample_weights_list": "sample weights not yet supported",
+        "check_sample_weights_shape": "sample weights not yet supported",
+        "check_sample_weight_equivalence": "sample weights not yet supported",
+        "check_sample_weights_not_overwritten": "sample weights not yet supported",
+        "check_all_zero_sample_weights_error": "sample weights not yet supported",
+    }
+    for est in (shoal.DBSCAN(), shoal.AgglomerativeClustering()):
+        results = check_estimator(est, expected_failed_checks=expected, on_fail=None)
+        failed = [r for r in results if r["status"] == "failed"]
+        assert not failed, [(r["check_name"], str(r["exception"])[:200]) for r in failed]

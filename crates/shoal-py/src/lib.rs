@@ -430,6 +430,34 @@ fn dendrogram<'py>(
     Ok(out)
 }
 
+// ---- sklearn.cluster.DBSCAN ----
+
+/// scikit-learn's DBSCAN (its labels exactly): labels (-1 noise) and core
+/// flags. `haversine` takes (latitude, longitude) in degrees, `eps` in radians.
+#[pyfunction]
+fn dbscan<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    eps: f64,
+    min_samples: usize,
+    metric: &str,
+) -> Pair<'py, PyArray1<i32>, PyArray1<bool>> {
+    let (v, d) = rows(&x)?;
+    let m = match metric {
+        "euclidean" => shoal_kernels::dbscan::Metric::Euclidean,
+        "haversine" => shoal_kernels::dbscan::Metric::Haversine,
+        o => {
+            return Err(value_err(format!(
+                "shoal's DBSCAN computes the 'euclidean' and 'haversine' metrics, not {o:?}"
+            )))
+        }
+    };
+    let r = py
+        .detach(|| shoal_kernels::dbscan::dbscan(v, d, eps, min_samples, m))
+        .map_err(value_err)?;
+    Ok((r.labels.into_pyarray(py), r.core.into_pyarray(py)))
+}
+
 // ---- sklearn.metrics ----
 
 #[pyfunction]
@@ -739,6 +767,7 @@ fn _shoal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_monotonic, m)?)?;
     m.add_function(wrap_pyfunction!(leaders, m)?)?;
     m.add_function(wrap_pyfunction!(dendrogram, m)?)?;
+    m.add_function(wrap_pyfunction!(dbscan, m)?)?;
     m.add_function(wrap_pyfunction!(silhouette_samples, m)?)?;
     m.add_function(wrap_pyfunction!(davies_bouldin, m)?)?;
     m.add_function(wrap_pyfunction!(calinski_harabasz, m)?)?;
