@@ -100,6 +100,21 @@ def test_vq_and_kmeans_equal_scipy(blobs):
             np.testing.assert_array_equal(l1, l2)
 
 
+def test_vq_from_five_features_follows_scipys_matrix_product_path():
+    rng = np.random.default_rng(11)
+    c = rng.normal(scale=5, size=(40, 16))
+    x = c[rng.integers(0, 40, 20_000)] + rng.normal(size=(20_000, 16))
+    for dt in (np.float32, np.float64):
+        a, da = vq.vq(x.astype(dt), c.astype(dt))
+        b, db = svq.vq(x.astype(dt), c.astype(dt))
+        np.testing.assert_array_equal(a, b)
+        assert da.dtype == db.dtype
+        np.testing.assert_allclose(da, db, rtol=1e-4 if dt == np.float32 else 1e-10)
+    # a point on a code: |x|^2 + |c|^2 - 2 x.c cancels to rounding, in scipy too
+    np.testing.assert_allclose(vq.vq(c[:3], c)[1], svq.vq(c[:3], c)[1], atol=1e-6)
+    assert np.all(vq.vq(c[:3], c)[1] < 1e-6)
+
+
 @pytest.mark.parametrize(
     "call",
     [

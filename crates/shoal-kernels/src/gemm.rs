@@ -6,6 +6,20 @@
 
 /// `out[i * k + j] = sum_p x[i * d + p] * c[j * d + p]`.
 pub fn x_ct(x: &[f32], m: usize, d: usize, c: &[f32], k: usize, out: &mut [f32]) {
+    x_ct_scaled(x, m, d, c, k, out, 1.0);
+}
+
+/// `out[i * k + j] = alpha * sum_p x[i * d + p] * c[j * d + p]`, in `T`
+/// (f32 or f64).
+pub fn x_ct_scaled<T: GemmFloat>(
+    x: &[T],
+    m: usize,
+    d: usize,
+    c: &[T],
+    k: usize,
+    out: &mut [T],
+    alpha: T,
+) {
     assert!(x.len() >= m * d && c.len() >= k * d && out.len() >= m * k);
     if m == 0 || k == 0 {
         return;
@@ -31,14 +45,27 @@ pub fn x_ct(x: &[f32], m: usize, d: usize, c: &[f32], k: usize, out: &mut [f32])
             c.as_ptr(),
             d as isize,
             1,
-            0.0,
-            1.0,
+            T::ZERO,
+            alpha,
             false,
             false,
             false,
             gemm::Parallelism::None,
         );
     }
+}
+
+/// The element types shoal multiplies.
+pub trait GemmFloat: Copy + 'static {
+    const ZERO: Self;
+}
+
+impl GemmFloat for f32 {
+    const ZERO: f32 = 0.0;
+}
+
+impl GemmFloat for f64 {
+    const ZERO: f64 = 0.0;
 }
 
 #[cfg(test)]

@@ -10,19 +10,18 @@ use rayon::prelude::*;
 /// f32 or f64 arithmetic.
 pub trait VqFloat:
     crate::Real
+    + crate::gemm::GemmFloat
     + PartialOrd
     + std::ops::Add<Output = Self>
     + std::ops::Sub<Output = Self>
     + std::ops::Mul<Output = Self>
     + std::ops::Div<Output = Self>
 {
-    const ZERO: Self;
     fn sqrt(self) -> Self;
     fn from_count(n: u64) -> Self;
 }
 
 impl VqFloat for f32 {
-    const ZERO: f32 = 0.0;
     fn sqrt(self) -> f32 {
         f32::sqrt(self)
     }
@@ -32,7 +31,6 @@ impl VqFloat for f32 {
 }
 
 impl VqFloat for f64 {
-    const ZERO: f64 = 0.0;
     fn sqrt(self) -> f64 {
         f64::sqrt(self)
     }
@@ -41,9 +39,19 @@ impl VqFloat for f64 {
     }
 }
 
+/// Features from which scipy's `vq` (and so this one) computes distances
+/// through a matrix product (`NFEATURES_CUTOFF` in scipy's `_vq.pyx`).
+pub const GEMM_FEATURES: usize = 5;
+
 /// The nearest code of every row of `obs` (`dim` columns) in `book`, and
-/// the Euclidean distance to it.
+/// the Euclidean distance to it. Below [`GEMM_FEATURES`] by direct
+/// differences, as scipy; from it, as scipy's BLAS path:
+/// `|x|^2 + |c|^2 - 2 x.c` (the product by GEMM), the first smallest, the
+/// square root of it clamped at 0.
 pub fn vq<T: VqFloat>(obs: &[T], dim: usize, book: &[T]) -> (Vec<i32>, Vec<T>) {
+    if dim >= GEMM_FEATURES && !book.is_empty() {
+        return vq_gemm(obs, dim, book);
+    }
     let n = obs.len() / dim.max(1);
     let mut codes = vec![0i32; n];
     let mut dist = vec![T::ZERO; n];
@@ -68,6 +76,41 @@ pub fn vq<T: VqFloat>(obs: &[T], dim: usize, book: &[T]) -> (Vec<i32>, Vec<T>) {
                     }
                 }
                 *d = best.unwrap_or(T::ZERO).sqrt();
+            }
+        });
+    (codes, dist)
+}
+
+fn vq_gemm<T: VqFloat>(obs: &[T], dim: usize, book: &[T]) -> (Vec<i32>, Vec<T>) {
+    const BLOCK: usize = 1024;
+    let n = obs.len() / dim;
+    let k = book.len() / dim;
+    let sq = |r: &[T]| r.iter().fold(T::ZERO, |s, &v| s + v * v);
+    let book_sq: Vec<T> = book.chunks_exact(dim).map(sq).collect();
+    let mut codes = vec![0i32; n];
+    let mut dist = vec![T::ZERO; n];
+    let minus_two = T::ZERO - (T::from_count(2));
+    codes
+        .par_chunks_mut(BLOCK)
+        .zip(dist.par_chunks_mut(BLOCK))
+        .enumerate()
+        .for_each(|(b, (cs, ds))| {
+            let rows = cs.len();
+            let x = &obs[b * BLOCK * dim..(b * BLOCK + rows) * dim];
+            let mut m = vec![T::ZERO; rows * k];
+            crate::gemm::x_ct_scaled(x, rows, dim, book, k, &mut m, minus_two);
+            for (r, (c, d)) in cs.iter_mut().zip(ds.iter_mut()).enumerate() {
+                let xs = sq(&x[r * dim..(r + 1) * dim]);
+                let mut low = None::<T>;
+                for (j, (&mij, &cj)) in m[r * k..(r + 1) * k].iter().zip(&book_sq).enumerate() {
+                    let s = mij + xs + cj;
+                    if low.is_none_or(|l| s < l) {
+                        low = Some(s);
+                        *c = j as i32;
+                    }
+                }
+                let l = low.unwrap_or(T::ZERO);
+                *d = if l > T::ZERO { l.sqrt() } else { T::ZERO };
             }
         });
     (codes, dist)
@@ -202,5 +245,35 @@ mod tests {
         assert_eq!(y, vec![7.0, 14.0, 7.0]);
         let y = pdist_metric(&[1.0, 0.0, 0.0, 1.0], 2, Metric::Cosine);
         assert_eq!(y, vec![1.0]);
+    }
+
+    #[test]
+    fn the_gemm_path_agrees_with_direct_differences() {
+        // 6 features: scipy's matrix-product path
+        let d = 6;
+        let obs: Vec<f64> = (0..300).map(|i| ((i * 37) % 101) as f64 / 7.0).collect();
+        let book: Vec<f64> = obs[..4 * d].to_vec();
+        let (c, dist) = vq(&obs, d, &book);
+        for (i, row) in obs.chunks_exact(d).enumerate() {
+            let all: Vec<f64> = book
+                .chunks_exact(d)
+                .map(|q| {
+                    row.iter()
+                        .zip(q)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .collect();
+            let best = all.iter().cloned().fold(f64::INFINITY, f64::min);
+            assert!((all[c[i] as usize] - best).abs() < 1e-9, "row {i}");
+            assert!(
+                (dist[i] - best).abs() < 1e-6,
+                "row {i}: {} vs {best}",
+                dist[i]
+            );
+        }
+        // a row equal to a code: distance 0 (clamped), not NaN
+        assert_eq!(dist[0], 0.0);
     }
 }
