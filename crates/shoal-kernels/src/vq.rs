@@ -1,8 +1,9 @@
-//! scipy.cluster.vq's kernels in the array's own precision, as scipy's C
-//! code computes them: `vq` (nearest code by direct differences, the first
-//! of equal distances, the distance's square root in the same type) and
-//! `update_cluster_means` (sums in row order, then one division), so the
-//! Python `shoal.cluster.vq` gives scipy's answers bit for bit.
+//! scipy.cluster.vq's kernels in the array's own precision, by scipy's C
+//! code's formulas: `vq` (below five features the nearest code by direct
+//! differences, bit for bit as scipy; from five, as scipy's BLAS path, a
+//! matrix product, equal to rounding; the first of equal distances) and
+//! `update_cluster_means` (sums in row order, then one division, bit for
+//! bit).
 //! Also the condensed distances of the metrics `linkage` accepts.
 
 use rayon::prelude::*;

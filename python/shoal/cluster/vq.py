@@ -1,9 +1,10 @@
 """scipy.cluster.vq with scipy's signatures, validation and answers.
 
 The loops follow scipy's own (BSD-3-Clause, SciPy developers); the
-distance and mean kernels are shoal's (``shoal._shoal``), computed in the
-array's precision exactly as scipy's C code computes them, with the GIL
-released.
+distance and mean kernels are shoal's (``shoal._shoal``), in the array's
+precision and by scipy's formulas (direct differences below five features,
+bit for bit; from five, |x|^2 + |c|^2 - 2 x.c through a matrix product, as
+scipy's BLAS path, equal to rounding), with the GIL released.
 """
 
 from __future__ import annotations
