@@ -14,7 +14,7 @@ from typing import Any
 
 from . import _shoal, cluster, metrics
 from ._cluster import DBSCAN, AgglomerativeClustering
-from ._kmeans import KMeans, MiniBatchKMeans
+from ._kmeans import KMeans, MiniBatchKMeans, assign_file
 
 __version__ = _shoal.__version__
 
@@ -23,6 +23,7 @@ __all__ = [
     "AgglomerativeClustering",
     "KMeans",
     "MiniBatchKMeans",
+    "assign_file",
     "cluster",
     "metrics",
     "num_threads",

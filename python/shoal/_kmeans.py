@@ -13,7 +13,29 @@ from . import _shoal
 from ._base import BaseEstimator, ClusterMixin, NotFittedError, TransformerMixin
 from ._rng import check_random_state
 
-__all__ = ["KMeans", "MiniBatchKMeans"]
+__all__ = ["KMeans", "MiniBatchKMeans", "assign_file"]
+
+
+def assign_file(
+    path: Any,
+    centroids: Any = None,
+    *,
+    model: Any = None,
+    out: Any,
+    columns: list[str] | None = None,
+    memory: Any = "256MiB",
+) -> dict[str, Any]:
+    """scipy's ``vq`` over a file of any size: every row's nearest centroid
+    (of ``centroids``, or a fitted ``model``'s) and its distance, streamed
+    to ``out`` (.npy: the cluster; .parquet: cluster and distance), written
+    atomically. Returns rows, inertia and counts."""
+    if (centroids is None) == (model is None):
+        raise ValueError("give centroids or a fitted model, not both")
+    c = model.cluster_centers_ if model is not None else centroids
+    c = np.ascontiguousarray(c, dtype=np.float32)
+    if c.ndim != 2:
+        raise ValueError(f"centroids must be 2-D (k x d), got {c.ndim}-D")
+    return _shoal.assign_file(str(path), c, str(out), columns, _parse_memory(memory))
 
 
 def _parse_memory(memory: Any) -> int:
@@ -168,7 +190,9 @@ class _KMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
         labels_out: Any = None,
     ) -> Any:
         """Fit to a .parquet, .npy, .f32 or .csv file of any size, streamed
-        with bounded memory; the estimator is then as after ``fit``."""
+        with bounded memory; the estimator is then as after ``fit`` (but for
+        ``labels_``: with ``labels_out``, every row's label and distance go
+        to that .npy or .parquet file, written atomically)."""
         info = _shoal.read_info(str(path), columns)
         init, centers, n_init = self._init_args(int(info["rows"]), int(info["dim"]))
         r = _shoal.kmeans_fit_file(
@@ -183,13 +207,12 @@ class _KMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
             tol=float(self.tol),
             seed=self._seed(),
             memory=_parse_memory(memory),
+            labels_out=None if labels_out is None else str(labels_out),
             **self._fit_kwargs(),
         )
         self._set_fit(r, np.float32)
         self.n_features_in_ = int(info["dim"])
         self.feature_names_in_ = np.asarray(info["columns"], dtype=object)
-        if labels_out is not None:
-            raise NotImplementedError("labels_out: use shoal.assign_file (not yet in Python)")
         return self
 
     def _check_fitted(self) -> None:

@@ -195,6 +195,18 @@ def test_files_larger_than_memory_are_fitted_streaming(tmp_path, data):
     assert a.inertia_ == b.inertia_
     with pytest.raises(FileNotFoundError):
         shoal.KMeans(2).fit_file(tmp_path / "missing.npy")
+    # labels of every row, streamed to a file: those of predict on the array
+    lab = tmp_path / "labels.npy"
+    c = shoal.KMeans(6, init=init).fit_file(p, labels_out=lab)
+    np.testing.assert_array_equal(np.load(lab), c.predict(x))
+    out = tmp_path / "codes.npy"
+    r = shoal.assign_file(p, model=c, out=out)
+    np.testing.assert_array_equal(np.load(out), c.predict(x))
+    assert r["rows"] == len(x) and abs(r["inertia"] / c.inertia_ - 1) < 1e-6
+    # centroids of the wrong dimension: refused, nothing left behind
+    with pytest.raises(ValueError):
+        shoal.assign_file(p, np.zeros((3, 2), np.float32), out=tmp_path / "bad.npy")
+    assert not (tmp_path / "bad.npy").exists()
 
 
 @pytest.mark.parametrize("name,eps,min_samples", [("fcps/engytime", 0.3, 8), ("sipu/aggregation", 1.5, 5)])

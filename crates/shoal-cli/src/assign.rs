@@ -9,11 +9,11 @@ use shoal_reader::{open, read_all, Format, OpenOptions};
 use crate::cli::{AssignArgs, Global};
 use crate::exit::usage;
 use crate::fit::kmeans_err;
-use crate::labels::LabelOut;
 use crate::model::Model;
 use crate::output::{rate, thousands};
 use crate::progress::Bar;
 use crate::CANCEL;
+use shoal_engine::kmeans::LabelFile;
 
 #[derive(Debug, Serialize)]
 struct AssignReport {
@@ -77,7 +77,7 @@ pub fn run(global: &Global, args: &AssignArgs) -> Result<()> {
             &args.out,
         )
     } else {
-        let mut out = LabelOut::create(&args.out)?;
+        let mut out = LabelFile::create(&args.out)?;
         let r = ea::assign_file(src.as_ref(), &cent, &scaling, &cfg, &CANCEL, &bar, &mut out);
         if r.is_ok() {
             out.finish()?;

@@ -12,11 +12,11 @@ use shoal_reader::{open, MatrixWriter, StoreType};
 
 use crate::cli::{FitArgs, Global};
 use crate::exit::usage;
-use crate::labels::LabelOut;
 use crate::model::{Model, ScalingJson, FORMAT};
 use crate::output::{rate, thousands};
 use crate::progress::Bar;
 use crate::CANCEL;
+use shoal_engine::kmeans::LabelFile;
 
 #[derive(Debug, Serialize)]
 struct PassJson {
@@ -192,7 +192,7 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
     };
     let start = std::time::Instant::now();
     let mut labels = match &args.labels {
-        Some(p) => Some(LabelOut::create(p)?),
+        Some(p) => Some(LabelFile::create(p)?),
         None => None,
     };
     let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);

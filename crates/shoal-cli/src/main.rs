@@ -11,7 +11,6 @@ mod fit;
 mod gen;
 mod hier;
 mod info;
-mod labels;
 mod model;
 mod output;
 mod plot;

@@ -19,7 +19,7 @@ use shoal_kernels::kmeans::{
 };
 use shoal_kernels::{assign, AssignScratch};
 use shoal_kernels::{Centroids, ColumnStats};
-use shoal_reader::{Source, WriteError};
+use shoal_reader::{LabelWriter, Source, WriteError};
 
 use crate::minibatch::MiniBatchConfig;
 use crate::{run_pass, run_pass_indexed, EngineError, Observer, PassConfig, PassStart};
@@ -246,6 +246,31 @@ impl KMeansConfig {
 /// Receives the labels (0..k-1) and squared distances of every row, in input order.
 pub trait LabelSink: Send {
     fn write(&mut self, labels: &[u32], dist2: &[f32]) -> Result<(), WriteError>;
+}
+
+/// Labels streamed to a file, written atomically: `.npy` (int32 cluster
+/// per row) or `.parquet` (`cluster` int32 and `distance` float32, the
+/// Euclidean distance to the centroid as scipy's `vq` returns it).
+#[derive(Debug)]
+pub struct LabelFile(LabelWriter);
+
+impl LabelFile {
+    pub fn create(path: &std::path::Path) -> Result<LabelFile, WriteError> {
+        Ok(LabelFile(LabelWriter::create(path, true)?))
+    }
+
+    /// Renames the finished file into place; returns the rows written.
+    pub fn finish(self) -> Result<u64, WriteError> {
+        self.0.finish()
+    }
+}
+
+impl LabelSink for LabelFile {
+    fn write(&mut self, labels: &[u32], dist2: &[f32]) -> Result<(), WriteError> {
+        let l: Vec<i32> = labels.iter().map(|&v| v as i32).collect();
+        let d: Vec<f32> = dist2.iter().map(|v| v.max(0.0).sqrt()).collect();
+        self.0.write(&l, Some(&d))
+    }
 }
 
 /// Timing of one pass.

@@ -647,7 +647,7 @@ fn kmeans_fit<'py>(
 
 /// k-means over a file of any size, streamed.
 #[pyfunction]
-#[pyo3(signature = (path, k, columns=None, algorithm="lloyd", init="k-means++", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, batch_size=1024, memory=268435456))]
+#[pyo3(signature = (path, k, columns=None, algorithm="lloyd", init="k-means++", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, batch_size=1024, memory=268435456, labels_out=None))]
 #[allow(clippy::too_many_arguments)]
 fn kmeans_fit_file<'py>(
     py: Python<'py>,
@@ -664,6 +664,7 @@ fn kmeans_fit_file<'py>(
     sample_size: Option<usize>,
     batch_size: usize,
     memory: u64,
+    labels_out: Option<std::path::PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let src = shoal_reader::open(
         &path,
@@ -692,11 +693,80 @@ fn kmeans_fit_file<'py>(
         memory,
         d,
     )?;
+    let mut out = match &labels_out {
+        Some(p) => Some(km::LabelFile::create(p).map_err(|e| PyOSError::new_err(e.to_string()))?),
+        None => None,
+    };
     let f = cancellable(py, |cancel| {
-        km::fit(src.as_ref(), &cfg, cancel, &Silent, None)
+        let r = km::fit(
+            src.as_ref(),
+            &cfg,
+            cancel,
+            &Silent,
+            out.as_mut().map(|o| o as &mut dyn LabelSink),
+        );
+        // the labels file is renamed into place only after a whole fit
+        match (r, out) {
+            (Ok(f), Some(o)) => o.finish().map(|_| f).map_err(KMeansError::Write),
+            (r, _) => r,
+        }
     })?
     .map_err(kmeans_err)?;
     fit_dict(py, f, None)
+}
+
+/// scipy's vq over a file of any size, streamed: every row's nearest
+/// centroid and distance written to `out` (.npy or .parquet), atomically.
+#[pyfunction]
+#[pyo3(signature = (path, centroids, out, columns=None, memory=268435456))]
+fn assign_file<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    centroids: PyReadonlyArray2<'py, f32>,
+    out: std::path::PathBuf,
+    columns: Option<Vec<String>>,
+    memory: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let src = shoal_reader::open(
+        &path,
+        &OpenOptions {
+            columns,
+            ..OpenOptions::default()
+        },
+    )
+    .map_err(|e| read_err(&e))?;
+    let (c, d) = rows(&centroids)?;
+    let scaling = km::Scaling::identity(d);
+    let pass = PassConfig::for_memory(memory, d, rayon::current_num_threads());
+    let sink = km::LabelFile::create(&out).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let run = cancellable(py, |cancel| {
+        let mut sink = sink;
+        let r = shoal_engine::assign::assign_file(
+            src.as_ref(),
+            c,
+            &scaling,
+            &pass,
+            cancel,
+            &Silent,
+            &mut sink,
+        );
+        r.and_then(|run| sink.finish().map(|_| run).map_err(Into::into))
+    })?
+    .map_err(|e| {
+        use shoal_engine::assign::AssignError as A;
+        match e {
+            A::KMeans(k) => kmeans_err(k),
+            A::Read(r) => read_err(&r),
+            A::Write(w) => PyOSError::new_err(w.to_string()),
+            other => value_err(other),
+        }
+    })?;
+    let d = PyDict::new(py);
+    d.set_item("rows", run.rows)?;
+    d.set_item("inertia", run.inertia)?;
+    d.set_item("counts", run.counts)?;
+    d.set_item("out", out.display().to_string())?;
+    Ok(d)
 }
 
 /// What a file holds: rows, dimension, columns, storage, format.
@@ -774,6 +844,7 @@ fn _shoal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(external, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans_fit_file, m)?)?;
+    m.add_function(wrap_pyfunction!(assign_file, m)?)?;
     m.add_function(wrap_pyfunction!(read_info, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
