@@ -20,6 +20,19 @@ from sklearn import metrics as skm  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.cluster import KMeans as SkKMeans  # noqa: E402
 
+# scikit-learn's checks that need sample weights, which shoal's estimators do not take yet
+SAMPLE_WEIGHT_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data": "sample weights not yet supported",
+    "check_sample_weights_invariance": "sample weights not yet supported",
+    "check_sample_weights_not_an_array": "sample weights not yet supported",
+    "check_sample_weights_list": "sample weights not yet supported",
+    "check_sample_weights_shape": "sample weights not yet supported",
+    "check_sample_weight_equivalence": "sample weights not yet supported",
+    "check_sample_weights_not_overwritten": "sample weights not yet supported",
+    "check_sample_weight_equivalence_on_sparse_data": "sample weights not yet supported",
+    "check_all_zero_sample_weights_error": "sample weights not yet supported",
+}
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -95,17 +108,7 @@ def test_sklearn_estimator_checks():
 
     # the checks that need what shoal does not do yet: sample weights, and
     # fitting float64 data exactly in float64
-    expected = {
-        "check_sample_weight_equivalence_on_dense_data": "sample weights not yet supported",
-        "check_sample_weights_invariance": "sample weights not yet supported",
-        "check_sample_weights_not_an_array": "sample weights not yet supported",
-        "check_sample_weights_list": "sample weights not yet supported",
-        "check_sample_weights_shape": "sample weights not yet supported",
-        "check_sample_weight_equivalence": "sample weights not yet supported",
-        "check_sample_weights_not_overwritten": "sample weights not yet supported",
-        "check_sample_weight_equivalence_on_sparse_data": "sample weights not yet supported",
-        "check_all_zero_sample_weights_error": "sample weights not yet supported",
-    }
+    expected = SAMPLE_WEIGHT_CHECKS
     for est in (
         shoal.KMeans(n_clusters=3, random_state=0),
         shoal.MiniBatchKMeans(n_clusters=3, random_state=0),
@@ -253,16 +256,7 @@ def test_agglomerative_equals_scikit_learn(linkage):
 def test_dbscan_and_agglomerative_pass_the_estimator_checks():
     from sklearn.utils.estimator_checks import check_estimator
 
-    expected = {
-        "check_sample_weight_equivalence_on_dense_data": "sample weights not yet supported",
-        "check_sample_weights_invariance": "sample weights not yet supported",
-        "check_sample_weights_not_an_array": "sample weights not yet supported",
-        "check_sample_weights_list": "sample weights not yet supported",
-        "check_sample_weights_shape": "sample weights not yet supported",
-        "check_sample_weight_equivalence": "sample weights not yet supported",
-        "check_sample_weights_not_overwritten": "sample weights not yet supported",
-        "check_all_zero_sample_weights_error": "sample weights not yet supported",
-    }
+    expected = SAMPLE_WEIGHT_CHECKS
     for est in (shoal.DBSCAN(), shoal.AgglomerativeClustering()):
         results = check_estimator(est, expected_failed_checks=expected, on_fail=None)
         failed = [r for r in results if r["status"] == "failed"]

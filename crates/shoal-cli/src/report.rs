@@ -23,7 +23,6 @@ use crate::plot::{
     dendrogram_figure, elbow_figure, load_sweep, scatter_figure, silhouette_figure,
     DendrogramInput, ScatterInput, SilhouetteInput,
 };
-use crate::CANCEL;
 
 /// Rows of a table shown before "... more".
 const TABLE_ROWS: usize = 100;
@@ -273,19 +272,24 @@ pub fn write(global: &Global, r: &ReportInput, out: &Path) -> Result<ReportSumma
     let mut evals: Vec<Option<EvalReport>> = Vec::new();
     let mut eval_note = None;
     if bytes <= EVAL_BYTES {
+        // The rows are read once, for every labelling's scores.
         let src = open(r.file, &r.input.options())?;
+        let opts = EvalOptions {
+            silhouette: SilhouetteMode::None,
+            ..EvalOptions::default()
+        };
+        let precision = opts.precision.resolve(&info);
+        let points = shoal_reader::Points::read(src.as_ref(), precision, 1 << 16)?;
         for (_, path) in &r.labels {
             let l = crate::eval::read_labels(path, r.label_column)?;
-            let e = ex::eval_file(
-                src.as_ref(),
-                &l,
-                truth.as_deref(),
-                &EvalOptions {
-                    silhouette: SilhouetteMode::None,
-                    ..EvalOptions::default()
-                },
-                &CANCEL,
-            )
+            let e = match &points {
+                shoal_reader::Points::F32(x) => {
+                    ex::eval_points(x, info.dim, &l, truth.as_deref(), &opts, precision)
+                }
+                shoal_reader::Points::F64(x) => {
+                    ex::eval_points(x, info.dim, &l, truth.as_deref(), &opts, precision)
+                }
+            }
             .map_err(crate::dbscan::exact_err)
             .with_context(|| format!("scoring {}", path.display()))?;
             evals.push(Some(e));

@@ -258,12 +258,6 @@ fn optimal_leaf_ordering<'py>(
     z_out(py, &out)
 }
 
-/// Why `Z` is not a valid linkage matrix (scipy's rules), or `None`.
-#[pyfunction]
-fn linkage_problem(z: PyReadonlyArray2<'_, f64>) -> PyResult<Option<String>> {
-    Ok(z_in(&z).err().map(|e| e.to_string()))
-}
-
 #[pyfunction]
 #[pyo3(signature = (z, t, criterion, depth=2, r=None, monocrit=None))]
 fn fcluster<'py>(
@@ -375,11 +369,6 @@ fn leaves_list<'py>(
         .map(|v| v as i32)
         .collect::<Vec<_>>()
         .into_pyarray(py))
-}
-
-#[pyfunction]
-fn is_monotonic(z: PyReadonlyArray2<'_, f64>) -> PyResult<bool> {
-    Ok(tree::is_monotonic(&z_in(&z)?))
 }
 
 #[pyfunction]
@@ -827,14 +816,12 @@ fn _shoal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(linkage_condensed, m)?)?;
     m.add_function(wrap_pyfunction!(linkage_obs, m)?)?;
     m.add_function(wrap_pyfunction!(optimal_leaf_ordering, m)?)?;
-    m.add_function(wrap_pyfunction!(linkage_problem, m)?)?;
     m.add_function(wrap_pyfunction!(fcluster, m)?)?;
     m.add_function(wrap_pyfunction!(cophenet, m)?)?;
     m.add_function(wrap_pyfunction!(inconsistent, m)?)?;
     m.add_function(wrap_pyfunction!(maxdists, m)?)?;
     m.add_function(wrap_pyfunction!(maxinconsts, m)?)?;
     m.add_function(wrap_pyfunction!(leaves_list, m)?)?;
-    m.add_function(wrap_pyfunction!(is_monotonic, m)?)?;
     m.add_function(wrap_pyfunction!(leaders, m)?)?;
     m.add_function(wrap_pyfunction!(dendrogram, m)?)?;
     m.add_function(wrap_pyfunction!(dbscan, m)?)?;
