@@ -9,12 +9,14 @@
 //! caller chunks its writes. Memory is one or two waves of blocks, whatever
 //! the row count.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
+use shoal_reader::{LabelWriter, MatrixWriter, StoreType, WriteError};
 
 /// Rows per generation block (the unit of determinism).
 pub const BLOCK_ROWS: usize = 1 << 16;
@@ -396,6 +398,92 @@ impl Plan {
             next_start += wave;
         }
     }
+}
+
+/// Where and how [`write_files`] writes a generated set.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// The points: `.parquet`, `.npy`, `.f32` (with a `.json` sidecar) or `.csv`.
+    pub out: PathBuf,
+    /// Every row's true label (-1 for noise), `.npy` or `.parquet`.
+    pub labels_out: Option<PathBuf>,
+    /// The true centres (`k x dim`, f32), in the points' format.
+    pub centers_out: Option<PathBuf>,
+    pub store: StoreType,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+}
+
+/// Errors of [`write_files`]: the configuration, or writing.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteFilesError {
+    #[error(transparent)]
+    Config(#[from] GenError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("interrupted")]
+    Cancelled,
+}
+
+/// Generates `gen` into `outs`, streaming: memory is a wave of blocks
+/// whatever the row count. `progress` is told of every block's rows. All
+/// outputs appear only once everything succeeded; returns the rows written.
+pub fn write_files(
+    gen: Generator,
+    outs: &Outputs,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<u64, WriteFilesError> {
+    let columns = gen.columns();
+    let dim = gen.dim();
+    for extra in [&outs.labels_out, &outs.centers_out].into_iter().flatten() {
+        if extra == &outs.out {
+            return Err(GenError::Invalid(format!(
+                "{} is given both as the points' output and as another output",
+                extra.display()
+            ))
+            .into());
+        }
+    }
+    if outs.centers_out.is_some() && matches!(gen, Generator::Uniform(_)) {
+        return Err(GenError::Invalid("uniform data has no centres to write".into()).into());
+    }
+    let plan = gen.plan()?;
+    let mut writer =
+        MatrixWriter::create(&outs.out, dim, &columns, outs.store, outs.row_group_rows)?;
+    let mut labels = match &outs.labels_out {
+        Some(p) => Some(LabelWriter::create(p, false)?),
+        None => None,
+    };
+    let completed = plan.run(cancel, |pts, labs| -> Result<(), WriteError> {
+        writer.write(pts)?;
+        if let Some(l) = labels.as_mut() {
+            l.write(labs, None)?;
+        }
+        progress(labs.len() as u64);
+        Ok(())
+    })?;
+    if !completed {
+        return Err(WriteFilesError::Cancelled);
+    }
+    let centers = match &outs.centers_out {
+        Some(p) => {
+            let mut w =
+                MatrixWriter::create(p, dim, &columns, StoreType::F32, outs.row_group_rows)?;
+            let c: Vec<f32> = plan.centers.iter().map(|&v| v as f32).collect();
+            w.write(&c)?;
+            Some(w)
+        }
+        None => None,
+    };
+    let written = writer.finish()?;
+    if let Some(l) = labels {
+        l.finish()?;
+    }
+    if let Some(w) = centers {
+        w.finish()?;
+    }
+    Ok(written)
 }
 
 #[cfg(test)]

@@ -3,17 +3,18 @@
 ``shoal.cluster.vq`` and ``shoal.cluster.hierarchy`` are scipy.cluster's
 API with scipy's answers; ``shoal.KMeans`` and ``shoal.MiniBatchKMeans``
 follow scikit-learn's estimators, and also ``fit_file`` a Parquet, .npy,
-.f32 or CSV file larger than memory; ``shoal.metrics`` has scikit-learn's
-clustering scores. Computation runs in shoal's Rust engine with the GIL
+.f32 or CSV file larger than memory; ``shoal.linkage_file`` (exact,
+micro-clusters or a sample), ``shoal.dbscan_file`` and ``shoal.assign_file``
+work on such files too, and ``shoal.gen`` makes seeded synthetic sets;
+``shoal.metrics`` has scikit-learn's clustering scores. Computation runs in shoal's Rust engine with the GIL
 released.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from . import _shoal, cluster, metrics
+from . import _shoal, cluster, gen, metrics, plot
 from ._cluster import DBSCAN, AgglomerativeClustering
+from ._files import DbscanResult, LinkageResult, dbscan_file, linkage_file, read_info
 from ._kmeans import KMeans, MiniBatchKMeans, assign_file
 
 __version__ = _shoal.__version__
@@ -21,21 +22,22 @@ __version__ = _shoal.__version__
 __all__ = [
     "DBSCAN",
     "AgglomerativeClustering",
+    "DbscanResult",
     "KMeans",
+    "LinkageResult",
     "MiniBatchKMeans",
     "assign_file",
     "cluster",
+    "dbscan_file",
+    "gen",
+    "linkage_file",
     "metrics",
     "num_threads",
+    "plot",
     "read_info",
     "set_num_threads",
     "__version__",
 ]
-
-
-def read_info(path: Any, columns: list[str] | None = None) -> dict[str, Any]:
-    """What a file holds: rows, dim, columns, storage, format, size."""
-    return _shoal.read_info(str(path), columns)
 
 
 def set_num_threads(n: int) -> None:

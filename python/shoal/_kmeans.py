@@ -11,7 +11,9 @@ import numpy as np
 
 from . import _shoal
 from ._base import BaseEstimator, ClusterMixin, NotFittedError, TransformerMixin
+from ._progress import progress_callback
 from ._rng import check_random_state
+from ._units import parse_memory
 
 __all__ = ["KMeans", "MiniBatchKMeans", "assign_file"]
 
@@ -24,6 +26,7 @@ def assign_file(
     out: Any,
     columns: list[str] | None = None,
     memory: Any = "256MiB",
+    progress: Any = None,
 ) -> dict[str, Any]:
     """scipy's ``vq`` over a file of any size: every row's nearest centroid
     (of ``centroids``, or a fitted ``model``'s) and its distance, streamed
@@ -35,18 +38,8 @@ def assign_file(
     c = np.ascontiguousarray(c, dtype=np.float32)
     if c.ndim != 2:
         raise ValueError(f"centroids must be 2-D (k x d), got {c.ndim}-D")
-    return _shoal.assign_file(str(path), c, str(out), columns, _parse_memory(memory))
-
-
-def _parse_memory(memory: Any) -> int:
-    if isinstance(memory, numbers.Integral):
-        return int(memory)
-    s = str(memory).strip()
-    units = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "kb": 10**3, "mb": 10**6, "gb": 10**9, "b": 1}
-    for u, m in units.items():
-        if s.lower().endswith(u):
-            return int(float(s[: -len(u)]) * m)
-    return int(s)
+    with progress_callback(progress) as cb:
+        return _shoal.assign_file(str(path), c, str(out), columns, parse_memory(memory), progress=cb)
 
 
 def _check_X(X: Any, estimator: Any, reset: bool) -> np.ndarray:
@@ -166,18 +159,21 @@ class _KMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError("shoal's k-means does not take sample weights yet")
         X = _check_X(X, self, reset=True)
         init, centers, n_init = self._init_args(X.shape[0], X.shape[1])
-        r = _shoal.kmeans_fit(
-            _f32(X),
-            int(self.n_clusters),
-            algorithm=self._algorithm,
-            init=init,
-            init_centers=centers,
-            n_init=n_init,
-            max_iter=int(self.max_iter),
-            tol=float(self.tol),
-            seed=self._seed(),
-            **self._fit_kwargs(),
-        )
+        # scikit-learn's verbose: a progress bar over the passes on stderr
+        with progress_callback(bool(self.verbose)) as cb:
+            r = _shoal.kmeans_fit(
+                _f32(X),
+                int(self.n_clusters),
+                algorithm=self._algorithm,
+                init=init,
+                init_centers=centers,
+                n_init=n_init,
+                max_iter=int(self.max_iter),
+                tol=float(self.tol),
+                seed=self._seed(),
+                progress=cb,
+                **self._fit_kwargs(),
+            )
         self._set_fit(r, X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
         return self
 
@@ -188,28 +184,33 @@ class _KMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
         algorithm: str | None = None,
         memory: Any = "256MiB",
         labels_out: Any = None,
+        progress: Any = None,
     ) -> Any:
         """Fit to a .parquet, .npy, .f32 or .csv file of any size, streamed
         with bounded memory; the estimator is then as after ``fit`` (but for
         ``labels_``: with ``labels_out``, every row's label and distance go
-        to that .npy or .parquet file, written atomically)."""
+        to that .npy or .parquet file, written atomically). ``progress``: a
+        bar on stderr (``None``: when interactive), ``False``, or a callback
+        ``f(name, index, max_passes, rows_done, rows_total)``."""
         info = _shoal.read_info(str(path), columns)
         init, centers, n_init = self._init_args(int(info["rows"]), int(info["dim"]))
-        r = _shoal.kmeans_fit_file(
-            str(path),
-            int(self.n_clusters),
-            columns=columns,
-            algorithm=algorithm or self._algorithm,
-            init=init,
-            init_centers=centers,
-            n_init=n_init,
-            max_iter=int(self.max_iter),
-            tol=float(self.tol),
-            seed=self._seed(),
-            memory=_parse_memory(memory),
-            labels_out=None if labels_out is None else str(labels_out),
-            **self._fit_kwargs(),
-        )
+        with progress_callback(progress) as cb:
+            r = _shoal.kmeans_fit_file(
+                str(path),
+                int(self.n_clusters),
+                columns=columns,
+                algorithm=algorithm or self._algorithm,
+                init=init,
+                init_centers=centers,
+                n_init=n_init,
+                max_iter=int(self.max_iter),
+                tol=float(self.tol),
+                seed=self._seed(),
+                memory=parse_memory(memory),
+                labels_out=None if labels_out is None else str(labels_out),
+                progress=cb,
+                **self._fit_kwargs(),
+            )
         self._set_fit(r, np.float32)
         self.n_features_in_ = int(info["dim"])
         self.feature_names_in_ = np.asarray(info["columns"], dtype=object)

@@ -1,10 +1,14 @@
 # Stubs of the native extension (crates/shoal-py). Arrays are numpy arrays.
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
+
+# f(name, index, max_passes, rows_done, rows_total), about ten times a second
+Progress = Callable[[str, int, int | None, int, int], Any]
 
 def vq_f64(
     obs: npt.NDArray[np.float64], book: npt.NDArray[np.float64]
@@ -70,6 +74,7 @@ def kmeans_fit(
     sample_size: int | None = None,
     batch_size: int = 1024,
     memory: int = 268435456,
+    progress: Progress | None = None,
 ) -> dict[str, Any]: ...
 def kmeans_fit_file(
     path: str,
@@ -85,7 +90,98 @@ def kmeans_fit_file(
     sample_size: int | None = None,
     batch_size: int = 1024,
     memory: int = 268435456,
+    labels_out: str | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]: ...
+def assign_file(
+    path: str,
+    centroids: npt.NDArray[np.float32],
+    out: str,
+    columns: list[str] | None = None,
+    memory: int = 268435456,
+    progress: Progress | None = None,
+) -> dict[str, Any]: ...
+def linkage_file(
+    path: str,
+    method: str,
+    columns: list[str] | None = None,
+    micro_clusters: int | None = None,
+    sample: int | None = None,
+    micro_algorithm: str = "minibatch",
+    optimal_ordering: bool = False,
+    seed: int = 0,
+    precision: str = "auto",
+    memory: int = 1073741824,
+    z_out: str | None = None,
+    labels_out: str | None = None,
+    criterion: str = "maxclust",
+    t: float | None = None,
+    depth: int = 2,
+    progress: Progress | None = None,
+) -> dict[str, Any]: ...
+def dbscan_file(
+    path: str,
+    eps: float,
+    min_samples: int,
+    metric: str = "euclidean",
+    columns: list[str] | None = None,
+    precision: str = "auto",
+    labels_out: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]: ...
+def generate(
+    kind: str,
+    rows: int,
+    dim: int = 2,
+    k: int = 3,
+    seed: int = 0,
+    spread: float = 1.0,
+    center_box: float = 10.0,
+    zipf: float | None = None,
+    noise: float | None = None,
+    bbox: list[float] | None = None,
+    out: str | None = None,
+    labels_out: str | None = None,
+    centers_out: str | None = None,
+    dtype: str = "float32",
+    row_group_rows: int = 1048576,
+    progress: Progress | None = None,
+) -> tuple[Any, Any, npt.NDArray[np.float64]]: ...
+def plot_scatter(
+    x: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int64] | None = None,
+    centroids: npt.NDArray[np.float32] | None = None,
+    title: str = "",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    map: bool = False,
+    width: int = 800,
+    height: int = 600,
+    dark: bool = False,
+    max_markers: int = 20000,
+) -> tuple[str, str]: ...
+def plot_dendrogram(
+    z: npt.NDArray[np.float64],
+    truncate_mode: str | None = None,
+    p: int = 30,
+    color_threshold: float | None = None,
+    cut: float | None = None,
+    labels: list[str] | None = None,
+    title: str = "",
+    leaf_rotation: float = 90.0,
+    width: int = 800,
+    height: int = 600,
+    dark: bool = False,
+) -> str: ...
+def plot_silhouette(
+    x: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    title: str = "",
+    width: int = 800,
+    height: int = 600,
+    dark: bool = False,
+) -> tuple[str, float]: ...
+def svg_to_png(svg: str) -> bytes: ...
 def read_info(path: str, columns: list[str] | None = None) -> dict[str, Any]: ...
 def set_num_threads(n: int) -> None: ...
 def num_threads() -> int: ...

@@ -74,6 +74,15 @@ def test_tree_tools_equal_scipy(blobs):
         b = sh.dendrogram(z, p=p, truncate_mode=trunc, no_plot=True)
         for key in ("icoord", "dcoord", "ivl", "leaves", "color_list", "leaves_color_list"):
             assert a[key] == b[key], (trunc, key)
+        # leaf_label_func names every shown leaf, contracted ones too
+        name = lambda i: f"node {i * 7}"  # noqa: E731
+        a = h.dendrogram(z, p=p, truncate_mode=trunc, no_plot=True, leaf_label_func=name)
+        b = sh.dendrogram(z, p=p, truncate_mode=trunc, no_plot=True, leaf_label_func=name)
+        assert a["ivl"] == b["ivl"], trunc
+    # a count column that disagrees with the children: scipy's maxdists ignores it
+    bad = z.copy()
+    bad[0, 3] = 5
+    np.testing.assert_array_equal(h.maxdists(bad), sh.maxdists(bad))
     assert h.is_valid_linkage(z) and h.is_monotonic(z) == sh.is_monotonic(z)
 
 

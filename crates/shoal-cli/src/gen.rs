@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
-use shoal_data_gen::{Blobs, Generator, Spatial, Uniform};
-use shoal_reader::{LabelWriter, MatrixWriter, StoreType};
+use shoal_data_gen::{write_files, Blobs, Generator, Spatial, Uniform, WriteFilesError};
+use shoal_reader::StoreType;
 
 use crate::cli::{DType, GenCommand, GenCommon, Global};
 use crate::exit::{usage, Interrupted};
@@ -131,54 +131,22 @@ pub fn generate(global: &Global, gen: Generator, outs: &Outputs) -> Result<GenRe
     let start = Instant::now();
     let columns = gen.columns();
     let dim = gen.dim();
-    let rows = gen.rows();
-    for extra in [&outs.labels_out, &outs.centers_out].into_iter().flatten() {
-        if extra == &outs.out {
-            return Err(usage(format!(
-                "{} is given both as --out and as another output",
-                extra.display()
-            )));
-        }
-    }
-    let plan = gen.plan()?;
-    let mut writer = MatrixWriter::create(
-        &outs.out,
-        dim,
-        &columns,
-        store(outs.dtype),
-        outs.row_group_rows,
-    )?;
-    let mut labels = match &outs.labels_out {
-        Some(p) => Some(LabelWriter::create(p, false)?),
-        None => None,
+    let bar = Bar::rows(gen.rows(), "generating", global.quiet);
+    let files = shoal_data_gen::Outputs {
+        out: outs.out.clone(),
+        labels_out: outs.labels_out.clone(),
+        centers_out: outs.centers_out.clone(),
+        store: store(outs.dtype),
+        row_group_rows: outs.row_group_rows,
     };
-    let bar = Bar::rows(rows, "generating", global.quiet);
-    let completed = plan.run(&CANCEL, |pts, labs| -> Result<()> {
-        writer.write(pts)?;
-        if let Some(l) = labels.as_mut() {
-            l.write(labs, None)?;
-        }
-        bar.inc(labs.len() as u64);
-        Ok(())
-    })?;
+    let written = write_files(gen, &files, &CANCEL, &|n| bar.inc(n));
     bar.finish();
-    if !completed {
-        return Err(Interrupted.into());
-    }
-    let written = writer.finish().context("finishing the output")?;
-    if let Some(l) = labels {
-        l.finish().context("finishing the labels")?;
-    }
-    if let Some(p) = &outs.centers_out {
-        let k = plan.centers.len() / dim.max(1);
-        if k == 0 {
-            return Err(usage("--centers-out: uniform data has no centres"));
-        }
-        let mut w = MatrixWriter::create(p, dim, &columns, StoreType::F32, outs.row_group_rows)?;
-        let c: Vec<f32> = plan.centers.iter().map(|&v| v as f32).collect();
-        w.write(&c)?;
-        w.finish()?;
-    }
+    let written = match written {
+        Ok(w) => w,
+        Err(WriteFilesError::Cancelled) => return Err(Interrupted.into()),
+        Err(WriteFilesError::Config(e)) => return Err(usage(e.to_string())),
+        Err(WriteFilesError::Write(e)) => return Err(e.into()),
+    };
     let seconds = start.elapsed().as_secs_f64();
     let file_bytes = std::fs::metadata(&outs.out).map(|m| m.len()).unwrap_or(0);
     Ok(GenReport {

@@ -8,13 +8,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use shoal_engine::hierarchy::{self as eh, LinkageError, Reduce};
-use shoal_engine::kmeans::{Algo, LabelSink, PassTiming};
+use shoal_engine::kmeans::{Algo, LabelSink};
 use shoal_kernels::hierarchy::{
     condensed, condensed_bytes, num_obs_condensed, olo,
     tree::{self, Criterion, Truncate},
     HierarchyError, Merge,
 };
-use shoal_reader::{open, read_npy_f64, AtomicFile, LabelWriter, NpyWriter, Precision, WriteError};
+use shoal_reader::{open, read_npy_f64, AtomicFile, NpyWriter, Precision};
 
 use crate::cli::{
     CophenetArgs, CutCriterion, DendrogramArgs, FclusterArgs, Global, LinkageArgs, MicroAlgo,
@@ -68,22 +68,24 @@ fn write_z(path: &Path, z: &[Merge]) -> Result<NpyWriter<f64>> {
     Ok(w)
 }
 
-/// The cut `criterion` with threshold `t`, checked.
+/// The cut `criterion` with threshold `t`, checked (a bad `-t` is a
+/// [`HierarchyError::Parameter`]: exit 2).
 fn criterion(
     c: CutCriterion,
     t: f64,
     depth: usize,
     monocrit: Option<Vec<f64>>,
     z: &[Merge],
-) -> Result<Criterion> {
+) -> Result<Criterion, HierarchyError> {
+    let bad = |m: String| Err(HierarchyError::Parameter(m));
     if !t.is_finite() {
-        return Err(usage(format!("-t must be a finite number, got {t}")));
+        return bad(format!("-t must be a finite number, got {t}"));
     }
     let count = |t: f64| {
         if t >= 1.0 && t.fract() == 0.0 {
             Ok(t as usize)
         } else {
-            Err(usage(format!(
+            Err(HierarchyError::Parameter(format!(
                 "-t must be a whole number of clusters >= 1 for this criterion, got {t}"
             )))
         }
@@ -92,16 +94,16 @@ fn criterion(
     Ok(match c {
         CutCriterion::Distance => {
             if t < 0.0 {
-                return Err(usage(format!("-t is a distance and must be >= 0, got {t}")));
+                return bad(format!("-t is a distance and must be >= 0, got {t}"));
             }
             Criterion::Distance(t)
         }
         CutCriterion::Maxclust => Criterion::MaxClust(count(t)?),
         CutCriterion::Inconsistent => {
             if t < 0.0 {
-                return Err(usage(format!(
+                return bad(format!(
                     "-t is an inconsistency coefficient and must be >= 0, got {t}"
-                )));
+                ));
             }
             Criterion::Inconsistent { t, depth }
         }
@@ -111,55 +113,6 @@ fn criterion(
             monocrit: mc(),
         },
     })
-}
-
-/// Micro-cluster ids of every row, little-endian u32, to a scratch file
-/// (plain reads and writes: no mapping, so the resident set stays small).
-struct Ids {
-    out: std::io::BufWriter<std::fs::File>,
-    path: std::path::PathBuf,
-}
-
-impl LabelSink for Ids {
-    fn write(&mut self, labels: &[u32], _dist2: &[f32]) -> Result<(), WriteError> {
-        let bytes: Vec<u8> = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.out.write_all(&bytes).map_err(|source| WriteError::Io {
-            path: self.path.clone(),
-            source,
-        })
-    }
-}
-
-/// Flat labels (1..k) to `.npy` or `.parquet`, counting cluster sizes.
-struct Flat {
-    out: LabelWriter,
-    sizes: Vec<u64>,
-    buf: Vec<i32>,
-}
-
-impl Flat {
-    fn create(path: &Path) -> Result<Flat> {
-        Ok(Flat {
-            out: LabelWriter::create(path, false)?,
-            sizes: Vec::new(),
-            buf: Vec::new(),
-        })
-    }
-}
-
-impl LabelSink for Flat {
-    fn write(&mut self, labels: &[u32], _dist2: &[f32]) -> Result<(), WriteError> {
-        self.buf.clear();
-        for &l in labels {
-            let l = l as usize;
-            if l >= self.sizes.len() {
-                self.sizes.resize(l + 1, 0);
-            }
-            self.sizes[l] += 1;
-            self.buf.push(l as i32);
-        }
-        self.out.write(&self.buf, None)
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -219,39 +172,17 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
             precision: args.precision.choice().resolve(&info),
         },
     };
-    // With micro-clusters and --labels, the k-means' last pass also writes
-    // each row's micro-cluster to a scratch file beside the labels, so
-    // labelling is a sequential read rather than a second assignment pass.
-    let scratch = match (&reduce, &args.labels) {
-        (Reduce::MicroClusters { m, .. }, Some(l)) if *m < (1 << 24) => {
-            let dir = match l.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => std::path::PathBuf::from("."),
-            };
-            let tmp = tempfile::Builder::new()
-                .prefix(".shoal-micro-")
-                .tempdir_in(&dir)
-                .with_context(|| format!("creating a scratch directory in {}", dir.display()))?;
-            let path = tmp.path().join("ids.u32");
-            let f = std::fs::File::create(&path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            Some((
-                tmp,
-                path.clone(),
-                Ids {
-                    out: std::io::BufWriter::with_capacity(1 << 20, f),
-                    path,
-                },
-            ))
+    // A bad -t is refused before the work.
+    let rule = |z: &[Merge]| criterion(args.criterion, args.t.unwrap_or(0.0), args.depth, None, z);
+    let labels = match (&args.labels, args.t) {
+        (Some(p), Some(_)) => {
+            rule(&[]).map_err(hier_err)?;
+            Some((p.as_path(), &rule as eh::CutRule<'_>))
         }
         _ => None,
     };
-    let (scratch_path, mut ids_out, _scratch_dir) = match scratch {
-        Some((dir, path, w)) => (Some(path), Some(w), Some(dir)),
-        None => (None, None, None),
-    };
     let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
-    let fitted = eh::linkage(
+    let run = eh::linkage_file(
         src.as_ref(),
         method,
         &reduce,
@@ -260,61 +191,17 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
         memory,
         &CANCEL,
         &bar,
-        ids_out.as_mut().map(|w| w as &mut dyn LabelSink),
+        eh::LinkageOutputs {
+            z: Some(&args.out),
+            labels,
+        },
     );
     bar.finish();
-    let fitted = fitted.map_err(linkage_err)?;
-    let mut passes = fitted.passes.clone();
-    let mut labels_out = None;
-    let mut sizes = None;
-    if let (Some(path), Some(t)) = (&args.labels, args.t) {
-        let crit = criterion(args.criterion, t, args.depth, None, &fitted.z)?;
-        let leaf_labels = eh::cut(&fitted.z, &crit).map_err(linkage_err)?;
-        let mut flat = Flat::create(path)?;
-        if let (Some(ids_path), Some(mut w)) = (&scratch_path, ids_out.take()) {
-            w.out
-                .flush()
-                .with_context(|| format!("writing {}", ids_path.display()))?;
-            drop(w);
-            let t0 = Instant::now();
-            let f = std::fs::File::open(ids_path)
-                .with_context(|| format!("reading {}", ids_path.display()))?;
-            let mut r = std::io::BufReader::with_capacity(1 << 20, f);
-            eh::label_rows_from_ids(&mut r, &fitted, &leaf_labels, &CANCEL, &mut flat)
-                .map_err(linkage_err)?;
-            passes.push(PassTiming {
-                name: "label (from micro-cluster ids)".into(),
-                seconds: t0.elapsed().as_secs_f64(),
-                rows: fitted.rows,
-                peak_rss: crate::output::peak_rss(),
-                over_data: false,
-                searched_rows: None,
-            });
-        } else {
-            let bar = Bar::rows(fitted.rows, "label", global.quiet);
-            let rep = eh::label_rows(
-                src.as_ref(),
-                &fitted,
-                &leaf_labels,
-                &pass,
-                &CANCEL,
-                &bar,
-                &mut flat,
-            );
-            bar.finish();
-            if let Some(p) = rep.map_err(linkage_err)? {
-                passes.push(p);
-            }
-        }
-        sizes = Some(flat.sizes.iter().skip(1).copied().collect::<Vec<u64>>());
-        labels_out = Some(flat);
-    }
-    // Every output is complete before any is renamed into place.
-    let z_out = write_z(&args.out, &fitted.z)?;
-    z_out.finish()?;
-    if let Some(f) = labels_out {
-        f.out.finish()?;
-    }
+    let eh::LinkageRun {
+        fit: fitted,
+        passes,
+        sizes,
+    } = run.map_err(linkage_err)?;
     report(
         args,
         &fitted.z,
@@ -393,16 +280,16 @@ fn linkage_condensed(args: &LinkageArgs, start: Instant) -> Result<()> {
     let mut flat = None;
     let mut sizes = None;
     if let (Some(path), Some(t)) = (&args.labels, args.t) {
-        let crit = criterion(args.criterion, t, args.depth, None, &z)?;
+        let crit = criterion(args.criterion, t, args.depth, None, &z).map_err(hier_err)?;
         let l = tree::fcluster(&z, &crit).map_err(hier_err)?;
-        let mut f = Flat::create(path)?;
+        let mut f = eh::FlatLabels::create(path)?;
         f.write(&l, &[])?;
-        sizes = Some(f.sizes.iter().skip(1).copied().collect());
+        sizes = Some(f.sizes());
         flat = Some(f);
     }
     write_z(&args.out, &z)?.finish()?;
     if let Some(f) = flat {
-        f.out.finish()?;
+        f.finish()?;
     }
     report(
         args,
@@ -511,13 +398,13 @@ pub fn fcluster(_global: &Global, args: &FclusterArgs) -> Result<()> {
         }
         None => None,
     };
-    let crit = criterion(args.criterion, args.t, args.depth, monocrit, &z)?;
+    let crit = criterion(args.criterion, args.t, args.depth, monocrit, &z).map_err(hier_err)?;
     let labels = tree::fcluster(&z, &crit).map_err(hier_err)?;
-    let mut flat = Flat::create(&args.out)?;
+    let mut flat = eh::FlatLabels::create(&args.out)?;
     flat.write(&labels, &[])?;
-    let k = flat.sizes.iter().filter(|&&c| c > 0).count();
-    let sizes: Vec<u64> = flat.sizes.iter().skip(1).copied().collect();
-    flat.out.finish()?;
+    let sizes = flat.sizes();
+    let k = sizes.iter().filter(|&&c| c > 0).count();
+    flat.finish()?;
     if args.json {
         println!(
             "{}",

@@ -1,17 +1,7 @@
 //! Formatting helpers for stdout reports.
 
 /// `1234567` -> `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+pub use shoal_plot::thousands;
 
 /// Bytes as `12.3 MB` (powers of 1000, like `ls -h --si`).
 pub fn bytes(n: u64) -> String {

@@ -11,7 +11,9 @@ use shoal_kernels::hierarchy::tree::{self, Truncate};
 use shoal_kernels::quality::{mean_and_se, silhouette_samples};
 use shoal_kernels::raster::ColourRaster;
 use shoal_plot::dendrogram::DendrogramPlot;
-use shoal_plot::scatter::{plot_area, scatter_svg, Content, Density, Scatter};
+use shoal_plot::scatter::{
+    label_colour, legend_entries, padded, plot_area, scatter_svg, Content, Density, Scatter,
+};
 use shoal_plot::silhouette::SilhouettePlot;
 use shoal_plot::{cluster_colour, render_png, Frame, Rgb};
 use shoal_reader::{open, AtomicFile, OpenOptions, Source};
@@ -145,44 +147,6 @@ fn open_labels(path: &Path, column: &str) -> Result<Box<dyn Source>> {
             ..OpenOptions::default()
         },
     )?)
-}
-
-fn colour_of(label: i64) -> [u8; 3] {
-    let c = cluster_colour((label >= 0).then_some(label as usize));
-    [c.0, c.1, c.2]
-}
-
-/// Legend entries for label sizes (index label + 1): clusters in order,
-/// noise last.
-fn legend(sizes: &[u64], labelled: bool) -> Vec<(String, Rgb)> {
-    let mut out: Vec<(String, Rgb)> = sizes
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(_, &n)| n > 0)
-        .map(|(i, &n)| {
-            let name = if labelled {
-                format!("{} ({})", i - 1, thousands(n))
-            } else {
-                format!("points ({})", thousands(n))
-            };
-            (name, cluster_colour(Some(i - 1)))
-        })
-        .collect();
-    if let Some(&n) = sizes.first().filter(|&&n| n > 0) {
-        out.push((format!("noise ({})", thousands(n)), cluster_colour(None)));
-    }
-    out
-}
-
-/// The data box of the first two columns, padded by 5% (matplotlib's margins).
-fn padded(lo: f64, hi: f64) -> (f64, f64) {
-    let span = hi - lo;
-    if span > 0.0 {
-        (lo - 0.05 * span, hi + 0.05 * span)
-    } else {
-        (lo - 0.5, hi + 0.5)
-    }
 }
 
 /// A figure drawn, before it is written.
@@ -459,7 +423,7 @@ pub fn scatter_figure(
                 colours: &colours,
             },
             centroids,
-            legend: legend(&sizes, lab.is_some()),
+            legend: legend_entries(&sizes, lab.is_some()),
             note: Some(format!("{} points", thousands(info.rows))),
             map,
         };
@@ -472,7 +436,7 @@ pub fn scatter_figure(
             lab.as_deref(),
             pc.as_ref(),
             &empty,
-            &colour_of,
+            &label_colour,
             &pass,
             &CANCEL,
             &bar,
@@ -493,7 +457,7 @@ pub fn scatter_figure(
                 rgb: &raster.rgb,
             }),
             centroids,
-            legend: legend(&sizes, lab.is_some()),
+            legend: legend_entries(&sizes, lab.is_some()),
             note: Some(format!(
                 "{} points, density (colour: mix of the clusters in each pixel; opacity: equalised count)",
                 thousands(raster.total())

@@ -3,6 +3,8 @@
 //! a uniform sample) with every row labelled through its nearest
 //! micro-centroid (or sample point) in one more streaming pass.
 
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -11,7 +13,7 @@ use shoal_kernels::hierarchy::{
 };
 use shoal_kernels::kmeans::Sample;
 use shoal_kernels::{Centroids, Real};
-use shoal_reader::{Points, Precision, Source, WriteError};
+use shoal_reader::{LabelWriter, NpyWriter, Points, Precision, Source, WriteError};
 
 use crate::kmeans::{
     fit, lloyd_pass, Algo, KMeansConfig, KMeansError, KMeansFit, LabelSink, PassTiming, Scaling,
@@ -485,4 +487,211 @@ pub fn label_rows(
 /// Flat labels of the leaves of `z` (1-based, scipy's numbering).
 pub fn cut(z: &[Merge], criterion: &tree::Criterion) -> Result<Vec<u32>, LinkageError> {
     Ok(tree::fcluster(z, criterion)?)
+}
+
+/// Flat labels (1..k, scipy's numbering) to a `.npy` or `.parquet` file,
+/// counting each cluster's rows as they pass.
+#[derive(Debug)]
+pub struct FlatLabels {
+    out: LabelWriter,
+    /// `sizes[l]`: rows labelled `l` (index 0 unused).
+    sizes: Vec<u64>,
+    buf: Vec<i32>,
+}
+
+impl FlatLabels {
+    pub fn create(path: &Path) -> Result<FlatLabels, WriteError> {
+        Ok(FlatLabels {
+            out: LabelWriter::create(path, false)?,
+            sizes: Vec::new(),
+            buf: Vec::new(),
+        })
+    }
+
+    /// Rows in each flat cluster 1..=k, in label order.
+    pub fn sizes(&self) -> Vec<u64> {
+        self.sizes.iter().skip(1).copied().collect()
+    }
+
+    /// Completes the file and renames it into place.
+    pub fn finish(self) -> Result<u64, WriteError> {
+        self.out.finish()
+    }
+}
+
+impl LabelSink for FlatLabels {
+    fn write(&mut self, labels: &[u32], _dist2: &[f32]) -> Result<(), WriteError> {
+        self.buf.clear();
+        for &l in labels {
+            let l = l as usize;
+            if l >= self.sizes.len() {
+                self.sizes.resize(l + 1, 0);
+            }
+            self.sizes[l] += 1;
+            self.buf.push(l as i32);
+        }
+        self.out.write(&self.buf, None)
+    }
+}
+
+/// Micro-cluster ids of every row, little-endian u32, to a scratch file
+/// (plain reads and writes: no mapping, so the resident set stays small).
+struct IdScratch {
+    out: BufWriter<std::fs::File>,
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl IdScratch {
+    /// A scratch file in a fresh directory inside `dir` (beside the labels,
+    /// so it is on the disk that has room for them).
+    fn create(dir: &Path) -> Result<IdScratch, LinkageError> {
+        let scratch = |e: std::io::Error| LinkageError::Scratch(format!("{}: {e}", dir.display()));
+        let tmp = tempfile::Builder::new()
+            .prefix(".shoal-micro-")
+            .tempdir_in(dir)
+            .map_err(scratch)?;
+        let path = tmp.path().join("ids.u32");
+        let f = std::fs::File::create(&path).map_err(scratch)?;
+        Ok(IdScratch {
+            out: BufWriter::with_capacity(1 << 20, f),
+            path,
+            _dir: tmp,
+        })
+    }
+}
+
+impl LabelSink for IdScratch {
+    fn write(&mut self, labels: &[u32], _dist2: &[f32]) -> Result<(), WriteError> {
+        let bytes: Vec<u8> = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.out.write_all(&bytes).map_err(|source| WriteError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// The cut that labels every row, made from the finished tree (a monocrit
+/// criterion's default values depend on it).
+pub type CutRule<'a> = &'a (dyn Fn(&[Merge]) -> Result<tree::Criterion, HierarchyError> + Sync);
+
+/// What [`linkage_file`] writes; each file appears only once all are complete.
+#[derive(Clone, Copy, Default)]
+pub struct LinkageOutputs<'a> {
+    /// The linkage matrix, scipy's (n-1) x 4 float64 `.npy`.
+    pub z: Option<&'a Path>,
+    /// Every row's flat label (1..k) under the cut, in input order.
+    pub labels: Option<(&'a Path, CutRule<'a>)>,
+}
+
+impl std::fmt::Debug for LinkageOutputs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkageOutputs")
+            .field("z", &self.z)
+            .field("labels", &self.labels.map(|l| l.0))
+            .finish()
+    }
+}
+
+/// The outcome of [`linkage_file`].
+#[derive(Debug, Clone)]
+pub struct LinkageRun {
+    pub fit: LinkageFit,
+    /// Every pass, the labelling pass included.
+    pub passes: Vec<PassTiming>,
+    /// Rows per flat cluster 1..=k, when labels were written.
+    pub sizes: Option<Vec<u64>>,
+}
+
+/// The whole file-level job of `shoal linkage` (and of Python's
+/// `shoal.linkage_file`): the tree of `source` as `reduce` says, then, if
+/// asked, every row's flat label under the cut, and the outputs renamed
+/// into place together. With micro-clusters and labels, the k-means' last
+/// pass streams each row's micro-cluster to a scratch file beside the
+/// labels, so labelling is a sequential read, not a second assignment pass.
+#[allow(clippy::too_many_arguments)]
+pub fn linkage_file(
+    source: &dyn Source,
+    method: Method,
+    reduce: &Reduce,
+    optimal_ordering: bool,
+    pass: &PassConfig,
+    memory: u64,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    outputs: LinkageOutputs<'_>,
+) -> Result<LinkageRun, LinkageError> {
+    // Outputs are created (their directories checked) before the work.
+    let mut flat = match outputs.labels {
+        Some((p, _)) => Some(FlatLabels::create(p)?),
+        None => None,
+    };
+    let mut scratch = match (reduce, outputs.labels) {
+        (Reduce::MicroClusters { m, .. }, Some((p, _))) if *m < (1 << 24) => {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            Some(IdScratch::create(dir)?)
+        }
+        _ => None,
+    };
+    let fit = linkage(
+        source,
+        method,
+        reduce,
+        optimal_ordering,
+        pass,
+        memory,
+        cancel,
+        observer,
+        scratch.as_mut().map(|w| w as &mut dyn LabelSink),
+    )?;
+    let mut passes = fit.passes.clone();
+    if let (Some(f), Some((_, rule))) = (flat.as_mut(), outputs.labels) {
+        let leaf_labels = cut(&fit.z, &rule(&fit.z)?)?;
+        match scratch.take() {
+            Some(mut s) => {
+                let t0 = Instant::now();
+                let io =
+                    |e: std::io::Error| LinkageError::Scratch(format!("{}: {e}", s.path.display()));
+                s.out.flush().map_err(io)?;
+                let file = std::fs::File::open(&s.path).map_err(io)?;
+                let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+                label_rows_from_ids(&mut r, &fit, &leaf_labels, cancel, f)?;
+                passes.push(PassTiming {
+                    name: "label (from micro-cluster ids)".into(),
+                    seconds: t0.elapsed().as_secs_f64(),
+                    rows: fit.rows,
+                    peak_rss: crate::peak_rss(),
+                    over_data: false,
+                    searched_rows: None,
+                });
+            }
+            None => {
+                if let Some(p) = label_rows(source, &fit, &leaf_labels, pass, cancel, observer, f)?
+                {
+                    passes.push(p);
+                }
+            }
+        }
+    }
+    // Every output is complete before any is renamed into place.
+    let z_out = match outputs.z {
+        Some(p) => {
+            let mut w = NpyWriter::<f64>::create(p, Some(4))?;
+            let flat_z: Vec<f64> = fit.z.iter().flat_map(|m| m.to_row()).collect();
+            w.write(&flat_z)?;
+            Some(w)
+        }
+        None => None,
+    };
+    if let Some(w) = z_out {
+        w.finish()?;
+    }
+    let sizes = flat.as_ref().map(FlatLabels::sizes);
+    if let Some(f) = flat {
+        f.finish()?;
+    }
+    Ok(LinkageRun { fit, passes, sizes })
 }

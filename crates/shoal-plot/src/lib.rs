@@ -26,6 +26,19 @@ pub use render::{
 };
 pub use svg::Svg;
 
+/// `1234567` as `1,234,567`, for figure notes and legends.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// Colours of a figure's frame and text.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Theme {

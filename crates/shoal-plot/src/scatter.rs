@@ -48,6 +48,50 @@ pub struct Scatter<'a> {
     pub map: bool,
 }
 
+/// Legend entries for cluster sizes (`sizes[l + 1]`: rows labelled `l`,
+/// `sizes[0]`: noise): clusters in order, noise last. Without labels the
+/// one entry is "points".
+pub fn legend_entries(sizes: &[u64], labelled: bool) -> Vec<(String, Rgb)> {
+    let mut out: Vec<(String, Rgb)> = sizes
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, &n)| n > 0)
+        .map(|(i, &n)| {
+            let name = if labelled {
+                format!("{} ({})", i - 1, crate::thousands(n))
+            } else {
+                format!("points ({})", crate::thousands(n))
+            };
+            (name, crate::cluster_colour(Some(i - 1)))
+        })
+        .collect();
+    if let Some(&n) = sizes.first().filter(|&&n| n > 0) {
+        out.push((
+            format!("noise ({})", crate::thousands(n)),
+            crate::cluster_colour(None),
+        ));
+    }
+    out
+}
+
+/// A data range padded by 5% each side (matplotlib's margins); a single
+/// value gets half a unit each side.
+pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    let span = hi - lo;
+    if span > 0.0 {
+        (lo - 0.05 * span, hi + 0.05 * span)
+    } else {
+        (lo - 0.5, hi + 0.5)
+    }
+}
+
+/// The colour of label `l` in a density raster (noise, -1, grey).
+pub fn label_colour(l: i64) -> [u8; 3] {
+    let c = crate::cluster_colour((l >= 0).then_some(l as usize));
+    [c.0, c.1, c.2]
+}
+
 /// The centroid marker's red (matplotlib's `r`).
 pub const CENTROID_RED: Rgb = Rgb(255, 0, 0);
 

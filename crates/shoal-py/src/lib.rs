@@ -9,22 +9,39 @@
 // no unsafe block of its own.
 #![allow(unsafe_code)]
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+mod plot;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use numpy::ndarray::Array2;
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyValueError,
+};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
+use shoal_data_gen::{
+    write_files, Blobs, GenError, Generator, Outputs as GenOutputs, Spatial, Uniform,
+    WriteFilesError,
+};
+use shoal_engine::exact::{
+    dbscan_file as dbscan_file_engine, DbscanParams, ExactError, PrecisionChoice,
+};
+use shoal_engine::hierarchy::{self as eh, LinkageError, Reduce};
 use shoal_engine::kmeans::{self as km, Algo, Init, KMeansConfig, KMeansError, LabelSink};
-use shoal_engine::{EngineError, PassConfig, Silent};
+use shoal_engine::{EngineError, Observer, PassConfig, PassStart};
 use shoal_kernels::hierarchy::tree::{self, Criterion, Truncate};
-use shoal_kernels::hierarchy::{condensed, olo, vector, Merge, Method};
+use shoal_kernels::hierarchy::{condensed, olo, vector, HierarchyError, Merge, Method};
 use shoal_kernels::vq::{self, Metric};
-use shoal_reader::{ErrorClass, OpenOptions, ReadError, SliceSource, WriteError};
+use shoal_reader::{
+    ErrorClass, LabelWriter, OpenOptions, Precision, ReadError, SliceSource, Source, StoreType,
+    WriteError,
+};
 
 /// Two arrays handed back together.
 type Pair<'py, A, B> = PyResult<(Bound<'py, A>, Bound<'py, B>)>;
@@ -77,32 +94,92 @@ fn matrix<'py, T: numpy::Element>(
     Ok(a.into_pyarray(py))
 }
 
+/// Progress of the running work, kept by the worker thread (an
+/// [`Observer`]) and read by the thread that holds the GIL.
+#[derive(Default)]
+struct Progress {
+    pass: Mutex<Option<PassStart>>,
+    rows: AtomicU64,
+}
+
+impl Observer for Progress {
+    fn pass_started(&self, pass: &PassStart) {
+        if let Ok(mut p) = self.pass.lock() {
+            *p = Some(pass.clone());
+        }
+        self.rows.store(0, Ordering::Relaxed);
+    }
+
+    fn rows_done(&self, rows: u64) {
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+    }
+}
+
+impl Progress {
+    /// Hands the state to `callback(name, index, max_passes, rows_done,
+    /// rows_total)`; nothing before the first pass starts.
+    fn report(&self, callback: &Bound<'_, PyAny>) -> PyResult<()> {
+        let pass = match self.pass.lock() {
+            Ok(p) => p.clone(),
+            Err(_) => None,
+        };
+        if let Some(p) = pass {
+            let done = self.rows.load(Ordering::Relaxed).min(p.rows);
+            callback.call1((p.name, p.index, p.max_passes, done, p.rows))?;
+        }
+        Ok(())
+    }
+}
+
+/// How often a progress callback is called.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
 /// Runs `work` on another thread with the GIL released, checking for
-/// Ctrl-C every 100 ms: on KeyboardInterrupt the work is told to stop
-/// (`cancel`), waited for, and the interrupt raised.
-fn cancellable<R: Send>(py: Python<'_>, work: impl FnOnce(&AtomicBool) -> R + Send) -> PyResult<R> {
+/// Ctrl-C every 20 ms: on KeyboardInterrupt the work is told to stop
+/// (`cancel`), waited for, and the interrupt raised. `progress`, when
+/// given, is called every 100 ms and once at the end with the running
+/// pass (see [`Progress::report`]); an exception it raises stops the work
+/// the same way.
+fn cancellable<R: Send>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    work: impl FnOnce(&AtomicBool, &dyn Observer) -> R + Send,
+) -> PyResult<R> {
     let cancel = AtomicBool::new(false);
     let done = AtomicBool::new(false);
+    let state = Progress::default();
     let (out, interrupted) = std::thread::scope(|s| {
         let h = s.spawn(|| {
-            let r = work(&cancel);
+            let r = work(&cancel, &state);
             done.store(true, Ordering::Release);
             r
         });
         let mut interrupted = None;
+        let mut last = Instant::now();
         while !done.load(Ordering::Acquire) {
             py.detach(|| std::thread::sleep(Duration::from_millis(20)));
-            if interrupted.is_none() {
-                if let Err(e) = py.check_signals() {
-                    cancel.store(true, Ordering::Release);
-                    interrupted = Some(e);
+            if interrupted.is_some() {
+                continue;
+            }
+            let mut check = py.check_signals();
+            if let (Ok(()), Some(cb)) = (&check, progress) {
+                if last.elapsed() >= PROGRESS_EVERY {
+                    last = Instant::now();
+                    check = state.report(cb);
                 }
+            }
+            if let Err(e) = check {
+                cancel.store(true, Ordering::Release);
+                interrupted = Some(e);
             }
         }
         (py.detach(|| h.join()), interrupted)
     });
     if let Some(e) = interrupted {
         return Err(e);
+    }
+    if let Some(cb) = progress {
+        state.report(cb)?;
     }
     out.map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("shoal: a worker thread panicked"))
 }
@@ -185,6 +262,19 @@ fn z_out<'py>(py: Python<'py>, z: &[Merge]) -> PyResult<Bound<'py, PyArray2<f64>
 }
 
 fn z_in(z: &PyReadonlyArray2<'_, f64>) -> PyResult<Vec<Merge>> {
+    z_rows(z, tree::from_rows)
+}
+
+/// A linkage matrix whose count column is not read (scipy's `maxdists`
+/// and `maxinconsts` ignore it): counts come from the children.
+fn z_in_recounted(z: &PyReadonlyArray2<'_, f64>) -> PyResult<Vec<Merge>> {
+    z_rows(z, tree::from_rows_recounted)
+}
+
+fn z_rows(
+    z: &PyReadonlyArray2<'_, f64>,
+    read: fn(&[[f64; 4]]) -> Result<Vec<Merge>, HierarchyError>,
+) -> PyResult<Vec<Merge>> {
     let (v, d) = rows(z)?;
     if d != 4 {
         return Err(value_err("Linkage matrix 'Z' must have 4 columns."));
@@ -193,7 +283,7 @@ fn z_in(z: &PyReadonlyArray2<'_, f64>) -> PyResult<Vec<Merge>> {
         .chunks_exact(4)
         .map(|c| [c[0], c[1], c[2], c[3]])
         .collect();
-    tree::from_rows(&r).map_err(value_err)
+    read(&r).map_err(value_err)
 }
 
 #[pyfunction]
@@ -339,7 +429,7 @@ fn maxdists<'py>(
     py: Python<'py>,
     z: PyReadonlyArray2<'py, f64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let z = z_in(&z)?;
+    let z = z_in_recounted(&z)?;
     Ok(tree::maxdists(&z).into_pyarray(py))
 }
 
@@ -349,7 +439,7 @@ fn maxinconsts<'py>(
     z: PyReadonlyArray2<'py, f64>,
     r: PyReadonlyArray2<'py, f64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let z = z_in(&z)?;
+    let z = z_in_recounted(&z)?;
     let (v, _) = rows(&r)?;
     let r: Vec<[f64; 4]> = v
         .chunks_exact(4)
@@ -421,6 +511,16 @@ fn dendrogram<'py>(
 
 // ---- sklearn.cluster.DBSCAN ----
 
+fn dbscan_metric(name: &str) -> PyResult<shoal_kernels::dbscan::Metric> {
+    match name {
+        "euclidean" => Ok(shoal_kernels::dbscan::Metric::Euclidean),
+        "haversine" => Ok(shoal_kernels::dbscan::Metric::Haversine),
+        o => Err(value_err(format!(
+            "shoal's DBSCAN computes the 'euclidean' and 'haversine' metrics, not {o:?}"
+        ))),
+    }
+}
+
 /// scikit-learn's DBSCAN (its labels exactly): labels (-1 noise) and core
 /// flags. `haversine` takes (latitude, longitude) in degrees, `eps` in radians.
 #[pyfunction]
@@ -432,15 +532,7 @@ fn dbscan<'py>(
     metric: &str,
 ) -> Pair<'py, PyArray1<i32>, PyArray1<bool>> {
     let (v, d) = rows(&x)?;
-    let m = match metric {
-        "euclidean" => shoal_kernels::dbscan::Metric::Euclidean,
-        "haversine" => shoal_kernels::dbscan::Metric::Haversine,
-        o => {
-            return Err(value_err(format!(
-                "shoal's DBSCAN computes the 'euclidean' and 'haversine' metrics, not {o:?}"
-            )))
-        }
-    };
+    let m = dbscan_metric(metric)?;
     let r = py
         .detach(|| shoal_kernels::dbscan::dbscan(v, d, eps, min_samples, m))
         .map_err(value_err)?;
@@ -586,7 +678,7 @@ fn fit_dict<'py>(
 
 /// k-means on a float32 C-contiguous array, borrowed (no copy).
 #[pyfunction]
-#[pyo3(signature = (x, k, algorithm="lloyd", init="k-means++", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, batch_size=1024, memory=268435456))]
+#[pyo3(signature = (x, k, algorithm="lloyd", init="k-means++", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, batch_size=1024, memory=268435456, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn kmeans_fit<'py>(
     py: Python<'py>,
@@ -602,6 +694,7 @@ fn kmeans_fit<'py>(
     sample_size: Option<usize>,
     batch_size: usize,
     memory: u64,
+    progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (v, d) = rows(&x)?;
     let given = match &init_centers {
@@ -626,9 +719,9 @@ fn kmeans_fit<'py>(
     // that is under 3% of the array (a fit adds under 5% of X.nbytes).
     cfg.bounds = 8.0 * (v.len() / d.max(1)) as f64 <= 0.03 * (4 * v.len()) as f64;
     let src = SliceSource::new(v, d, "X").map_err(|e| read_err(&e))?;
-    let (f, labels) = cancellable(py, |cancel| {
+    let (f, labels) = cancellable(py, progress.as_ref(), |cancel, obs| {
         let mut sink = Labels(Vec::with_capacity(v.len() / d.max(1)));
-        km::fit(&src, &cfg, cancel, &Silent, Some(&mut sink)).map(|f| (f, sink.0))
+        km::fit(&src, &cfg, cancel, obs, Some(&mut sink)).map(|f| (f, sink.0))
     })?
     .map_err(kmeans_err)?;
     fit_dict(py, f, Some(labels))
@@ -636,7 +729,7 @@ fn kmeans_fit<'py>(
 
 /// k-means over a file of any size, streamed.
 #[pyfunction]
-#[pyo3(signature = (path, k, columns=None, algorithm="lloyd", init="k-means++", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, batch_size=1024, memory=268435456, labels_out=None))]
+#[pyo3(signature = (path, k, columns=None, algorithm="lloyd", init="k-means++", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, batch_size=1024, memory=268435456, labels_out=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn kmeans_fit_file<'py>(
     py: Python<'py>,
@@ -654,15 +747,9 @@ fn kmeans_fit_file<'py>(
     batch_size: usize,
     memory: u64,
     labels_out: Option<std::path::PathBuf>,
+    progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let src = shoal_reader::open(
-        &path,
-        &OpenOptions {
-            columns,
-            ..OpenOptions::default()
-        },
-    )
-    .map_err(|e| read_err(&e))?;
+    let src = open_source(&path, columns)?;
     let d = src.info().dim;
     let given = match &init_centers {
         Some(c) => Some(rows(c)?.0.to_vec()),
@@ -686,12 +773,12 @@ fn kmeans_fit_file<'py>(
         Some(p) => Some(km::LabelFile::create(p).map_err(|e| PyOSError::new_err(e.to_string()))?),
         None => None,
     };
-    let f = cancellable(py, |cancel| {
+    let f = cancellable(py, progress.as_ref(), |cancel, obs| {
         let r = km::fit(
             src.as_ref(),
             &cfg,
             cancel,
-            &Silent,
+            obs,
             out.as_mut().map(|o| o as &mut dyn LabelSink),
         );
         // the labels file is renamed into place only after a whole fit
@@ -707,7 +794,7 @@ fn kmeans_fit_file<'py>(
 /// scipy's vq over a file of any size, streamed: every row's nearest
 /// centroid and distance written to `out` (.npy or .parquet), atomically.
 #[pyfunction]
-#[pyo3(signature = (path, centroids, out, columns=None, memory=268435456))]
+#[pyo3(signature = (path, centroids, out, columns=None, memory=268435456, progress=None))]
 fn assign_file<'py>(
     py: Python<'py>,
     path: std::path::PathBuf,
@@ -715,20 +802,14 @@ fn assign_file<'py>(
     out: std::path::PathBuf,
     columns: Option<Vec<String>>,
     memory: u64,
+    progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let src = shoal_reader::open(
-        &path,
-        &OpenOptions {
-            columns,
-            ..OpenOptions::default()
-        },
-    )
-    .map_err(|e| read_err(&e))?;
+    let src = open_source(&path, columns)?;
     let (c, d) = rows(&centroids)?;
     let scaling = km::Scaling::identity(d);
     let pass = PassConfig::for_memory(memory, d, rayon::current_num_threads());
     let sink = km::LabelFile::create(&out).map_err(|e| PyOSError::new_err(e.to_string()))?;
-    let run = cancellable(py, |cancel| {
+    let run = cancellable(py, progress.as_ref(), |cancel, obs| {
         let mut sink = sink;
         let r = shoal_engine::assign::assign_file(
             src.as_ref(),
@@ -736,7 +817,7 @@ fn assign_file<'py>(
             &scaling,
             &pass,
             cancel,
-            &Silent,
+            obs,
             &mut sink,
         );
         r.and_then(|run| sink.finish().map(|_| run).map_err(Into::into))
@@ -758,6 +839,384 @@ fn assign_file<'py>(
     Ok(d)
 }
 
+/// Opens a file as a source, with `columns` selected.
+fn open_source(path: &Path, columns: Option<Vec<String>>) -> PyResult<Box<dyn Source>> {
+    shoal_reader::open(
+        path,
+        &OpenOptions {
+            columns,
+            ..OpenOptions::default()
+        },
+    )
+    .map_err(|e| read_err(&e))
+}
+
+// ---- files: linkage, DBSCAN, generation ----
+
+fn linkage_err(e: LinkageError) -> PyErr {
+    match e {
+        LinkageError::KMeans(k) => kmeans_err(k),
+        LinkageError::Engine(EngineError::Cancelled) => PyKeyboardInterrupt::new_err("interrupted"),
+        LinkageError::Engine(EngineError::Read(r)) => read_err(&r),
+        LinkageError::Write(w) => PyOSError::new_err(w.to_string()),
+        LinkageError::NoMemory(m) => PyMemoryError::new_err(m),
+        LinkageError::Scratch(m) => PyOSError::new_err(m),
+        other => value_err(other),
+    }
+}
+
+fn precision_choice(name: &str) -> PyResult<PrecisionChoice> {
+    match name {
+        "auto" => Ok(PrecisionChoice::Auto),
+        "f32" | "float32" => Ok(PrecisionChoice::F32),
+        "f64" | "float64" => Ok(PrecisionChoice::F64),
+        o => Err(value_err(format!(
+            "precision must be 'auto', 'float32' or 'float64', got {o:?}"
+        ))),
+    }
+}
+
+/// Hierarchical clustering of a file of any size: exact (every row a
+/// leaf, in memory), or of `micro_clusters` weighted k-means centroids, or
+/// of a seeded `sample` of rows; with `labels_out` and a cut, every row's
+/// flat label streamed to that file. The engine's `linkage_file`, as
+/// `shoal linkage` runs it.
+#[pyfunction]
+#[pyo3(signature = (path, method, columns=None, micro_clusters=None, sample=None, micro_algorithm="minibatch", optimal_ordering=false, seed=0, precision="auto", memory=1073741824, z_out=None, labels_out=None, criterion="maxclust", t=None, depth=2, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn linkage_file<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    method: &str,
+    columns: Option<Vec<String>>,
+    micro_clusters: Option<usize>,
+    sample: Option<usize>,
+    micro_algorithm: &str,
+    optimal_ordering: bool,
+    seed: u64,
+    precision: &str,
+    memory: u64,
+    z_out: Option<PathBuf>,
+    labels_out: Option<PathBuf>,
+    criterion: &str,
+    t: Option<f64>,
+    depth: usize,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let m = self::method(method)?;
+    let src = open_source(&path, columns)?;
+    let info = src.info().clone();
+    let pass = PassConfig::for_memory(memory, info.dim, rayon::current_num_threads());
+    let reduce = match (micro_clusters, sample) {
+        (Some(_), Some(_)) => return Err(value_err("give micro_clusters or sample, not both")),
+        (Some(k), None) | (None, Some(k)) if k < 2 => {
+            return Err(value_err("micro_clusters and sample need M >= 2"))
+        }
+        (Some(k), None) => {
+            let algo = match micro_algorithm {
+                "lloyd" => Algo::Lloyd,
+                "minibatch" => Algo::MiniBatch,
+                o => {
+                    return Err(value_err(format!(
+                        "micro_algorithm must be 'minibatch' or 'lloyd', got {o:?}"
+                    )))
+                }
+            };
+            Reduce::MicroClusters {
+                m: k,
+                kmeans: eh::micro_kmeans_config(k, algo, seed, &pass, memory),
+            }
+        }
+        (None, Some(k)) => Reduce::Sample { m: k, seed },
+        (None, None) => Reduce::Exact {
+            precision: precision_choice(precision)?.resolve(&info),
+        },
+    };
+    let t = t.unwrap_or(f64::NAN);
+    let rule = |z: &[Merge]| -> Result<Criterion, HierarchyError> {
+        let param = HierarchyError::Parameter;
+        let bad = |m: String| Err(param(m));
+        let count = || {
+            if t >= 1.0 && t.fract() == 0.0 {
+                Ok(t as usize)
+            } else {
+                Err(param(format!(
+                    "t must be a whole number of clusters >= 1, got {t}"
+                )))
+            }
+        };
+        match criterion {
+            _ if !t.is_finite() => bad(format!("t must be a finite number, got {t}")),
+            "distance" | "inconsistent" if t < 0.0 => bad(format!("t must be >= 0, got {t}")),
+            "distance" => Ok(Criterion::Distance(t)),
+            "inconsistent" => Ok(Criterion::Inconsistent { t, depth }),
+            "maxclust" => Ok(Criterion::MaxClust(count()?)),
+            "monocrit" => Ok(Criterion::Monocrit {
+                t,
+                monocrit: tree::maxdists(z),
+            }),
+            "maxclust_monocrit" => Ok(Criterion::MaxClustMonocrit {
+                t: count()?,
+                monocrit: tree::maxdists(z),
+            }),
+            o => bad(format!("Invalid cluster formation criterion: {o}")),
+        }
+    };
+    let labels = match &labels_out {
+        Some(p) => {
+            rule(&[]).map_err(value_err)?;
+            Some((p.as_path(), &rule as eh::CutRule<'_>))
+        }
+        None => None,
+    };
+    let outputs = eh::LinkageOutputs {
+        z: z_out.as_deref(),
+        labels,
+    };
+    let run = cancellable(py, progress.as_ref(), |cancel, obs| {
+        eh::linkage_file(
+            src.as_ref(),
+            m,
+            &reduce,
+            optimal_ordering,
+            &pass,
+            memory,
+            cancel,
+            obs,
+            outputs,
+        )
+    })?
+    .map_err(linkage_err)?;
+    let f = &run.fit;
+    let out = PyDict::new(py);
+    out.set_item("Z", self::z_out(py, &f.z)?)?;
+    out.set_item("rows", f.rows)?;
+    if let Some(cb) = &f.codebook {
+        out.set_item("leaves", matrix(py, cb.clone(), f.dim)?)?;
+    }
+    if let Some(w) = &f.weights {
+        out.set_item("weights", w.clone().into_pyarray(py))?;
+    }
+    if let Some(to_leaf) = &f.micro_to_leaf {
+        out.set_item("micro_to_leaf", to_leaf.clone().into_pyarray(py))?;
+    }
+    out.set_item("algorithm", f.algorithm.name())?;
+    out.set_item(
+        "precision",
+        f.points
+            .as_ref()
+            .map_or(Precision::F32, |p| p.precision())
+            .name(),
+    )?;
+    out.set_item("sizes", run.sizes.clone())?;
+    out.set_item("passes", run.passes.len())?;
+    Ok(out)
+}
+
+/// scikit-learn's DBSCAN of every row of a file (the rows are read into
+/// memory in the file's precision; the grid needs no distance matrix).
+/// `haversine` takes latitude and longitude in degrees, `eps` in radians.
+#[pyfunction]
+#[pyo3(signature = (path, eps, min_samples, metric="euclidean", columns=None, precision="auto", labels_out=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn dbscan_file<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    eps: f64,
+    min_samples: usize,
+    metric: &str,
+    columns: Option<Vec<String>>,
+    precision: &str,
+    labels_out: Option<PathBuf>,
+    progress: Option<Bound<'py, PyAny>>,
+) -> Pair<'py, PyArray1<i32>, PyArray1<bool>> {
+    let metric = dbscan_metric(metric)?;
+    if !(eps.is_finite() && eps > 0.0) {
+        return Err(value_err(format!("eps must be > 0, got {eps}")));
+    }
+    let src = open_source(&path, columns)?;
+    let params = DbscanParams {
+        eps,
+        min_samples,
+        metric,
+        precision: precision_choice(precision)?,
+    };
+    let out = match &labels_out {
+        Some(p) => {
+            Some(LabelWriter::create(p, false).map_err(|e| PyOSError::new_err(e.to_string()))?)
+        }
+        None => None,
+    };
+    let run = cancellable(py, progress.as_ref(), |cancel, _obs| {
+        dbscan_file_engine(src.as_ref(), &params, cancel, out)
+    })?
+    .map_err(|e| match e {
+        ExactError::Engine(EngineError::Cancelled) => PyKeyboardInterrupt::new_err("interrupted"),
+        ExactError::Engine(EngineError::Read(r)) => read_err(&r),
+        ExactError::Write(w) => PyOSError::new_err(w.to_string()),
+        other => value_err(other),
+    })?;
+    Ok((
+        run.result.labels.into_pyarray(py),
+        run.result.core.into_pyarray(py),
+    ))
+}
+
+/// The generator `kind` ("blobs", "spatial", "uniform") with its parameters.
+#[allow(clippy::too_many_arguments)]
+fn generator(
+    kind: &str,
+    rows: u64,
+    dim: usize,
+    k: usize,
+    seed: u64,
+    spread: f64,
+    center_box: f64,
+    zipf: Option<f64>,
+    noise: Option<f64>,
+    bbox: Option<[f64; 4]>,
+) -> PyResult<Generator> {
+    Ok(match kind {
+        "blobs" => {
+            let mut b = Blobs::new(rows, dim, k, seed);
+            b.spread = spread;
+            b.center_box = center_box;
+            b.zipf = zipf.unwrap_or(b.zipf);
+            b.noise = noise.unwrap_or(b.noise);
+            Generator::Blobs(b)
+        }
+        "spatial" => {
+            let mut g = Spatial::new(rows, k, seed);
+            g.zipf = zipf.unwrap_or(g.zipf);
+            g.noise = noise.unwrap_or(g.noise);
+            g.bbox = bbox.unwrap_or(g.bbox);
+            Generator::Spatial(g)
+        }
+        "uniform" => Generator::Uniform(Uniform {
+            rows,
+            dim,
+            seed,
+            half_width: center_box,
+        }),
+        o => return Err(value_err(format!("unknown generator {o:?}"))),
+    })
+}
+
+/// A seeded synthetic set (the generator of `shoal gen`): in memory as
+/// (points float32, labels int32, centres float64), or streamed to `out`
+/// (and `labels_out`, `centers_out`) when given, then (None, None, centres).
+#[pyfunction]
+#[pyo3(signature = (kind, rows, dim=2, k=3, seed=0, spread=1.0, center_box=10.0, zipf=None, noise=None, bbox=None, out=None, labels_out=None, centers_out=None, dtype="float32", row_group_rows=1048576, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn generate<'py>(
+    py: Python<'py>,
+    kind: &str,
+    rows: u64,
+    dim: usize,
+    k: usize,
+    seed: u64,
+    spread: f64,
+    center_box: f64,
+    zipf: Option<f64>,
+    noise: Option<f64>,
+    bbox: Option<[f64; 4]>,
+    out: Option<PathBuf>,
+    labels_out: Option<PathBuf>,
+    centers_out: Option<PathBuf>,
+    dtype: &str,
+    row_group_rows: usize,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let gen = generator(
+        kind, rows, dim, k, seed, spread, center_box, zipf, noise, bbox,
+    )?;
+    let d = gen.dim();
+    let columns = gen.columns();
+    let gen_err = |e: WriteFilesError| match e {
+        WriteFilesError::Cancelled => PyKeyboardInterrupt::new_err("interrupted"),
+        WriteFilesError::Config(c) => value_err(c),
+        WriteFilesError::Write(w) => PyOSError::new_err(w.to_string()),
+    };
+    let start = |obs: &dyn Observer| {
+        obs.pass_started(&PassStart {
+            name: "generating".into(),
+            index: 1,
+            max_passes: Some(1),
+            rows,
+            inertia: None,
+        })
+    };
+    match out {
+        Some(out) => {
+            let store = match dtype {
+                "float32" | "f32" => StoreType::F32,
+                "float64" | "f64" => StoreType::F64,
+                "float16" | "f16" => StoreType::F16,
+                o => {
+                    return Err(value_err(format!(
+                        "dtype must be float32, float64 or float16, got {o:?}"
+                    )))
+                }
+            };
+            let files = GenOutputs {
+                out,
+                labels_out,
+                centers_out,
+                store,
+                row_group_rows: row_group_rows.max(1),
+            };
+            let centres = gen.clone().plan().map_err(value_err)?.centers;
+            cancellable(py, progress.as_ref(), |cancel, obs| {
+                start(obs);
+                write_files(gen, &files, cancel, &|n| obs.rows_done(n))
+            })?
+            .map_err(gen_err)?;
+            let c = matrix(py, centres, d)?;
+            PyTuple::new(py, [py.None(), py.None(), c.into_any().unbind()])
+        }
+        None => {
+            if labels_out.is_some() || centers_out.is_some() {
+                return Err(value_err("labels_out and centers_out go with out"));
+            }
+            let plan = gen.plan().map_err(value_err)?;
+            let cap = usize::try_from(rows).map_err(value_err)?;
+            let (x, l) = cancellable(py, progress.as_ref(), |cancel, obs| {
+                start(obs);
+                let (mut x, mut l) = (Vec::new(), Vec::new());
+                x.try_reserve_exact(cap.saturating_mul(d))
+                    .map_err(|_| WriteFilesError::Config(GenError::Invalid(format!(
+                        "{rows} x {d} float32 values do not fit in memory; give out= to stream them to a file"
+                    ))))?;
+                l.reserve_exact(cap);
+                let done = plan.run(cancel, |p, lab| -> Result<(), WriteFilesError> {
+                    x.extend_from_slice(p);
+                    l.extend_from_slice(lab);
+                    obs.rows_done(lab.len() as u64);
+                    Ok(())
+                })?;
+                if done {
+                    Ok((x, l))
+                } else {
+                    Err(WriteFilesError::Cancelled)
+                }
+            })?
+            .map_err(gen_err)?;
+            let _ = columns;
+            let x = matrix(py, x, d)?;
+            let l = l.into_pyarray(py);
+            let c = matrix(py, plan.centers, d)?;
+            PyTuple::new(
+                py,
+                [
+                    x.into_any().unbind(),
+                    l.into_any().unbind(),
+                    c.into_any().unbind(),
+                ],
+            )
+        }
+    }
+}
+
 /// What a file holds: rows, dimension, columns, storage, format.
 #[pyfunction]
 #[pyo3(signature = (path, columns=None))]
@@ -766,14 +1225,7 @@ fn read_info<'py>(
     path: std::path::PathBuf,
     columns: Option<Vec<String>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let src = shoal_reader::open(
-        &path,
-        &OpenOptions {
-            columns,
-            ..OpenOptions::default()
-        },
-    )
-    .map_err(|e| read_err(&e))?;
+    let src = open_source(&path, columns)?;
     let i = src.info();
     let out = PyDict::new(py);
     out.set_item("path", i.path.display().to_string())?;
@@ -833,6 +1285,13 @@ fn _shoal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kmeans_fit_file, m)?)?;
     m.add_function(wrap_pyfunction!(assign_file, m)?)?;
     m.add_function(wrap_pyfunction!(read_info, m)?)?;
+    m.add_function(wrap_pyfunction!(linkage_file, m)?)?;
+    m.add_function(wrap_pyfunction!(dbscan_file, m)?)?;
+    m.add_function(wrap_pyfunction!(generate, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_scatter, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_dendrogram, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_silhouette, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::svg_to_png, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     Ok(())

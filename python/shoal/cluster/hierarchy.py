@@ -602,19 +602,20 @@ def dendrogram(
 ) -> dict[str, Any]:
     """scipy's dendrogram data (icoord, dcoord, ivl, leaves, color_list,
     leaves_color_list); drawn with matplotlib unless ``no_plot``."""
+    # scipy checks the labels before the tree
+    if labels is not None and np.asarray(Z).shape[0] + 1 != len(labels):
+        raise ValueError("Dimensions of Z and labels must be consistent.")
     Z = _z(Z)
     if orientation not in ("top", "left", "bottom", "right"):
         raise ValueError("orientation must be one of 'top', 'left', 'bottom', or 'right'")
-    if labels is not None and Z.shape[0] + 1 != len(labels):
-        raise ValueError("Dimensions of Z and labels must be consistent.")
-    if count_sort or distance_sort or leaf_label_func is not None or link_color_func is not None:
+    if count_sort or distance_sort or link_color_func is not None:
         raise NotImplementedError(
-            "shoal's dendrogram does not implement count_sort, distance_sort, "
-            "leaf_label_func or link_color_func yet"
+            "shoal's dendrogram does not implement count_sort, distance_sort or link_color_func yet"
         )
-    if truncate_mode not in (None, "none", "lastp", "level", "mlab"):
+    if truncate_mode not in (None, "none", "lastp", "level", "mtica"):
         raise ValueError("Invalid truncation mode.")
-    tm = None if truncate_mode in (None, "none", "mlab") else truncate_mode
+    # 'mtica' is scipy's old name for 'level'
+    tm = {None: None, "none": None, "mtica": "level"}.get(truncate_mode, truncate_mode)
     ct = color_threshold
     if ct is not None and ct <= 0:
         ct = 0.0
@@ -628,10 +629,13 @@ def dendrogram(
         return pal[(int(c[1:]) - 1) % len(pal)]
 
     r["color_list"] = [recolour(c) for c in r["color_list"]]
-    if labels is not None:
+    if leaf_label_func is not None:
+        # scipy: the function names every shown leaf, singleton or not
+        r["ivl"] = [leaf_label_func(int(i)) for i in r["leaves"]]
+    elif labels is not None:
         labels = list(labels)
         r["ivl"] = [str(labels[int(v)]) if not v.startswith("(") else v for v in r["ivl"]]
-    if not show_leaf_counts:
+    if not show_leaf_counts and leaf_label_func is None:
         r["ivl"] = ["" if v.startswith("(") else v for v in r["ivl"]]
     r["leaves_color_list"] = _leaves_colours(r)
     if not get_leaves:

@@ -20,6 +20,17 @@ fn invalid(row: usize, reason: impl Into<String>) -> HierarchyError {
 /// before use and used once; heights finite and >= 0) and that each count is
 /// the sum of its children's.
 pub fn from_rows(rows: &[[f64; 4]]) -> Result<Vec<Merge>, HierarchyError> {
+    read_rows(rows, true)
+}
+
+/// [`from_rows`] for the functions whose scipy counterparts never read the
+/// count column (`maxdists`, `maxinconsts`): counts are taken from the
+/// children, whatever column 3 says; the other checks stand.
+pub fn from_rows_recounted(rows: &[[f64; 4]]) -> Result<Vec<Merge>, HierarchyError> {
+    read_rows(rows, false)
+}
+
+fn read_rows(rows: &[[f64; 4]], check_counts: bool) -> Result<Vec<Merge>, HierarchyError> {
     if rows.is_empty() {
         return Err(invalid(
             0,
@@ -58,7 +69,7 @@ pub fn from_rows(rows: &[[f64; 4]]) -> Result<Vec<Merge>, HierarchyError> {
         }
         let c = r[3];
         let expect = counts[ids[0]] + counts[ids[1]];
-        if c != expect as f64 {
+        if check_counts && c != expect as f64 {
             return Err(invalid(
                 i,
                 format!("count {c} differs from the {expect} observations of its children"),

@@ -1,0 +1,302 @@
+//! `shoal.plot`: figures of arrays in memory, drawn by `shoal-plot` as the
+//! command line draws files: real markers up to `max_markers` points, past
+//! that a colour-density raster filled by the engine's streaming pass over
+//! the borrowed array; more than two columns are drawn on their first two
+//! principal components. Each function returns the SVG text; `svg_to_png`
+//! renders it.
+
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use shoal_engine::scatter::{self as es, ScatterError};
+use shoal_engine::{PassConfig, Silent};
+use shoal_kernels::hierarchy::tree::{self, Truncate};
+use shoal_kernels::quality::{mean_and_se, silhouette_samples};
+use shoal_kernels::raster::ColourRaster;
+use shoal_plot::dendrogram::DendrogramPlot;
+use shoal_plot::scatter::{
+    label_colour, legend_entries, padded, plot_area, scatter_svg, Content, Density, Scatter,
+};
+use shoal_plot::silhouette::SilhouettePlot;
+use shoal_plot::{cluster_colour, thousands, Frame, Rgb};
+use shoal_reader::SliceSource;
+use std::sync::atomic::AtomicBool;
+
+use crate::{read_err, rows, slice1, value_err, z_in};
+
+fn scatter_err(e: ScatterError) -> PyErr {
+    match e {
+        ScatterError::Engine(shoal_engine::EngineError::Read(r)) => read_err(&r),
+        other => value_err(other),
+    }
+}
+
+/// A scatter plot of `x` (n x d, d >= 2) coloured by `labels`, with
+/// `centroids` as red X markers; `map`: columns are longitude, latitude.
+#[pyfunction]
+#[pyo3(signature = (x, labels=None, centroids=None, title="", xlabel=None, ylabel=None, map=false, width=800, height=600, dark=false, max_markers=20000))]
+#[allow(clippy::too_many_arguments)]
+pub fn plot_scatter(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f32>,
+    labels: Option<PyReadonlyArray1<'_, i64>>,
+    centroids: Option<PyReadonlyArray2<'_, f32>>,
+    title: &str,
+    xlabel: Option<String>,
+    ylabel: Option<String>,
+    map: bool,
+    width: u32,
+    height: u32,
+    dark: bool,
+    max_markers: usize,
+) -> PyResult<(String, &'static str)> {
+    let (v, d) = rows(&x)?;
+    if d < 2 {
+        return Err(value_err(format!(
+            "a scatter plot needs at least two columns, got {d}"
+        )));
+    }
+    if map && d != 2 {
+        return Err(value_err("map=True draws two columns: longitude, latitude"));
+    }
+    let src = SliceSource::new(v, d, "X").map_err(|e| read_err(&e))?;
+    // labels as a one-column source beside the rows (exact below 2^24)
+    let lab_f: Option<Vec<f32>> = match &labels {
+        Some(l) => Some(slice1(l)?.iter().map(|&v| v as f32).collect()),
+        None => None,
+    };
+    let lab = match &lab_f {
+        Some(l) => Some(SliceSource::new(l, 1, "labels").map_err(|e| read_err(&e))?),
+        None => None,
+    };
+    let cents: Option<Vec<f32>> = match &centroids {
+        Some(c) => {
+            let (cv, cd) = rows(c)?;
+            if cd != d {
+                return Err(value_err(format!(
+                    "centroids have {cd} columns, the points {d}"
+                )));
+            }
+            Some(cv.to_vec())
+        }
+        None => None,
+    };
+    let n = v.len() / d;
+    let title = title.to_string();
+    let frame = Frame::new(width, height, dark);
+    let (_, _, w, h) = plot_area(&frame);
+    let pass = PassConfig::default();
+    let cancel = AtomicBool::new(false);
+    let lab_src = lab.as_ref().map(|l| l as &dyn shoal_reader::Source);
+    py.detach(|| {
+        let pc = if d > 2 {
+            Some(es::principal(&src, &pass, &cancel, &Silent)?)
+        } else {
+            None
+        };
+        let centres: Vec<(f64, f64)> = match (&pc, &cents) {
+            (Some(p), Some(c)) => {
+                let mut out = Vec::new();
+                p.project(c, &mut out);
+                out.chunks_exact(2)
+                    .map(|q| (q[0] as f64, q[1] as f64))
+                    .collect()
+            }
+            (None, Some(c)) => c
+                .chunks_exact(2)
+                .map(|q| (q[0] as f64, q[1] as f64))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let small = n <= max_markers;
+        let (xy, point_labels) = if small {
+            es::points(&src, lab_src, pc.as_ref())?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let b = match (&pc, small) {
+            (_, true) => {
+                let mut b = [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY];
+                for p in xy.chunks_exact(2) {
+                    b = [b[0].min(p[0]), b[1].max(p[0]), b[2].min(p[1]), b[3].max(p[1])];
+                }
+                b
+            }
+            (Some(p), false) => es::projected_box(&src, p, &pass, &cancel, &Silent)?,
+            (None, false) => {
+                let (st, _) = shoal_engine::column_stats(&src, &pass, &cancel, &Silent)?;
+                let s = st.finish();
+                [s[0].min as f64, s[0].max as f64, s[1].min as f64, s[1].max as f64]
+            }
+        };
+        let (mut lo, mut hi) = ([b[0], b[2]], [b[1], b[3]]);
+        for c in &centres {
+            lo = [lo[0].min(c.0), lo[1].min(c.1)];
+            hi = [hi[0].max(c.0), hi[1].max(c.1)];
+        }
+        if map && !(lo[0] >= -180.0 && hi[0] <= 180.0 && lo[1] >= -90.0 && hi[1] <= 90.0) {
+            return Err(ScatterError::Labels(format!(
+                "map=True needs longitude and latitude in degrees; the columns span {:.4}..{:.4} and {:.4}..{:.4}",
+                lo[0], hi[0], lo[1], hi[1]
+            )));
+        }
+        let (bx, by) = if map {
+            shoal_plot::map::map_box(padded(lo[0], hi[0]), padded(lo[1], hi[1]), w as f64, h as f64)
+        } else {
+            (padded(lo[0], hi[0]), padded(lo[1], hi[1]))
+        };
+        let (default_x, default_y) = match &pc {
+            Some(p) => {
+                let share = |i: usize| 100.0 * p.variances[i] / p.total_variance.max(f64::MIN_POSITIVE);
+                (
+                    format!("principal component 1 ({:.1}% of the variance)", share(0)),
+                    format!("principal component 2 ({:.1}% of the variance)", share(1)),
+                )
+            }
+            None if map => ("longitude (degrees east)".into(), "latitude (degrees north)".into()),
+            None => ("x0".into(), "x1".into()),
+        };
+        let scatter = |content, sizes: &[u64], note: String| Scatter {
+            frame,
+            title: title.clone(),
+            xlabel: xlabel.clone().unwrap_or_else(|| default_x.clone()),
+            ylabel: ylabel.clone().unwrap_or_else(|| default_y.clone()),
+            x: bx,
+            y: by,
+            content,
+            centroids: centres.clone(),
+            legend: legend_entries(sizes, lab_src.is_some()),
+            note: Some(note),
+            map,
+        };
+        if small {
+            let colours: Vec<Rgb> = point_labels
+                .iter()
+                .map(|&v| cluster_colour((v >= 0).then_some(v as usize)))
+                .collect();
+            let mut sizes = Vec::new();
+            for &v in &point_labels {
+                let i = (v + 1).max(0) as usize;
+                if sizes.len() <= i {
+                    sizes.resize(i + 1, 0u64);
+                }
+                sizes[i] += 1;
+            }
+            let content = Content::Markers { xy: &xy, colours: &colours };
+            let sc = scatter(content, &sizes, format!("{} points", thousands(n as u64)));
+            Ok((scatter_svg(&sc).map_err(|e| ScatterError::Labels(e.to_string()))?, "markers"))
+        } else {
+            let empty = ColourRaster::new(w, h, bx, by);
+            let (r, sizes, _) =
+                es::density(&src, lab_src, pc.as_ref(), &empty, &label_colour, &pass, &cancel, &Silent)?;
+            let content = Content::Density(Density {
+                width: r.width,
+                height: r.height,
+                count: &r.count,
+                rgb: &r.rgb,
+            });
+            let note = format!(
+                "{} points, density (colour: mix of the clusters in each pixel; opacity: equalised count)",
+                thousands(r.total())
+            );
+            let sc = scatter(content, &sizes, note);
+            Ok((scatter_svg(&sc).map_err(|e| ScatterError::Labels(e.to_string()))?, "density"))
+        }
+    })
+    .map_err(scatter_err)
+}
+
+/// scipy's dendrogram of `z`, drawn; `cut` adds a dashed line at that height.
+#[pyfunction]
+#[pyo3(signature = (z, truncate_mode=None, p=30, color_threshold=None, cut=None, labels=None, title="", leaf_rotation=90.0, width=800, height=600, dark=false))]
+#[allow(clippy::too_many_arguments)]
+pub fn plot_dendrogram(
+    z: PyReadonlyArray2<'_, f64>,
+    truncate_mode: Option<&str>,
+    p: usize,
+    color_threshold: Option<f64>,
+    cut: Option<f64>,
+    labels: Option<Vec<String>>,
+    title: &str,
+    leaf_rotation: f64,
+    width: u32,
+    height: u32,
+    dark: bool,
+) -> PyResult<String> {
+    let z = z_in(&z)?;
+    let mode = match truncate_mode {
+        None | Some("none") => Truncate::None,
+        Some("lastp") => Truncate::LastP(p),
+        Some("level") => Truncate::Level(p),
+        Some(o) => return Err(value_err(format!("Invalid truncation mode: {o}"))),
+    };
+    if let Some(t) = cut {
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(value_err(format!("cut must be a height >= 0, got {t}")));
+        }
+    }
+    let mut dd = tree::dendrogram_with(&z, mode, color_threshold);
+    if let Some(names) = labels {
+        if names.len() != z.len() + 1 {
+            return Err(value_err("Dimensions of Z and labels must be consistent."));
+        }
+        for (s, &leaf) in dd.ivl.iter_mut().zip(&dd.leaves) {
+            if leaf <= z.len() {
+                s.clone_from(&names[leaf]);
+            }
+        }
+    }
+    let plot = DendrogramPlot {
+        frame: Frame::new(width, height, dark),
+        title: title.to_string(),
+        icoord: &dd.icoord,
+        dcoord: &dd.dcoord,
+        color_list: &dd.color_list,
+        ivl: &dd.ivl,
+        cut,
+        leaf_rotation,
+        note: None,
+    };
+    Ok(plot.svg())
+}
+
+/// scikit-learn's silhouette-analysis figure of `x` under `labels`.
+#[pyfunction]
+#[pyo3(signature = (x, labels, title="", width=800, height=600, dark=false))]
+pub fn plot_silhouette(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    labels: PyReadonlyArray1<'_, i64>,
+    title: &str,
+    width: u32,
+    height: u32,
+    dark: bool,
+) -> PyResult<(String, f64)> {
+    let (v, d) = rows(&x)?;
+    let l = slice1(&labels)?;
+    let vals = py
+        .detach(|| silhouette_samples(v, d, l))
+        .map_err(value_err)?;
+    let (mean, _) = mean_and_se(&vals);
+    let mut by: std::collections::BTreeMap<i64, Vec<f64>> = std::collections::BTreeMap::new();
+    for (&c, &s) in l.iter().zip(&vals) {
+        by.entry(c).or_default().push(s);
+    }
+    let plot = SilhouettePlot {
+        frame: Frame::new(width, height, dark),
+        title: title.to_string(),
+        clusters: by.into_iter().map(|(c, v)| (c.to_string(), v)).collect(),
+        mean,
+        note: Some(format!("exact, {} rows", thousands(l.len() as u64))),
+    };
+    Ok((plot.svg(), mean))
+}
+
+/// The PNG of an SVG figure (rendered by resvg with shoal's embedded font).
+#[pyfunction]
+pub fn svg_to_png<'py>(py: Python<'py>, svg: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let png = py
+        .detach(|| shoal_plot::render_png(svg))
+        .map_err(value_err)?;
+    Ok(PyBytes::new(py, &png))
+}
