@@ -16,8 +16,8 @@ import types
 def pytest_configure(config):  # noqa: ARG001 - pytest's hook signature
     import scipy.cluster
     import scipy.cluster.hierarchy as theirs_h
-    from scipy._lib._array_api import xp_capabilities_table
     import scipy.cluster.vq as theirs_v
+    from scipy._lib._array_api import xp_capabilities_table
 
     import shoal.cluster.hierarchy as ours_h
     import shoal.cluster.vq as ours_v
