@@ -271,10 +271,10 @@ fn z_in_recounted(z: &PyReadonlyArray2<'_, f64>) -> PyResult<Vec<Merge>> {
     z_rows(z, tree::from_rows_recounted)
 }
 
-fn z_rows(
-    z: &PyReadonlyArray2<'_, f64>,
-    read: fn(&[[f64; 4]]) -> Result<Vec<Merge>, HierarchyError>,
-) -> PyResult<Vec<Merge>> {
+/// How a linkage matrix's rows become a tree (checked).
+type ReadTree = fn(&[[f64; 4]]) -> Result<Vec<Merge>, HierarchyError>;
+
+fn z_rows(z: &PyReadonlyArray2<'_, f64>, read: ReadTree) -> PyResult<Vec<Merge>> {
     let (v, d) = rows(z)?;
     if d != 4 {
         return Err(value_err("Linkage matrix 'Z' must have 4 columns."));
