@@ -115,6 +115,14 @@ def main():
     t["scikit-learn"], s2 = best(lambda: silhouette_score(x, lab), r=1)
     row("silhouette_score 20000x8", t, f"{s1:.10f} vs {s2:.10f}")
 
+    from sklearn.cluster import DBSCAN as SkDBSCAN
+
+    x = blobs(50_000 if QUICK else 200_000, 2, 10, seed=4)
+    t = {}
+    t["shoal"], l1 = best(lambda: shoal.DBSCAN(eps=0.1, min_samples=10).fit(x).labels_, r=1)
+    t["scikit-learn"], l2 = best(lambda: SkDBSCAN(eps=0.1, min_samples=10).fit(x).labels_, r=1)
+    row(f"DBSCAN {len(x)}x2 eps 0.1", t, f"labels equal: {np.array_equal(l1, l2)}")
+
     pts = np.array([[1.0, 2.0], [1.5, 1.8], [5.0, 8.0], [8.0, 8.0], [1.0, 0.6], [9.0, 11.0]])
     cb = pts[:2].copy()
     reps = 2000

@@ -12,10 +12,36 @@ released.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import _shoal, cluster, gen, metrics, plot
-from ._cluster import DBSCAN, AgglomerativeClustering
 from ._files import DbscanResult, LinkageResult, dbscan_file, linkage_file, read_info
-from ._kmeans import KMeans, MiniBatchKMeans, assign_file
+
+if TYPE_CHECKING:
+    from ._cluster import DBSCAN, AgglomerativeClustering
+    from ._kmeans import KMeans, MiniBatchKMeans, assign_file
+
+# The estimators subclass scikit-learn's base classes when it is installed,
+# and importing scikit-learn takes most of a second: they are imported on
+# first use, so scripts that only stream files (or use shoal.cluster) never
+# pay for it.
+_LAZY = {
+    "KMeans": "._kmeans",
+    "MiniBatchKMeans": "._kmeans",
+    "assign_file": "._kmeans",
+    "DBSCAN": "._cluster",
+    "AgglomerativeClustering": "._cluster",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'shoal' has no attribute {name!r}")
+
 
 __version__ = _shoal.__version__
 
