@@ -542,7 +542,22 @@ fn the_report_loads_in_chromium_with_no_console_message_and_no_request() {
         p(&report),
         "-q",
     ]);
-    let v = visit(&browser, &report, dir.path());
+    // A browser launched for the first time after its install has once
+    // taken its screenshot before the page's images were drawn (CI, fresh
+    // machine): a nearly blank screenshot is taken again, once. A page that
+    // really draws nothing is blank both times and fails below.
+    let drawn_of = |v: &Visit| {
+        v.screenshot
+            .2
+            .chunks_exact(4)
+            .filter(|q| !near(q, Rgb(255, 255, 255), 8))
+            .count()
+    };
+    let mut v = visit(&browser, &report, dir.path());
+    if (drawn_of(&v) as f64) < 0.05 * (1400.0 * 1100.0) {
+        eprintln!("the first screenshot was nearly blank; taking it again");
+        v = visit(&browser, &report, dir.path());
+    }
     assert!(v.console.is_empty(), "console messages: {:?}", v.console);
     assert!(
         v.requests.is_empty(),
@@ -552,10 +567,7 @@ fn the_report_loads_in_chromium_with_no_console_message_and_no_request() {
     let (w, h, px) = &v.screenshot;
     assert_eq!((*w, *h), (1400, 1100));
     let pixels: Vec<&[u8]> = px.chunks_exact(4).collect();
-    let drawn = pixels
-        .iter()
-        .filter(|q| !near(q, Rgb(255, 255, 255), 8))
-        .count();
+    let drawn = drawn_of(&v);
     assert!(
         drawn as f64 > 0.05 * pixels.len() as f64,
         "the screenshot is nearly blank: {drawn} of {} pixels drawn",
