@@ -79,6 +79,23 @@ def test_tree_tools_equal_scipy(blobs):
         a = h.dendrogram(z, p=p, truncate_mode=trunc, no_plot=True, leaf_label_func=name)
         b = sh.dendrogram(z, p=p, truncate_mode=trunc, no_plot=True, leaf_label_func=name)
         assert a["ivl"] == b["ivl"], trunc
+    # children ordered by size or height, links coloured by a function: scipy's dicts
+    keys = ("icoord", "dcoord", "ivl", "leaves", "color_list", "leaves_color_list")
+    colour = lambda i: "red" if i % 3 else "blue"  # noqa: E731
+    for kw in (
+        {"count_sort": "ascending"},
+        {"count_sort": "descending"},
+        {"count_sort": True},
+        {"distance_sort": "ascending"},
+        {"distance_sort": "descending", "truncate_mode": "lastp", "p": 9},
+        {"count_sort": "descending", "distance_sort": "ascending"},
+        {"link_color_func": colour},
+        {"link_color_func": colour, "truncate_mode": "level", "p": 3},
+    ):
+        a = h.dendrogram(z, no_plot=True, **kw)
+        b = sh.dendrogram(z, no_plot=True, **kw)
+        for key in keys:
+            assert a[key] == b[key], (kw, key)
     # a count column that disagrees with the children: scipy's maxdists ignores it
     bad = z.copy()
     bad[0, 3] = 5

@@ -35,7 +35,7 @@ use shoal_engine::exact::{
 use shoal_engine::hierarchy::{self as eh, LinkageError, Reduce};
 use shoal_engine::kmeans::{self as km, Algo, Init, KMeansConfig, KMeansError, LabelSink};
 use shoal_engine::{EngineError, Observer, PassConfig, PassStart};
-use shoal_kernels::hierarchy::tree::{self, Criterion, Truncate};
+use shoal_kernels::hierarchy::tree::{self, Criterion, LeafOrder, Truncate};
 use shoal_kernels::hierarchy::{condensed, olo, vector, HierarchyError, Merge, Method};
 use shoal_kernels::vq::{self, Metric};
 use shoal_reader::{
@@ -483,13 +483,14 @@ fn leaders<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (z, truncate_mode=None, p=30, color_threshold=None))]
+#[pyo3(signature = (z, truncate_mode=None, p=30, color_threshold=None, order="given"))]
 fn dendrogram<'py>(
     py: Python<'py>,
     z: PyReadonlyArray2<'py, f64>,
     truncate_mode: Option<&str>,
     p: usize,
     color_threshold: Option<f64>,
+    order: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let z = z_in(&z)?;
     let t = match truncate_mode {
@@ -498,7 +499,15 @@ fn dendrogram<'py>(
         Some("level") => Truncate::Level(p),
         Some(o) => return Err(value_err(format!("Invalid truncation mode: {o}"))),
     };
-    let d = py.detach(|| tree::dendrogram_with(&z, t, color_threshold));
+    let order = match order {
+        "given" => LeafOrder::Given,
+        "count_ascending" => LeafOrder::CountAscending,
+        "count_descending" => LeafOrder::CountDescending,
+        "distance_ascending" => LeafOrder::DistanceAscending,
+        "distance_descending" => LeafOrder::DistanceDescending,
+        o => return Err(value_err(format!("unknown leaf order {o:?}"))),
+    };
+    let d = py.detach(|| tree::dendrogram_ordered(&z, t, color_threshold, order));
     let out = PyDict::new(py);
     let quads = |v: &[[f64; 4]]| v.iter().map(|q| q.to_vec()).collect::<Vec<_>>();
     out.set_item("icoord", quads(&d.icoord))?;
@@ -506,6 +515,7 @@ fn dendrogram<'py>(
     out.set_item("ivl", d.ivl)?;
     out.set_item("leaves", d.leaves)?;
     out.set_item("color_list", d.color_list)?;
+    out.set_item("links", d.links)?;
     Ok(out)
 }
 

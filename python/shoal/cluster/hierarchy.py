@@ -587,8 +587,8 @@ def dendrogram(
     get_leaves: bool = True,
     orientation: str = "top",
     labels: Any = None,
-    count_sort: bool = False,
-    distance_sort: bool = False,
+    count_sort: bool | str = False,
+    distance_sort: bool | str = False,
     show_leaf_counts: bool = True,
     no_plot: bool = False,
     no_labels: bool = False,
@@ -608,10 +608,15 @@ def dendrogram(
     Z = _z(Z)
     if orientation not in ("top", "left", "bottom", "right"):
         raise ValueError("orientation must be one of 'top', 'left', 'bottom', or 'right'")
-    if count_sort or distance_sort or link_color_func is not None:
-        raise NotImplementedError(
-            "shoal's dendrogram does not implement count_sort, distance_sort or link_color_func yet"
-        )
+    # scipy's precedence: count_sort first, then distance_sort
+    order = "given"
+    for name, how in (("count", count_sort), ("distance", distance_sort)):
+        if how is True or how == "ascending":
+            order = f"{name}_ascending"
+            break
+        if how == "descending":
+            order = f"{name}_descending"
+            break
     if truncate_mode not in (None, "none", "lastp", "level", "mtica"):
         raise ValueError("Invalid truncation mode.")
     # 'mtica' is scipy's old name for 'level'
@@ -619,7 +624,8 @@ def dendrogram(
     ct = color_threshold
     if ct is not None and ct <= 0:
         ct = 0.0
-    r = _shoal.dendrogram(Z, tm, int(p), None if ct is None else float(ct))
+    r = _shoal.dendrogram(Z, tm, int(p), None if ct is None else float(ct), order)
+    links = r.pop("links")
     # shoal's colours are C1..C9 / C0: map to the palette and the above colour
     pal = _link_line_colors
 
@@ -629,6 +635,11 @@ def dendrogram(
         return pal[(int(c[1:]) - 1) % len(pal)]
 
     r["color_list"] = [recolour(c) for c in r["color_list"]]
+    if link_color_func is not None:
+        colours = [link_color_func(int(i)) for i in links]
+        if not all(isinstance(c, str) for c in colours):
+            raise TypeError("link_color_func must return a matplotlib color string!")
+        r["color_list"] = colours
     if leaf_label_func is not None:
         # scipy: the function names every shown leaf, singleton or not
         r["ivl"] = [leaf_label_func(int(i)) for i in r["leaves"]]

@@ -537,6 +537,23 @@ pub struct Dendrogram {
     /// scipy's default link colours (`C1`, `C2`, … below 0.7 × the top
     /// height, `C0` above).
     pub color_list: Vec<String>,
+    /// The node id (`n..2n-1`) each link joins, in `icoord` order (what
+    /// scipy hands its `link_color_func`).
+    pub links: Vec<usize>,
+}
+
+/// Which child of each node is drawn on the left (scipy's `count_sort` and
+/// `distance_sort`; `Given`: the order of the linkage matrix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeafOrder {
+    #[default]
+    Given,
+    /// The child with fewer observations left (`count_sort='ascending'`).
+    CountAscending,
+    CountDescending,
+    /// The child formed at the smaller height left (`distance_sort='ascending'`).
+    DistanceAscending,
+    DistanceDescending,
 }
 
 const LINK_COLORS: [&str; 9] = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"];
@@ -553,6 +570,18 @@ pub fn dendrogram_with(
     z: &[Merge],
     truncate: Truncate,
     color_threshold: Option<f64>,
+) -> Dendrogram {
+    dendrogram_ordered(z, truncate, color_threshold, LeafOrder::Given)
+}
+
+/// [`dendrogram_with`] with the children of every node ordered as `order`
+/// says, by scipy's rules (ties keep the matrix's order for ascending and
+/// swap it for descending, as scipy's comparisons do).
+pub fn dendrogram_ordered(
+    z: &[Merge],
+    truncate: Truncate,
+    color_threshold: Option<f64>,
+    order: LeafOrder,
 ) -> Dendrogram {
     let n = z.len() + 1;
     let color_threshold = color_threshold
@@ -573,6 +602,15 @@ pub fn dendrogram_with(
         ivl: Vec::new(),
         leaves: Vec::new(),
         color_list: Vec::new(),
+        links: Vec::new(),
+    };
+    // A child's observations and height (a leaf: 1 and 0).
+    let size = |c: usize| {
+        if c < n {
+            (1, 0.0)
+        } else {
+            (z[c - n].count, z[c - n].height)
+        }
     };
     let mut current_color = 0usize;
     let mut below = false;
@@ -623,10 +661,25 @@ pub fn dendrogram_with(
                     continue;
                 }
                 let m = z[i - n];
-                f.ub = m.right;
+                let ((na, da), (nb, db)) = (size(m.left), size(m.right));
+                // scipy's `if na > nb: ua, ub = ab, aa` (ascending) and the
+                // mirror for descending
+                let swap = match order {
+                    LeafOrder::Given => false,
+                    LeafOrder::CountAscending => na > nb,
+                    LeafOrder::CountDescending => na <= nb,
+                    LeafOrder::DistanceAscending => da > db,
+                    LeafOrder::DistanceDescending => da <= db,
+                };
+                let (ua, ub) = if swap {
+                    (m.right, m.left)
+                } else {
+                    (m.left, m.right)
+                };
+                f.ub = ub;
                 f.stage = 1;
                 let child = Frame {
-                    i: m.left,
+                    i: ua,
                     iv,
                     level: level + 1,
                     stage: 0,
@@ -669,6 +722,7 @@ pub fn dendrogram_with(
                 d.icoord.push([a.0, a.0, b.0, b.0]);
                 d.dcoord.push([a.2, h, h, b.2]);
                 d.color_list.push(f.color.to_string());
+                d.links.push(f.i);
                 ret = ((a.0 + b.0) / 2.0, a.1 + b.1, h, max_dist);
                 stack.pop();
             }
