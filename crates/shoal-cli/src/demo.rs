@@ -5,10 +5,9 @@
 use anyhow::{Context, Result};
 use shoal_data_gen::{Generator, Spatial};
 
-use crate::cli::{
-    Algo, AssignArgs, DType, DemoArgs, FitArgs, Global, InfoArgs, InputArgs, MemoryArgs,
-};
-use crate::gen::{generate, print_report, Outputs};
+use crate::cli::{Algo, AssignArgs, DemoArgs, FitArgs, Global, InfoArgs, InputArgs, MemoryArgs};
+use crate::gen::{generate, print_report};
+use shoal_data_gen::Outputs;
 
 pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let tmp;
@@ -41,7 +40,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             out: points.clone(),
             labels_out: Some(labels.clone()),
             centers_out: None,
-            dtype: DType::F32,
+            store: shoal_reader::StoreType::F32,
             row_group_rows: 1 << 18,
         },
     )?;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
-use shoal_data_gen::{write_files, Blobs, Generator, Spatial, Uniform, WriteFilesError};
+use shoal_data_gen::{write_files, Blobs, Generator, Outputs, Spatial, Uniform, WriteFilesError};
 use shoal_reader::StoreType;
 
 use crate::cli::{DType, GenCommand, GenCommon, Global};
@@ -14,25 +14,14 @@ use crate::output::{bytes, rate, thousands};
 use crate::progress::Bar;
 use crate::CANCEL;
 
-/// Where and how to write a generated set.
-#[derive(Debug, Clone)]
-pub struct Outputs {
-    pub out: PathBuf,
-    pub labels_out: Option<PathBuf>,
-    pub centers_out: Option<PathBuf>,
-    pub dtype: DType,
-    pub row_group_rows: usize,
-}
-
-impl From<&GenCommon> for Outputs {
-    fn from(c: &GenCommon) -> Self {
-        Outputs {
-            out: c.out.clone(),
-            labels_out: c.labels_out.clone(),
-            centers_out: c.centers_out.clone(),
-            dtype: c.dtype,
-            row_group_rows: c.row_group_rows,
-        }
+/// Where and how `shoal gen`'s options say to write.
+fn outputs(c: &GenCommon) -> Outputs {
+    Outputs {
+        out: c.out.clone(),
+        labels_out: c.labels_out.clone(),
+        centers_out: c.centers_out.clone(),
+        store: store(c.dtype),
+        row_group_rows: c.row_group_rows,
     }
 }
 
@@ -96,7 +85,7 @@ pub fn run(global: &Global, cmd: &GenCommand) -> Result<()> {
             common,
         ),
     };
-    let report = generate(global, gen, &Outputs::from(common))?;
+    let report = generate(global, gen, &outputs(common))?;
     if common.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -132,14 +121,7 @@ pub fn generate(global: &Global, gen: Generator, outs: &Outputs) -> Result<GenRe
     let columns = gen.columns();
     let dim = gen.dim();
     let bar = Bar::rows(gen.rows(), "generating", global.quiet);
-    let files = shoal_data_gen::Outputs {
-        out: outs.out.clone(),
-        labels_out: outs.labels_out.clone(),
-        centers_out: outs.centers_out.clone(),
-        store: store(outs.dtype),
-        row_group_rows: outs.row_group_rows,
-    };
-    let written = write_files(gen, &files, &CANCEL, &|n| bar.inc(n));
+    let written = write_files(gen, outs, &CANCEL, &|n| bar.inc(n));
     bar.finish();
     let written = match written {
         Ok(w) => w,
@@ -154,7 +136,7 @@ pub fn generate(global: &Global, gen: Generator, outs: &Outputs) -> Result<GenRe
         rows: written,
         dim,
         columns,
-        dtype: store(outs.dtype).name(),
+        dtype: outs.store.name(),
         file_bytes,
         seconds,
         rows_per_second: written as f64 / seconds.max(1e-9),
