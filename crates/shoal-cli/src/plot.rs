@@ -12,7 +12,8 @@ use shoal_kernels::quality::{mean_and_se, silhouette_samples};
 use shoal_kernels::raster::ColourRaster;
 use shoal_plot::dendrogram::DendrogramPlot;
 use shoal_plot::scatter::{
-    label_colour, legend_entries, padded, plot_area, scatter_svg, Content, Density, Scatter,
+    component_labels, label_colour, legend_entries, plot_area, plot_box, scatter_svg, Content,
+    Density, Scatter,
 };
 use shoal_plot::silhouette::SilhouettePlot;
 use shoal_plot::{cluster_colour, render_png, Frame, Rgb};
@@ -294,66 +295,28 @@ pub fn scatter_figure(
     });
     let small = info.rows as usize <= s.max_markers;
     // More than two columns: the first two principal components (one
-    // covariance pass), and centroids projected the same way.
-    let pc = if info.dim > 2 {
-        let bar = Bar::passes(info.rows, info.file_bytes, global.quiet || small);
-        let pc = es::principal(src.as_ref(), &pass, &CANCEL, &bar);
-        bar.finish();
-        Some(pc.map_err(scatter_err)?)
-    } else {
-        None
-    };
-    let centroids: Vec<(f64, f64)> = match (&pc, &model_centroids) {
-        (Some(p), Some(c)) => {
-            let mut v = Vec::new();
-            p.project(c, &mut v);
-            v.chunks_exact(2)
-                .map(|q| (q[0] as f64, q[1] as f64))
-                .collect()
-        }
-        (None, Some(c)) => c
-            .chunks_exact(2)
-            .map(|q| (q[0] as f64, q[1] as f64))
-            .collect(),
-        _ => Vec::new(),
-    };
-    // The points (small inputs) or the data box (one statistics pass).
-    let (xy, point_labels, mut lo, mut hi) = if small {
-        let (xy, l) = es::points(src.as_ref(), lab.as_deref(), pc.as_ref()).map_err(scatter_err)?;
-        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-        for p in xy.chunks_exact(2) {
-            for k in 0..2 {
-                lo[k] = lo[k].min(p[k]);
-                hi[k] = hi[k].max(p[k]);
-            }
-        }
-        (xy, l, lo, hi)
-    } else {
-        let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
-        let bounds = match &pc {
-            Some(p) => {
-                es::projected_box(src.as_ref(), p, &pass, &CANCEL, &bar).map_err(scatter_err)
-            }
-            None => shoal_engine::column_stats(src.as_ref(), &pass, &CANCEL, &bar)
-                .map(|(st, _)| {
-                    let s = st.finish();
-                    [
-                        s[0].min as f64,
-                        s[0].max as f64,
-                        s[1].min as f64,
-                        s[1].max as f64,
-                    ]
-                })
-                .map_err(anyhow::Error::from),
-        };
-        bar.finish();
-        let b = bounds?;
-        (Vec::new(), Vec::new(), [b[0], b[2]], [b[1], b[3]])
-    };
-    for c in &centroids {
-        lo = [lo[0].min(c.0), lo[1].min(c.1)];
-        hi = [hi[0].max(c.0), hi[1].max(c.1)];
-    }
+    // covariance pass), and centroids projected the same way; then the
+    // points (small inputs) or the data box (one statistics pass).
+    let bar = Bar::passes(info.rows, info.file_bytes, global.quiet || small);
+    let data = es::scatter_data(
+        src.as_ref(),
+        lab.as_deref(),
+        model_centroids.as_deref(),
+        s.max_markers,
+        &pass,
+        &CANCEL,
+        &bar,
+    );
+    bar.finish();
+    let es::ScatterData {
+        principal: pc,
+        xy,
+        labels: point_labels,
+        bounds: b,
+        centroids,
+    } = data.map_err(scatter_err)?;
+    let xy = xy.unwrap_or_default();
+    let (lo, hi) = ([b[0], b[2]], [b[1], b[3]]);
     if map && !(lo[0] >= -180.0 && hi[0] <= 180.0 && lo[1] >= -90.0 && hi[1] <= 90.0) {
         let msg = format!(
             "{}: columns {} and {} are not longitude and latitude in degrees (they span {:.4}..{:.4} and {:.4}..{:.4})",
@@ -374,24 +337,10 @@ pub fn scatter_figure(
         map = false;
     }
     let (_, _, w, h) = plot_area(&frame);
-    let (x, y) = if map {
-        shoal_plot::map::map_box(
-            padded(lo[0], hi[0]),
-            padded(lo[1], hi[1]),
-            w as f64,
-            h as f64,
-        )
-    } else {
-        (padded(lo[0], hi[0]), padded(lo[1], hi[1]))
-    };
+    let (x, y) = plot_box(b, map, w, h);
     let (xlabel, ylabel) = match &pc {
-        Some(p) => {
-            let share = |i: usize| 100.0 * p.variances[i] / p.total_variance.max(f64::MIN_POSITIVE);
-            (
-                format!("principal component 1 ({:.1}% of the variance)", share(0)),
-                format!("principal component 2 ({:.1}% of the variance)", share(1)),
-            )
-        }
+        Some(p) => component_labels(&p.variances, p.total_variance),
+
         None if map => (
             format!("{} (degrees east)", info.columns[0]),
             format!("{} (degrees north)", info.columns[1]),

@@ -411,3 +411,100 @@ pub fn sample_rows(
     }
     Ok((x, l))
 }
+
+/// What a scatter plot shows before it is laid out: the plane (the first
+/// two columns, or the first two principal components past two columns),
+/// the points themselves when there are at most `max_markers` rows, the
+/// data box (`[x0, x1, y0, y1]`, widened to hold the centroids) and the
+/// centroids in the plane.
+#[derive(Debug, Clone)]
+pub struct ScatterData {
+    /// The projection, for more than two columns.
+    pub principal: Option<Principal>,
+    /// `(x, y)` pairs of every row, when they are drawn as markers.
+    pub xy: Option<Vec<f64>>,
+    /// Each marker's label (0 without labels).
+    pub labels: Vec<i64>,
+    pub bounds: [f64; 4],
+    pub centroids: Vec<(f64, f64)>,
+}
+
+/// The passes before a scatter plot's drawing: the principal axes (one
+/// covariance pass, past two columns), then the points (at most
+/// `max_markers` rows) or the data box (one statistics pass). The density
+/// raster, when the points are too many, is [`density`]'s, over the box the
+/// caller lays out from `bounds`.
+#[allow(clippy::too_many_arguments)]
+pub fn scatter_data(
+    source: &dyn Source,
+    labels: Option<&dyn Source>,
+    centroids: Option<&[f32]>,
+    max_markers: usize,
+    pass: &PassConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<ScatterData, ScatterError> {
+    let info = source.info();
+    let principal = if info.dim > 2 {
+        Some(self::principal(source, pass, cancel, observer)?)
+    } else {
+        None
+    };
+    let centres: Vec<(f64, f64)> = match (&principal, centroids) {
+        (Some(p), Some(c)) => {
+            let mut v = Vec::new();
+            p.project(c, &mut v);
+            v.chunks_exact(2)
+                .map(|q| (q[0] as f64, q[1] as f64))
+                .collect()
+        }
+        (None, Some(c)) => c
+            .chunks_exact(2)
+            .map(|q| (q[0] as f64, q[1] as f64))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let (xy, point_labels, mut b) = if info.rows <= max_markers as u64 {
+        let (xy, l) = points(source, labels, principal.as_ref())?;
+        let mut b = [
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for p in xy.chunks_exact(2) {
+            b = [
+                b[0].min(p[0]),
+                b[1].max(p[0]),
+                b[2].min(p[1]),
+                b[3].max(p[1]),
+            ];
+        }
+        (Some(xy), l, b)
+    } else {
+        let b = match &principal {
+            Some(p) => projected_box(source, p, pass, cancel, observer)?,
+            None => {
+                let (st, _) = crate::column_stats(source, pass, cancel, observer)?;
+                let s = st.finish();
+                [
+                    s[0].min as f64,
+                    s[0].max as f64,
+                    s[1].min as f64,
+                    s[1].max as f64,
+                ]
+            }
+        };
+        (None, Vec::new(), b)
+    };
+    for c in &centres {
+        b = [b[0].min(c.0), b[1].max(c.0), b[2].min(c.1), b[3].max(c.1)];
+    }
+    Ok(ScatterData {
+        principal,
+        xy,
+        labels: point_labels,
+        bounds: b,
+        centroids: centres,
+    })
+}

@@ -75,6 +75,29 @@ pub fn legend_entries(sizes: &[u64], labelled: bool) -> Vec<(String, Rgb)> {
     out
 }
 
+/// The plot box of a data box (`[x0, x1, y0, y1]`) for a plot area of
+/// `width x height` pixels: padded by 5%, and for a map widened so a pixel
+/// spans the same distance across and up ([`crate::map::map_box`]).
+pub fn plot_box(b: [f64; 4], map: bool, width: usize, height: usize) -> ((f64, f64), (f64, f64)) {
+    let (x, y) = (padded(b[0], b[1]), padded(b[2], b[3]));
+    if map {
+        crate::map::map_box(x, y, width as f64, height as f64)
+    } else {
+        (x, y)
+    }
+}
+
+/// Axis labels of the first two principal components, with the share of
+/// the `total` variance each explains.
+pub fn component_labels(variances: &[f64], total: f64) -> (String, String) {
+    let share =
+        |i: usize| 100.0 * variances.get(i).copied().unwrap_or(0.0) / total.max(f64::MIN_POSITIVE);
+    (
+        format!("principal component 1 ({:.1}% of the variance)", share(0)),
+        format!("principal component 2 ({:.1}% of the variance)", share(1)),
+    )
+}
+
 /// A data range padded by 5% each side (matplotlib's margins); a single
 /// value gets half a unit each side.
 pub fn padded(lo: f64, hi: f64) -> (f64, f64) {

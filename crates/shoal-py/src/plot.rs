@@ -15,7 +15,8 @@ use shoal_kernels::quality::{mean_and_se, silhouette_samples};
 use shoal_kernels::raster::ColourRaster;
 use shoal_plot::dendrogram::DendrogramPlot;
 use shoal_plot::scatter::{
-    label_colour, legend_entries, padded, plot_area, scatter_svg, Content, Density, Scatter,
+    component_labels, label_colour, legend_entries, plot_area, plot_box, scatter_svg, Content,
+    Density, Scatter,
 };
 use shoal_plot::silhouette::SilhouettePlot;
 use shoal_plot::{cluster_colour, thousands, Frame, Rgb};
@@ -89,70 +90,35 @@ pub fn plot_scatter(
     let cancel = AtomicBool::new(false);
     let lab_src = lab.as_ref().map(|l| l as &dyn shoal_reader::Source);
     py.detach(|| {
-        let pc = if d > 2 {
-            Some(es::principal(&src, &pass, &cancel, &Silent)?)
-        } else {
-            None
-        };
-        let centres: Vec<(f64, f64)> = match (&pc, &cents) {
-            (Some(p), Some(c)) => {
-                let mut out = Vec::new();
-                p.project(c, &mut out);
-                out.chunks_exact(2)
-                    .map(|q| (q[0] as f64, q[1] as f64))
-                    .collect()
-            }
-            (None, Some(c)) => c
-                .chunks_exact(2)
-                .map(|q| (q[0] as f64, q[1] as f64))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let small = n <= max_markers;
-        let (xy, point_labels) = if small {
-            es::points(&src, lab_src, pc.as_ref())?
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        let b = match (&pc, small) {
-            (_, true) => {
-                let mut b = [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY];
-                for p in xy.chunks_exact(2) {
-                    b = [b[0].min(p[0]), b[1].max(p[0]), b[2].min(p[1]), b[3].max(p[1])];
-                }
-                b
-            }
-            (Some(p), false) => es::projected_box(&src, p, &pass, &cancel, &Silent)?,
-            (None, false) => {
-                let (st, _) = shoal_engine::column_stats(&src, &pass, &cancel, &Silent)?;
-                let s = st.finish();
-                [s[0].min as f64, s[0].max as f64, s[1].min as f64, s[1].max as f64]
-            }
-        };
-        let (mut lo, mut hi) = ([b[0], b[2]], [b[1], b[3]]);
-        for c in &centres {
-            lo = [lo[0].min(c.0), lo[1].min(c.1)];
-            hi = [hi[0].max(c.0), hi[1].max(c.1)];
-        }
+        let data = es::scatter_data(
+            &src,
+            lab_src,
+            cents.as_deref(),
+            max_markers,
+            &pass,
+            &cancel,
+            &Silent,
+        )?;
+        let es::ScatterData {
+            principal: pc,
+            xy,
+            labels: point_labels,
+            bounds: b,
+            centroids: centres,
+        } = data;
+        let small = xy.is_some();
+        let xy = xy.unwrap_or_default();
+        let (lo, hi) = ([b[0], b[2]], [b[1], b[3]]);
         if map && !(lo[0] >= -180.0 && hi[0] <= 180.0 && lo[1] >= -90.0 && hi[1] <= 90.0) {
             return Err(ScatterError::Labels(format!(
                 "map=True needs longitude and latitude in degrees; the columns span {:.4}..{:.4} and {:.4}..{:.4}",
                 lo[0], hi[0], lo[1], hi[1]
             )));
         }
-        let (bx, by) = if map {
-            shoal_plot::map::map_box(padded(lo[0], hi[0]), padded(lo[1], hi[1]), w as f64, h as f64)
-        } else {
-            (padded(lo[0], hi[0]), padded(lo[1], hi[1]))
-        };
+        let (bx, by) = plot_box(b, map, w, h);
         let (default_x, default_y) = match &pc {
-            Some(p) => {
-                let share = |i: usize| 100.0 * p.variances[i] / p.total_variance.max(f64::MIN_POSITIVE);
-                (
-                    format!("principal component 1 ({:.1}% of the variance)", share(0)),
-                    format!("principal component 2 ({:.1}% of the variance)", share(1)),
-                )
-            }
+            Some(p) => component_labels(&p.variances, p.total_variance),
+
             None if map => ("longitude (degrees east)".into(), "latitude (degrees north)".into()),
             None => ("x0".into(), "x1".into()),
         };
