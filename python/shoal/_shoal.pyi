@@ -160,6 +160,22 @@ def plot_scatter(
     dark: bool = False,
     max_markers: int = 20000,
 ) -> tuple[str, str]: ...
+def plot_scatter_file(
+    path: str,
+    labels: str | None = None,
+    label_column: str = "cluster",
+    columns: list[str] | None = None,
+    centroids: npt.NDArray[np.float32] | None = None,
+    title: str = "",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    map: bool = False,
+    width: int = 800,
+    height: int = 600,
+    dark: bool = False,
+    max_markers: int = 20000,
+    memory: int = 268435456,
+) -> tuple[str, str]: ...
 def plot_dendrogram(
     z: npt.NDArray[np.float64],
     truncate_mode: str | None = None,

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _shoal
 
-__all__ = ["Figure", "dendrogram", "scatter", "silhouette"]
+__all__ = ["Figure", "dendrogram", "scatter", "scatter_file", "silhouette"]
 
 
 class Figure:
@@ -97,12 +97,14 @@ def scatter(
     as red X markers. ``map=True``: the columns are longitude and latitude
     in degrees, drawn on an equirectangular map with coastlines, borders and
     a scale bar. A fitted estimator's ``cluster_centers_`` can be passed as
-    ``centroids``."""
+    ``centroids`` (or the estimator itself)."""
     x = np.asarray(X)
     if x.ndim != 2:
         raise ValueError(f"Expected 2D array, got {x.ndim}D array instead.")
     x = np.ascontiguousarray(x, dtype=np.float32)
     lab = _labels(labels, x.shape[0])
+    if centroids is not None and hasattr(centroids, "cluster_centers_"):
+        centroids = centroids.cluster_centers_
     c = None if centroids is None else np.ascontiguousarray(centroids, dtype=np.float32)
     svg, mode = _shoal.plot_scatter(
         x,
@@ -118,6 +120,57 @@ def scatter(
         max_markers=int(max_markers),
     )
     return Figure(svg, "map" if map else "scatter", rows=x.shape[0], mode=mode)
+
+
+def scatter_file(
+    path: Any,
+    labels: Any = None,
+    *,
+    label_column: str = "cluster",
+    columns: list[str] | None = None,
+    centroids: Any = None,
+    title: str = "",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    map: bool = False,
+    size: tuple[int, int] = (800, 600),
+    dark: bool = False,
+    max_markers: int = 20_000,
+    memory: Any = "256MiB",
+) -> Figure:
+    """A scatter plot (or map) of a .parquet, .npy, .f32 or .csv file of any
+    size, streamed with bounded memory: ``labels`` is a labels file written
+    by ``fit_file(labels_out=)``, ``assign_file`` or the command line (its
+    ``label_column`` for Parquet/CSV), read beside the data; ``centroids``
+    an array or a fitted estimator. With ``map=True`` the selected
+    ``columns`` are longitude then latitude (``columns=["lon", "lat"]``)."""
+    from ._units import parse_memory
+
+    if centroids is not None and hasattr(centroids, "cluster_centers_"):
+        # a fitted estimator: its centres, in the selected columns' order
+        names = [str(v) for v in getattr(centroids, "feature_names_in_", [])]
+        cc = np.asarray(centroids.cluster_centers_)
+        if columns is not None and names and all(c in names for c in columns):
+            cc = cc[:, [names.index(c) for c in columns]]
+        centroids = cc
+    c = None if centroids is None else np.ascontiguousarray(centroids, dtype=np.float32)
+    svg, mode = _shoal.plot_scatter_file(
+        str(path),
+        None if labels is None else str(labels),
+        label_column=label_column,
+        columns=columns,
+        centroids=c,
+        title=title,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        map=bool(map),
+        width=int(size[0]),
+        height=int(size[1]),
+        dark=bool(dark),
+        max_markers=int(max_markers),
+        memory=parse_memory(memory),
+    )
+    return Figure(svg, "map" if map else "scatter", path=str(path), mode=mode)
 
 
 def dendrogram(

@@ -105,3 +105,24 @@ def test_save_writes_svg_and_png_atomically(tmp_path, blobs):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "f.svg"]
     with pytest.raises(ValueError, match="one label per row"):
         sp.scatter(x, y[:10])
+
+
+def test_scatter_of_a_file_equals_the_scatter_of_its_rows(tmp_path):
+    pytest.importorskip("PIL")
+    p = tmp_path / "gps.parquet"
+    shoal.gen.spatial(60_000, k=5, seed=3, noise=0.02, out=p)
+    km = shoal.KMeans(5, random_state=0)
+    lab = tmp_path / "labels.parquet"
+    km.fit_file(p, labels_out=lab)
+    x, _ = shoal.gen.spatial(60_000, k=5, seed=3, noise=0.02)  # the file's rows (same seed)
+    # the same rows, labels and centroids from memory and from the files:
+    # the same density raster, the same picture
+    kw = {"map": True, "max_markers": 1000, "xlabel": "lon", "ylabel": "lat"}
+    a = sp.scatter_file(p, lab, columns=["lon", "lat"], centroids=km, **kw)
+    b = sp.scatter(x[:, ::-1], km.predict(x), centroids=km.cluster_centers_[:, ::-1], **kw)
+    assert a.info["mode"] == b.info["mode"] == "density"
+    assert np.array_equal(_pixels(a), _pixels(b))
+    with pytest.raises(FileNotFoundError):
+        sp.scatter_file(tmp_path / "missing.parquet")
+    with pytest.raises(ValueError, match="columns"):
+        sp.scatter_file(p, centroids=np.zeros((3, 5), np.float32))

@@ -1299,6 +1299,7 @@ fn _shoal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dbscan_file, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(plot::plot_scatter, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_scatter_file, m)?)?;
     m.add_function(wrap_pyfunction!(plot::plot_dendrogram, m)?)?;
     m.add_function(wrap_pyfunction!(plot::plot_silhouette, m)?)?;
     m.add_function(wrap_pyfunction!(plot::svg_to_png, m)?)?;

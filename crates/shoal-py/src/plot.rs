@@ -20,16 +20,143 @@ use shoal_plot::scatter::{
 };
 use shoal_plot::silhouette::SilhouettePlot;
 use shoal_plot::{cluster_colour, thousands, Frame, Rgb};
-use shoal_reader::SliceSource;
+use shoal_reader::{SliceSource, Source};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use crate::{read_err, rows, slice1, value_err, z_in};
+use crate::{open_source, read_err, rows, slice1, value_err, z_in};
 
 fn scatter_err(e: ScatterError) -> PyErr {
     match e {
         ScatterError::Engine(shoal_engine::EngineError::Read(r)) => read_err(&r),
         other => value_err(other),
     }
+}
+
+/// Centroids as values, checked to have the points' `d` columns.
+fn centroid_values(c: &PyReadonlyArray2<'_, f32>, d: usize) -> PyResult<Vec<f32>> {
+    let (v, cd) = rows(c)?;
+    if cd != d {
+        return Err(value_err(format!(
+            "centroids have {cd} columns, the points {d}"
+        )));
+    }
+    Ok(v.to_vec())
+}
+
+/// How a scatter plot looks (the caller's options).
+struct Look {
+    title: String,
+    xlabel: Option<String>,
+    ylabel: Option<String>,
+    map: bool,
+    frame: Frame,
+    max_markers: usize,
+}
+
+/// Draws `src` (coloured by `lab`, with `cents` in its units) as `look`
+/// says, with the GIL released; `names` are the default axis labels.
+fn draw(
+    py: Python<'_>,
+    src: &dyn Source,
+    lab: Option<&dyn Source>,
+    cents: Option<Vec<f32>>,
+    look: Look,
+    names: (String, String),
+    memory: u64,
+) -> PyResult<(String, &'static str)> {
+    let d = src.info().dim;
+    if d < 2 {
+        return Err(value_err(format!(
+            "a scatter plot needs at least two columns, got {d}"
+        )));
+    }
+    if look.map && d != 2 {
+        return Err(value_err("map=True draws two columns: longitude, latitude"));
+    }
+    let Look {
+        title,
+        xlabel,
+        ylabel,
+        map,
+        frame,
+        max_markers,
+    } = look;
+    let (_, _, w, h) = plot_area(&frame);
+    let pass = PassConfig::for_memory(memory, d, rayon::current_num_threads());
+    let cancel = AtomicBool::new(false);
+    py.detach(|| {
+        let data = es::scatter_data(src, lab, cents.as_deref(), max_markers, &pass, &cancel, &Silent)?;
+        let es::ScatterData {
+            principal: pc,
+            xy,
+            labels: point_labels,
+            bounds: b,
+            centroids: centres,
+        } = data;
+        if map && !(b[0] >= -180.0 && b[1] <= 180.0 && b[2] >= -90.0 && b[3] <= 90.0) {
+            return Err(ScatterError::Labels(format!(
+                "map=True needs longitude and latitude in degrees; the columns span {:.4}..{:.4} and {:.4}..{:.4}",
+                b[0], b[1], b[2], b[3]
+            )));
+        }
+        let (bx, by) = plot_box(b, map, w, h);
+        let (default_x, default_y) = match &pc {
+            Some(p) => component_labels(&p.variances, p.total_variance),
+            None if map => (format!("{} (degrees east)", names.0), format!("{} (degrees north)", names.1)),
+            None => names,
+        };
+        let scatter = |content, sizes: &[u64], note: String| Scatter {
+            frame,
+            title: title.clone(),
+            xlabel: xlabel.clone().unwrap_or_else(|| default_x.clone()),
+            ylabel: ylabel.clone().unwrap_or_else(|| default_y.clone()),
+            x: bx,
+            y: by,
+            content,
+            centroids: centres.clone(),
+            legend: legend_entries(sizes, lab.is_some()),
+            note: Some(note),
+            map,
+        };
+        let svg_err = |e: shoal_plot::PlotError| ScatterError::Labels(e.to_string());
+        match xy {
+            Some(xy) => {
+                let colours: Vec<Rgb> = point_labels
+                    .iter()
+                    .map(|&v| cluster_colour((v >= 0).then_some(v as usize)))
+                    .collect();
+                let mut sizes = Vec::new();
+                for &v in &point_labels {
+                    let i = (v + 1).max(0) as usize;
+                    if sizes.len() <= i {
+                        sizes.resize(i + 1, 0u64);
+                    }
+                    sizes[i] += 1;
+                }
+                let content = Content::Markers { xy: &xy, colours: &colours };
+                let note = format!("{} points", thousands(point_labels.len() as u64));
+                Ok((scatter_svg(&scatter(content, &sizes, note)).map_err(svg_err)?, "markers"))
+            }
+            None => {
+                let empty = ColourRaster::new(w, h, bx, by);
+                let (r, sizes, _) =
+                    es::density(src, lab, pc.as_ref(), &empty, &label_colour, &pass, &cancel, &Silent)?;
+                let content = Content::Density(Density {
+                    width: r.width,
+                    height: r.height,
+                    count: &r.count,
+                    rgb: &r.rgb,
+                });
+                let note = format!(
+                    "{} points, density (colour: mix of the clusters in each pixel; opacity: equalised count)",
+                    thousands(r.total())
+                );
+                Ok((scatter_svg(&scatter(content, &sizes, note)).map_err(svg_err)?, "density"))
+            }
+        }
+    })
+    .map_err(scatter_err)
 }
 
 /// A scatter plot of `x` (n x d, d >= 2) coloured by `labels`, with
@@ -52,14 +179,6 @@ pub fn plot_scatter(
     max_markers: usize,
 ) -> PyResult<(String, &'static str)> {
     let (v, d) = rows(&x)?;
-    if d < 2 {
-        return Err(value_err(format!(
-            "a scatter plot needs at least two columns, got {d}"
-        )));
-    }
-    if map && d != 2 {
-        return Err(value_err("map=True draws two columns: longitude, latitude"));
-    }
     let src = SliceSource::new(v, d, "X").map_err(|e| read_err(&e))?;
     // labels as a one-column source beside the rows (exact below 2^24)
     let lab_f: Option<Vec<f32>> = match &labels {
@@ -70,106 +189,88 @@ pub fn plot_scatter(
         Some(l) => Some(SliceSource::new(l, 1, "labels").map_err(|e| read_err(&e))?),
         None => None,
     };
-    let cents: Option<Vec<f32>> = match &centroids {
-        Some(c) => {
-            let (cv, cd) = rows(c)?;
-            if cd != d {
-                return Err(value_err(format!(
-                    "centroids have {cd} columns, the points {d}"
-                )));
-            }
-            Some(cv.to_vec())
+    let cents = match &centroids {
+        Some(c) => Some(centroid_values(c, d)?),
+        None => None,
+    };
+    let look = Look {
+        title: title.to_string(),
+        xlabel,
+        ylabel,
+        map,
+        frame: Frame::new(width, height, dark),
+        max_markers,
+    };
+    let names = if map {
+        ("longitude".to_string(), "latitude".to_string())
+    } else {
+        ("x0".to_string(), "x1".to_string())
+    };
+    draw(
+        py,
+        &src,
+        lab.as_ref().map(|l| l as &dyn Source),
+        cents,
+        look,
+        names,
+        1 << 28,
+    )
+}
+
+/// A scatter plot of a file of any size (`columns` selected; a map draws
+/// them as longitude, latitude), coloured by the `label_column` of a labels
+/// file (.npy, .parquet, .csv) read beside it, in bounded memory.
+#[pyfunction]
+#[pyo3(signature = (path, labels=None, label_column="cluster", columns=None, centroids=None, title="", xlabel=None, ylabel=None, map=false, width=800, height=600, dark=false, max_markers=20000, memory=268435456))]
+#[allow(clippy::too_many_arguments)]
+pub fn plot_scatter_file(
+    py: Python<'_>,
+    path: PathBuf,
+    labels: Option<PathBuf>,
+    label_column: &str,
+    columns: Option<Vec<String>>,
+    centroids: Option<PyReadonlyArray2<'_, f32>>,
+    title: &str,
+    xlabel: Option<String>,
+    ylabel: Option<String>,
+    map: bool,
+    width: u32,
+    height: u32,
+    dark: bool,
+    max_markers: usize,
+    memory: u64,
+) -> PyResult<(String, &'static str)> {
+    let src = open_source(&path, columns)?;
+    let lab = match &labels {
+        Some(p) => {
+            let cols = match shoal_reader::Format::from_path(p) {
+                Some(shoal_reader::Format::Parquet | shoal_reader::Format::Csv) => {
+                    Some(vec![label_column.to_string()])
+                }
+                _ => None,
+            };
+            Some(open_source(p, cols)?)
         }
         None => None,
     };
-    let n = v.len() / d;
-    let title = title.to_string();
-    let frame = Frame::new(width, height, dark);
-    let (_, _, w, h) = plot_area(&frame);
-    let pass = PassConfig::default();
-    let cancel = AtomicBool::new(false);
-    let lab_src = lab.as_ref().map(|l| l as &dyn shoal_reader::Source);
-    py.detach(|| {
-        let data = es::scatter_data(
-            &src,
-            lab_src,
-            cents.as_deref(),
-            max_markers,
-            &pass,
-            &cancel,
-            &Silent,
-        )?;
-        let es::ScatterData {
-            principal: pc,
-            xy,
-            labels: point_labels,
-            bounds: b,
-            centroids: centres,
-        } = data;
-        let small = xy.is_some();
-        let xy = xy.unwrap_or_default();
-        let (lo, hi) = ([b[0], b[2]], [b[1], b[3]]);
-        if map && !(lo[0] >= -180.0 && hi[0] <= 180.0 && lo[1] >= -90.0 && hi[1] <= 90.0) {
-            return Err(ScatterError::Labels(format!(
-                "map=True needs longitude and latitude in degrees; the columns span {:.4}..{:.4} and {:.4}..{:.4}",
-                lo[0], hi[0], lo[1], hi[1]
-            )));
-        }
-        let (bx, by) = plot_box(b, map, w, h);
-        let (default_x, default_y) = match &pc {
-            Some(p) => component_labels(&p.variances, p.total_variance),
-
-            None if map => ("longitude (degrees east)".into(), "latitude (degrees north)".into()),
-            None => ("x0".into(), "x1".into()),
-        };
-        let scatter = |content, sizes: &[u64], note: String| Scatter {
-            frame,
-            title: title.clone(),
-            xlabel: xlabel.clone().unwrap_or_else(|| default_x.clone()),
-            ylabel: ylabel.clone().unwrap_or_else(|| default_y.clone()),
-            x: bx,
-            y: by,
-            content,
-            centroids: centres.clone(),
-            legend: legend_entries(sizes, lab_src.is_some()),
-            note: Some(note),
-            map,
-        };
-        if small {
-            let colours: Vec<Rgb> = point_labels
-                .iter()
-                .map(|&v| cluster_colour((v >= 0).then_some(v as usize)))
-                .collect();
-            let mut sizes = Vec::new();
-            for &v in &point_labels {
-                let i = (v + 1).max(0) as usize;
-                if sizes.len() <= i {
-                    sizes.resize(i + 1, 0u64);
-                }
-                sizes[i] += 1;
-            }
-            let content = Content::Markers { xy: &xy, colours: &colours };
-            let sc = scatter(content, &sizes, format!("{} points", thousands(n as u64)));
-            Ok((scatter_svg(&sc).map_err(|e| ScatterError::Labels(e.to_string()))?, "markers"))
-        } else {
-            let empty = ColourRaster::new(w, h, bx, by);
-            let (r, sizes, _) =
-                es::density(&src, lab_src, pc.as_ref(), &empty, &label_colour, &pass, &cancel, &Silent)?;
-            let content = Content::Density(Density {
-                width: r.width,
-                height: r.height,
-                count: &r.count,
-                rgb: &r.rgb,
-            });
-            let note = format!(
-                "{} points, density (colour: mix of the clusters in each pixel; opacity: equalised count)",
-                thousands(r.total())
-            );
-            let sc = scatter(content, &sizes, note);
-            Ok((scatter_svg(&sc).map_err(|e| ScatterError::Labels(e.to_string()))?, "density"))
-        }
-    })
-    .map_err(scatter_err)
+    let cents = match &centroids {
+        Some(c) => Some(centroid_values(c, src.info().dim)?),
+        None => None,
+    };
+    let cols = &src.info().columns;
+    let names = (
+        cols.first().cloned().unwrap_or_default(),
+        cols.get(1).cloned().unwrap_or_default(),
+    );
+    let look = Look {
+        title: title.to_string(),
+        xlabel,
+        ylabel,
+        map,
+        frame: Frame::new(width, height, dark),
+        max_markers,
+    };
+    draw(py, src.as_ref(), lab.as_deref(), cents, look, names, memory)
 }
 
 /// scipy's dendrogram of `z`, drawn; `cut` adds a dashed line at that height.
