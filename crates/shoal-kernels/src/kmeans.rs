@@ -661,6 +661,9 @@ pub struct Sample {
     tau: u64,
     /// `ln(1 - tau)` (tau as a fraction) when rows are found by skipping.
     skip_log: Option<f64>,
+    /// Rows the sample holds at the end of a pass with a margin (the
+    /// accumulator reserves this once instead of growing by doubling).
+    expect: usize,
     keys: Vec<(u64, u64)>,
     points: Vec<f32>,
 }
@@ -711,12 +714,15 @@ impl Sample {
             (frac * u64::MAX as f64) as u64
         };
         let skip_log = (frac <= 1.0 / 64.0).then(|| (-frac).ln_1p());
+        // rows taken ~ binomial with mean `want`: 6 standard deviations more
+        let expect = (want + 6.0 * want.sqrt()).min(total_rows as f64) as usize;
         Sample {
             cap,
             dim,
             seed,
             tau,
             skip_log,
+            expect,
             keys: Vec::new(),
             points: Vec::new(),
         }
@@ -822,21 +828,56 @@ impl Sample {
     }
 
     pub fn merge(&mut self, other: &Sample) {
+        // The accumulator of a pass reserves the whole sample once: growth
+        // by doubling would hold up to twice the sample's rows.
+        let rows = self.keys.len() + other.keys.len();
+        if rows > self.keys.capacity() && rows <= self.expect {
+            self.keys.reserve_exact(self.expect - self.keys.len());
+            self.points
+                .reserve_exact((self.expect - self.keys.len()) * self.dim);
+        }
         self.keys.extend_from_slice(&other.keys);
         self.points.extend_from_slice(&other.points);
     }
 
-    /// The sampled points in key order (a random order fixed by the seed).
-    pub fn finish(&self) -> Vec<f32> {
-        let mut order: Vec<usize> = (0..self.keys.len()).collect();
-        order.sort_unstable_by_key(|&i| self.keys[i]);
-        order.truncate(self.cap);
-        let d = self.dim;
-        let mut out = Vec::with_capacity(order.len() * d);
-        for i in order {
-            out.extend_from_slice(&self.points[i * d..(i + 1) * d]);
+    /// The sampled points in key order (a random order fixed by the seed),
+    /// the first `cap` of them: the rows are permuted in place (no second
+    /// copy of the sample), then the rest is cut off.
+    pub fn finish(self) -> Vec<f32> {
+        let Sample {
+            keys,
+            mut points,
+            cap,
+            dim: d,
+            ..
+        } = self;
+        let n = keys.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by_key(|&i| keys[i]);
+        drop(keys);
+        // out[j] = in[order[j]], following each cycle of the permutation
+        let mut done = vec![false; n];
+        let mut tmp = vec![0f32; d];
+        for start in 0..n {
+            if done[start] || order[start] == start {
+                continue;
+            }
+            tmp.copy_from_slice(&points[start * d..(start + 1) * d]);
+            let mut j = start;
+            loop {
+                done[j] = true;
+                let from = order[j];
+                if from == start {
+                    points[j * d..(j + 1) * d].copy_from_slice(&tmp);
+                    break;
+                }
+                points.copy_within(from * d..(from + 1) * d, j * d);
+                j = from;
+            }
         }
-        out
+        points.truncate(cap.min(n) * d);
+        points.shrink_to_fit();
+        points
     }
 
     /// Rows held (before truncation to `cap`).
@@ -1276,6 +1317,7 @@ mod tests {
         let mut whole = Sample::new(500, 1, 3, n);
         assert!(whole.skip_log.is_some());
         whole.update(&x, 0);
+        let whole_rows = whole.len();
         let want = whole.finish();
         assert_eq!(want.len(), 500);
         for cuts in [
@@ -1295,7 +1337,7 @@ mod tests {
             for p in parts.iter().rev() {
                 acc.merge(p);
             }
-            assert_eq!(acc.len(), whole.len(), "{cuts:?}");
+            assert_eq!(acc.len(), whole_rows, "{cuts:?}");
             assert_eq!(acc.finish(), want, "{cuts:?}");
         }
     }
