@@ -1141,7 +1141,6 @@ fn generate<'py>(
         kind, rows, dim, k, seed, spread, center_box, zipf, noise, bbox,
     )?;
     let d = gen.dim();
-    let columns = gen.columns();
     let gen_err = |e: WriteFilesError| match e {
         WriteFilesError::Cancelled => PyKeyboardInterrupt::new_err("interrupted"),
         WriteFilesError::Config(c) => value_err(c),
@@ -1211,7 +1210,6 @@ fn generate<'py>(
                 }
             })?
             .map_err(gen_err)?;
-            let _ = columns;
             let x = matrix(py, x, d)?;
             let l = l.into_pyarray(py);
             let c = matrix(py, plan.centers, d)?;
