@@ -80,6 +80,21 @@ def _labels(labels: Any, n: int) -> np.ndarray | None:
     return np.ascontiguousarray(lab, dtype=np.int64)
 
 
+def _centers(centroids: Any, columns: list[str] | None) -> np.ndarray | None:
+    """Centroids as float32 rows: an array as given, or a fitted estimator's
+    ``cluster_centers_``, reordered to ``columns`` when it knows its
+    features' names."""
+    if centroids is None:
+        return None
+    if hasattr(centroids, "cluster_centers_"):
+        names = [str(v) for v in getattr(centroids, "feature_names_in_", [])]
+        cc = np.asarray(centroids.cluster_centers_)
+        if columns is not None and names and all(c in names for c in columns):
+            cc = cc[:, [names.index(c) for c in columns]]
+        centroids = cc
+    return np.ascontiguousarray(centroids, dtype=np.float32)
+
+
 def scatter(
     X: Any,
     labels: Any = None,
@@ -103,9 +118,7 @@ def scatter(
         raise ValueError(f"Expected 2D array, got {x.ndim}D array instead.")
     x = np.ascontiguousarray(x, dtype=np.float32)
     lab = _labels(labels, x.shape[0])
-    if centroids is not None and hasattr(centroids, "cluster_centers_"):
-        centroids = centroids.cluster_centers_
-    c = None if centroids is None else np.ascontiguousarray(centroids, dtype=np.float32)
+    c = _centers(centroids, None)
     svg, mode = _shoal.plot_scatter(
         x,
         lab,
@@ -146,14 +159,7 @@ def scatter_file(
     ``columns`` are longitude then latitude (``columns=["lon", "lat"]``)."""
     from ._units import parse_memory
 
-    if centroids is not None and hasattr(centroids, "cluster_centers_"):
-        # a fitted estimator: its centres, in the selected columns' order
-        names = [str(v) for v in getattr(centroids, "feature_names_in_", [])]
-        cc = np.asarray(centroids.cluster_centers_)
-        if columns is not None and names and all(c in names for c in columns):
-            cc = cc[:, [names.index(c) for c in columns]]
-        centroids = cc
-    c = None if centroids is None else np.ascontiguousarray(centroids, dtype=np.float32)
+    c = _centers(centroids, columns)
     svg, mode = _shoal.plot_scatter_file(
         str(path),
         None if labels is None else str(labels),
