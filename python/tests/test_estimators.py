@@ -157,6 +157,25 @@ print((after - before - labels) / x.nbytes)
     assert extra < 0.05, extra
 
 
+def test_a_read_only_memmap_is_fitted_in_place(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(1).random((8_000_000, 8), dtype=np.float32))
+    code = f"""
+import resource, numpy as np, shoal
+x = np.load({str(path)!r}, mmap_mode="r")
+shoal.KMeans(8, random_state=0, max_iter=3).fit(np.asarray(x[:1000]))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+km = shoal.KMeans(8, random_state=0, max_iter=3).fit(x)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(type(x).__name__, x.flags.writeable, (after - before - km.labels_.nbytes) / x.nbytes)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    kind, writeable, extra = out.stdout.split()
+    assert kind == "memmap" and writeable == "False"
+    # the mapped pages count once as they are read (about 1.0); a copy would add another 1.0
+    assert float(extra) < 1.1, extra
+
+
 @pytest.mark.parametrize("name", ["fcps/engytime", "sipu/aggregation"])
 def test_metrics_equal_scikit_learn(name):
     x, y = clustbench(name)
