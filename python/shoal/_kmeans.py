@@ -154,6 +154,19 @@ class _KMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
     def _fit_kwargs(self) -> dict[str, Any]:
         return {}
 
+    def _engine_args(self, init: str, centers: np.ndarray | None, n_init: int) -> dict[str, Any]:
+        """The engine's k-means parameters, for arrays and files alike."""
+        return {
+            "k": int(self.n_clusters),
+            "init": init,
+            "init_centers": centers,
+            "n_init": n_init,
+            "max_iter": int(self.max_iter),
+            "tol": float(self.tol),
+            "seed": self._seed(),
+            **self._fit_kwargs(),
+        }
+
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         if sample_weight is not None and not np.all(np.asarray(sample_weight) == 1):
             raise ValueError("shoal's k-means does not take sample weights yet")
@@ -163,16 +176,9 @@ class _KMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
         with progress_callback(bool(self.verbose)) as cb:
             r = _shoal.kmeans_fit(
                 _f32(X),
-                int(self.n_clusters),
                 algorithm=self._algorithm,
-                init=init,
-                init_centers=centers,
-                n_init=n_init,
-                max_iter=int(self.max_iter),
-                tol=float(self.tol),
-                seed=self._seed(),
                 progress=cb,
-                **self._fit_kwargs(),
+                **self._engine_args(init, centers, n_init),
             )
         self._set_fit(r, X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
         return self
@@ -197,19 +203,12 @@ class _KMeansBase(ClusterMixin, TransformerMixin, BaseEstimator):
         with progress_callback(progress) as cb:
             r = _shoal.kmeans_fit_file(
                 str(path),
-                int(self.n_clusters),
                 columns=columns,
                 algorithm=algorithm or self._algorithm,
-                init=init,
-                init_centers=centers,
-                n_init=n_init,
-                max_iter=int(self.max_iter),
-                tol=float(self.tol),
-                seed=self._seed(),
                 memory=parse_memory(memory),
                 labels_out=None if labels_out is None else str(labels_out),
                 progress=cb,
-                **self._fit_kwargs(),
+                **self._engine_args(init, centers, n_init),
             )
         self._set_fit(r, np.float32)
         self.n_features_in_ = int(info["dim"])

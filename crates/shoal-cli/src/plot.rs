@@ -12,11 +12,11 @@ use shoal_kernels::quality::{mean_and_se, silhouette_samples};
 use shoal_kernels::raster::ColourRaster;
 use shoal_plot::dendrogram::DendrogramPlot;
 use shoal_plot::scatter::{
-    component_labels, label_colour, legend_entries, plot_area, plot_box, scatter_svg, Content,
-    Density, Scatter,
+    component_labels, label_colour, legend_entries, marker_colours, plot_area, plot_box,
+    scatter_svg, Content, Density, Scatter,
 };
 use shoal_plot::silhouette::SilhouettePlot;
-use shoal_plot::{cluster_colour, render_png, Frame, Rgb};
+use shoal_plot::{render_png, Frame};
 use shoal_reader::{open, AtomicFile, OpenOptions, Source};
 
 use crate::cli::{FigureArgs, Global, PlotCommand, TruncateMode};
@@ -348,18 +348,7 @@ pub fn scatter_figure(
         None => (info.columns[0].clone(), info.columns[1].clone()),
     };
     let (svg, sizes, mode) = if small {
-        let colours: Vec<Rgb> = point_labels
-            .iter()
-            .map(|&v| cluster_colour((v >= 0).then_some(v as usize)))
-            .collect();
-        let mut sizes = Vec::new();
-        for &v in &point_labels {
-            let i = (v + 1) as usize;
-            if sizes.len() <= i {
-                sizes.resize(i + 1, 0u64);
-            }
-            sizes[i] += 1;
-        }
+        let (colours, sizes) = marker_colours(&point_labels);
         let sc = Scatter {
             frame,
             title,

@@ -109,6 +109,24 @@ pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
     }
 }
 
+/// Each marker's colour by its label (noise, -1, grey) and the rows per
+/// label as [`legend_entries`] takes them (`sizes[l + 1]`, noise at 0).
+pub fn marker_colours(labels: &[i64]) -> (Vec<Rgb>, Vec<u64>) {
+    let colours = labels
+        .iter()
+        .map(|&v| crate::cluster_colour((v >= 0).then_some(v as usize)))
+        .collect();
+    let mut sizes = Vec::new();
+    for &v in labels {
+        let i = (v + 1).max(0) as usize;
+        if sizes.len() <= i {
+            sizes.resize(i + 1, 0u64);
+        }
+        sizes[i] += 1;
+    }
+    (colours, sizes)
+}
+
 /// The colour of label `l` in a density raster (noise, -1, grey).
 pub fn label_colour(l: i64) -> [u8; 3] {
     let c = crate::cluster_colour((l >= 0).then_some(l as usize));

@@ -15,11 +15,11 @@ use shoal_kernels::quality::{mean_and_se, silhouette_samples};
 use shoal_kernels::raster::ColourRaster;
 use shoal_plot::dendrogram::DendrogramPlot;
 use shoal_plot::scatter::{
-    component_labels, label_colour, legend_entries, plot_area, plot_box, scatter_svg, Content,
-    Density, Scatter,
+    component_labels, label_colour, legend_entries, marker_colours, plot_area, plot_box,
+    scatter_svg, Content, Density, Scatter,
 };
 use shoal_plot::silhouette::SilhouettePlot;
-use shoal_plot::{cluster_colour, thousands, Frame, Rgb};
+use shoal_plot::{thousands, Frame};
 use shoal_reader::{SliceSource, Source};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -122,18 +122,7 @@ fn draw(
         let svg_err = |e: shoal_plot::PlotError| ScatterError::Labels(e.to_string());
         match xy {
             Some(xy) => {
-                let colours: Vec<Rgb> = point_labels
-                    .iter()
-                    .map(|&v| cluster_colour((v >= 0).then_some(v as usize)))
-                    .collect();
-                let mut sizes = Vec::new();
-                for &v in &point_labels {
-                    let i = (v + 1).max(0) as usize;
-                    if sizes.len() <= i {
-                        sizes.resize(i + 1, 0u64);
-                    }
-                    sizes[i] += 1;
-                }
+                let (colours, sizes) = marker_colours(&point_labels);
                 let content = Content::Markers { xy: &xy, colours: &colours };
                 let note = format!("{} points", thousands(point_labels.len() as u64));
                 Ok((scatter_svg(&scatter(content, &sizes, note)).map_err(svg_err)?, "markers"))
