@@ -1,10 +1,17 @@
 """shoal on Dask (dask.distributed): the workers open their own files with
 shoal's readers, so no data passes through the client; only file names,
-centroids and per-file totals travel. Optional: ``pip install .[dask]``.
+centroids and per-partition partials travel. Optional: ``pip install .[dask]``.
 
-This first part has :func:`assign_parquet`, scipy's ``vq`` of a whole
-dataset (every row's nearest centroid and distance), one output file per
-input file. The distributed k-means fit comes next.
+- :class:`KMeans`: k-means over a Parquet dataset (a directory, glob or
+  list of files), a file, a ``dask.array`` or a ``dask.dataframe``. The
+  partitions are read once by the workers and kept there (or, when the
+  data is larger than the workers' memory, read from the files on every
+  pass); the fit runs in shoal's engine on the client, which sends each
+  pass's centroids to every partition and folds the partials in partition
+  order, so the result equals ``shoal.KMeans`` (and ``shoal fit``) on the
+  same rows to the bit, whatever the number of workers and threads.
+- :func:`assign_parquet`: scipy's ``vq`` of a whole dataset (every row's
+  nearest centroid and distance), one output file per input file.
 """
 
 from __future__ import annotations
@@ -17,9 +24,17 @@ from typing import Any
 
 import numpy as np
 
+from ._progress import progress_callback
 from ._units import parse_memory
 
-__all__ = ["assign_parquet", "dataset_files"]
+
+def _kmeans_base() -> type:
+    """shoal.KMeans's base: parameters, validation, fitted attributes."""
+    from ._kmeans import _KMeansBase
+
+    return _KMeansBase
+
+__all__ = ["KMeans", "assign_parquet", "dataset_files"]
 
 
 def _visible(p: pathlib.Path, root: pathlib.Path) -> bool:
@@ -146,3 +161,282 @@ def assign_parquet(
         inertia += r["inertia"]
         counts += np.asarray(r["counts"], dtype=np.int64)
     return {"rows": rows, "inertia": inertia, "counts": counts, "outputs": outs, "files": files}
+
+
+# ---- k-means ----
+
+
+def _load_file(
+    path: str, columns: Any, index: int, offset: int, chunk_rows: int, resident: bool
+) -> Any:
+    from . import _shoal
+
+    _worker_pool()
+    return _shoal.partition_file(path, columns, index, offset, chunk_rows, resident)
+
+
+def _load_array(block: Any, first_row: int, chunk_rows: int) -> Any:
+    from . import _shoal
+
+    _worker_pool()
+    x = np.ascontiguousarray(block, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {x.ndim}D array instead.")
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"Input X contains NaN or infinity (row {first_row + int(np.argmax(bad))})."
+        )
+    return _shoal.partition_array(x, first_row, chunk_rows)
+
+
+def _run_job(part: Any, job: bytes) -> bytes:
+    return part.run(job)
+
+
+class _Pending:
+    """One pass's tasks, one per partition, in partition order."""
+
+    def __init__(self, client: Any, futures: list[Any]):
+        self.client, self.futures = client, futures
+
+    def done(self) -> bool:
+        return all(f.done() for f in self.futures)
+
+    def result(self) -> list[bytes]:
+        return self.client.gather(self.futures)
+
+    def cancel(self) -> None:
+        self.client.cancel(self.futures)
+
+
+class _Runner:
+    """Sends a pass's job to every partition (each task runs where its
+    partition is held; Dask recomputes a lost partition from its file)."""
+
+    def __init__(self, client: Any, parts: list[Any]):
+        self.client, self.parts = client, parts
+        self.token = uuid.uuid4().hex[:12]
+        self.n = 0
+
+    def submit(self, job: bytes) -> _Pending:
+        self.n += 1
+        futures = [
+            self.client.submit(_run_job, p, job, key=f"shoal-pass-{self.token}-{self.n}-{i}", pure=False)
+            for i, p in enumerate(self.parts)
+        ]
+        return _Pending(self.client, futures)
+
+
+class _Data:
+    """A dataset on the workers: its partitions (futures), rows, dimension
+    and column names."""
+
+    def __init__(self, parts: list[Any], rows: int, dim: int, columns: list[str], chunk_rows: int):
+        self.parts, self.rows, self.dim, self.columns, self.chunk_rows = parts, rows, dim, columns, chunk_rows
+
+
+def _is_dask_collection(X: Any) -> bool:
+    return hasattr(X, "__dask_graph__")
+
+
+def _dataset_plan(dataset: Any, columns: Any) -> tuple[list[tuple[str, int, int]], int, int, list[str]]:
+    """Every partition of a dataset (file, number in the file, the rows
+    before it), its rows, dimension and columns; the files must agree."""
+    from . import _shoal
+
+    files, _ = dataset_files(dataset)
+    plan: list[tuple[str, int, int]] = []
+    rows, dim, names = 0, 0, None
+    for f in files:
+        n, d, cols, ranges = _shoal.file_partitions(str(f), columns)
+        if names is None:
+            dim, names = d, list(cols)
+        elif list(cols) != names:
+            raise ValueError(f"{f}: columns {list(cols)} differ from {files[0]}'s {names}")
+        plan += [(str(f), i, rows) for i in range(len(ranges))]
+        rows += n
+    return plan, rows, dim, names or []
+
+
+def _workers_memory(client: Any) -> int:
+    """The workers' memory limits added up (0 when any is unlimited)."""
+    limits = [int(w.get("memory_limit") or 0) for w in client.scheduler_info()["workers"].values()]
+    return 0 if not limits or 0 in limits else sum(limits)
+
+
+def _to_dask_array(X: Any, columns: Any) -> Any:
+    """A dask.array of rows: a dask.dataframe's selected (or numeric) columns."""
+    if hasattr(X, "to_dask_array"):
+        df = X[list(columns)] if columns is not None else X.select_dtypes("number")
+        return df.to_dask_array(lengths=True), [str(c) for c in df.columns]
+    return X, None
+
+
+class KMeans(_kmeans_base()):  # type: ignore[misc]
+    """k-means on Dask, with the parameters and fitted attributes of
+    :class:`shoal.KMeans` (``cluster_centers_``, ``inertia_``, ``n_iter_``,
+    ``counts_``, ``n_features_in_``).
+
+    ``fit(X)`` takes a Parquet dataset (directory, glob or list of paths, or
+    one ``.parquet``/``.npy``/``.f32`` file), a ``dask.array`` of rows or a
+    ``dask.dataframe`` (``columns``, or its numeric columns). ``resident``:
+    keep the partitions in the workers' memory (``True``), read them from
+    the files on every pass (``False``), or ``"auto"``: keep them when they
+    take under half the workers' memory. ``memory`` is the local fit's
+    budget: it sets the blocks partitions are read in, as ``shoal fit``
+    does, so that the two give the same result.
+    """
+
+    _algorithm = "lloyd"
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: Any = "k-means||",
+        n_init: Any = 1,
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        verbose: int = 0,
+        random_state: Any = None,
+        algorithm: str = "lloyd",
+        sample_size: int | None = None,
+        columns: list[str] | None = None,
+        memory: Any = "256MiB",
+        resident: Any = "auto",
+        client: Any = None,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.algorithm = algorithm
+        self.sample_size = sample_size
+        self.columns = columns
+        self.memory = memory
+        self.resident = resident
+        self.client = client
+
+    def _client(self) -> Any:
+        from distributed import get_client
+
+        return self.client or get_client()
+
+    def _scatter(self, X: Any, client: Any) -> _Data:
+        """Loads X's partitions on the workers (futures held by the client)."""
+        from . import _shoal
+
+        token = uuid.uuid4().hex[:12]
+        mem = parse_memory(self.memory)
+        X, names = _to_dask_array(X, self.columns)
+        if _is_dask_collection(X):
+            import dask
+
+            if X.ndim != 2:
+                raise ValueError(f"Expected 2D array, got {X.ndim}D array instead.")
+            if any(np.isnan(c) for c in X.chunks[0]):
+                X = X.compute_chunk_sizes()
+            X = X.rechunk({1: -1})
+            dim = int(X.shape[1])
+            chunk = _shoal.chunk_rows(mem, dim)
+            offsets = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(int)
+            blocks = X.to_delayed().ravel()
+            tasks = [
+                dask.delayed(_load_array, pure=False)(b, int(o), chunk)
+                for b, o in zip(blocks, offsets[:-1], strict=True)
+            ]
+            parts = client.compute(tasks)
+            cols = names or [f"x{j}" for j in range(dim)]
+            return _Data(parts, int(offsets[-1]), dim, cols, chunk)
+        plan, rows, dim, cols = _dataset_plan(X, self.columns)
+        chunk = _shoal.chunk_rows(mem, dim)
+        resident = self.resident
+        if resident == "auto":
+            total = _workers_memory(client)
+            resident = total == 0 or rows * dim * 4 <= total // 2
+        parts = [
+            client.submit(
+                _load_file, f, self.columns, i, off, chunk, bool(resident), key=f"shoal-part-{token}-{j}", pure=False
+            )
+            for j, (f, i, off) in enumerate(plan)
+        ]
+        return _Data(parts, rows, dim, cols, chunk)
+
+    def fit(self, X: Any, y: Any = None) -> KMeans:
+        from . import _shoal
+
+        if self.algorithm not in ("lloyd", "subsample"):
+            raise ValueError(f"algorithm must be 'lloyd' or 'subsample', got {self.algorithm!r}")
+        client = self._client()
+        data = self._scatter(X, client)
+        try:
+            init, centers, n_init = self._init_args(data.rows, data.dim)
+            with progress_callback(bool(self.verbose)) as cb:
+                r = _shoal.kmeans_fit_remote(
+                    _Runner(client, data.parts),
+                    data.rows,
+                    data.dim,
+                    chunk_rows=data.chunk_rows,
+                    algorithm=self.algorithm,
+                    sample_size=self.sample_size,
+                    memory=parse_memory(self.memory),
+                    progress=cb,
+                    **self._engine_args(init, centers, n_init),
+                )
+        finally:
+            client.cancel(data.parts)
+        self._set_fit(r, np.float32)
+        self.counts_ = np.asarray(r["counts"], dtype=np.int64)
+        self.n_features_in_ = data.dim
+        self.feature_names_in_ = np.asarray(data.columns, dtype=object)
+        if _is_dask_collection(X):
+            self.labels_ = self.predict(X)
+        return self
+
+    def _rows(self, X: Any) -> Any:
+        self._check_fitted()
+        X, _ = _to_dask_array(X, self.columns)
+        if not _is_dask_collection(X):
+            raise TypeError(
+                "shoal.dask.KMeans predicts a dask.array or dask.dataframe; for a Parquet "
+                "dataset use shoal.dask.assign_parquet, for an array shoal.KMeans.predict"
+            )
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[-1]} features, but KMeans is expecting {self.n_features_in_} features as input."
+            )
+        return X.rechunk({1: -1})
+
+    def predict(self, X: Any, sample_weight: Any = None) -> Any:
+        """Labels of a dask.array's rows, lazily (a dask.array of int32)."""
+        X = self._rows(X)
+        return X.map_blocks(_predict_block, self.cluster_centers_, dtype=np.int32, drop_axis=1)
+
+    def transform(self, X: Any) -> Any:
+        """Distances of each row to each centre, lazily (n x k)."""
+        X = self._rows(X)
+        k = self.cluster_centers_.shape[0]
+        return X.map_blocks(
+            _transform_block, self.cluster_centers_, dtype=np.float64, chunks=(X.chunks[0], (k,))
+        )
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        return self.fit(X).predict(X)
+
+
+def _predict_block(x: Any, centers: np.ndarray) -> np.ndarray:
+    from . import _shoal
+
+    codes, _ = _shoal.vq_f32(np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(centers, dtype=np.float32))
+    return codes
+
+
+def _transform_block(x: Any, centers: np.ndarray) -> np.ndarray:
+    c = np.asarray(centers, dtype=np.float64)
+    xx = np.asarray(x, dtype=np.float64)
+    d2 = (xx * xx).sum(1)[:, None] - 2 * xx @ c.T + (c * c).sum(1)[None, :]
+    return np.sqrt(np.maximum(d2, 0))

@@ -22,6 +22,7 @@ use shoal_kernels::{Centroids, ColumnStats};
 use shoal_reader::{LabelWriter, Source, WriteError};
 
 use crate::minibatch::MiniBatchConfig;
+use crate::remote::{run_remote, Job, JobKind, JobPartial, Remote};
 use crate::{run_pass, run_pass_indexed, EngineError, Observer, PassConfig, PassStart};
 
 /// Feature scaling applied before clustering.
@@ -217,6 +218,9 @@ pub enum KMeansError {
     TooFewDistinct { distinct: usize, k: usize },
     #[error("initial centroids: {0}")]
     BadInit(String),
+    /// What the distributed runner cannot do (mini-batch's random row reads).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Rows of mini-batch's first-pass sample by default: each start is chosen
@@ -355,6 +359,113 @@ fn announce(
         rows,
         inertia,
     });
+}
+
+/// Where a fit's passes run: over a local source (the pass pipeline of
+/// [`crate::run_pass`]), or partition by partition elsewhere
+/// ([`crate::remote`]), the partials folded here in the same order.
+#[derive(Clone, Copy)]
+pub(crate) enum Passes<'a> {
+    Local(&'a dyn Source),
+    Remote(&'a dyn Remote),
+}
+
+impl Passes<'_> {
+    fn rows(&self) -> u64 {
+        match self {
+            Passes::Local(s) => s.info().rows,
+            Passes::Remote(r) => r.shape().0,
+        }
+    }
+
+    fn dim(&self) -> usize {
+        match self {
+            Passes::Local(s) => s.info().dim,
+            Passes::Remote(r) => r.shape().1,
+        }
+    }
+
+    /// One pass of `job` over every partition, merged in partition order.
+    fn run(
+        &self,
+        job: &Job,
+        cancel: &AtomicBool,
+        observer: &dyn Observer,
+    ) -> Result<(JobPartial, crate::PassReport), EngineError> {
+        match self {
+            Passes::Local(source) => {
+                let cfg = PassConfig {
+                    chunk_rows: job.chunk_rows,
+                    ..PassConfig::default()
+                };
+                let (st, rep) = run_pass(
+                    *source,
+                    &cfg,
+                    cancel,
+                    observer,
+                    || job.state(),
+                    |st, b| job.update(st, b),
+                    |a, p| a.partial.merge(p.partial),
+                )?;
+                Ok((st.partial, rep))
+            }
+            Passes::Remote(r) => run_remote(*r, job, cancel, observer),
+        }
+    }
+
+    /// An assignment pass to `cent` (clustered units), keeping the cluster
+    /// sums when `sums`: counts and inertia.
+    fn lloyd(
+        &self,
+        pass: &PassConfig,
+        scaling: &Scaling,
+        cent: &[f32],
+        sums: bool,
+        cancel: &AtomicBool,
+        observer: &dyn Observer,
+    ) -> Result<(LloydPartial, crate::PassReport), EngineError> {
+        let job = Job {
+            chunk_rows: pass.chunk_rows,
+            dim: scaling.shift.len(),
+            kind: JobKind::Lloyd {
+                scaling: scaling.clone(),
+                centroids: Centroids::new(cent.to_vec(), scaling.shift.len()),
+                sums,
+            },
+        };
+        match self.run(&job, cancel, observer)? {
+            (JobPartial::Lloyd(p), rep) => Ok((p, rep)),
+            _ => unreachable!("a Lloyd job returns a Lloyd partial"),
+        }
+    }
+}
+
+impl Passes<'_> {
+    /// [`lloyd_to`] here: locally with the bounds and the sink, remotely
+    /// without (the workers keep no per-row state and write no labels).
+    #[allow(clippy::too_many_arguments)]
+    fn lloyd_to(
+        &self,
+        pass: &PassConfig,
+        scaling: &Scaling,
+        cent: &[f32],
+        bounded: Option<&mut Bounded>,
+        sums: bool,
+        name: String,
+        cancel: &AtomicBool,
+        observer: &dyn Observer,
+        sink: Option<&mut dyn LabelSink>,
+    ) -> Result<(LloydPartial, PassTiming), KMeansError> {
+        match self {
+            Passes::Local(source) => lloyd_to(
+                *source, pass, scaling, cent, bounded, sums, name, cancel, observer, sink,
+            ),
+            Passes::Remote(_) => {
+                let (acc, rep) = self.lloyd(pass, scaling, cent, sums, cancel, observer)?;
+                Ok((acc, PassTiming::new(name, &rep)))
+            }
+        }
+    }
 }
 
 struct Partial {
@@ -607,7 +718,7 @@ pub(crate) fn shift2(a: &[f32], b: &[f32]) -> f64 {
 /// inertia and the most Lloyd iterations a start took.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn starts_on_sample(
-    source: &dyn Source,
+    on: Passes<'_>,
     cfg: &KMeansConfig,
     method: &Init,
     scaling: &Scaling,
@@ -617,7 +728,7 @@ pub(crate) fn starts_on_sample(
     observer: &dyn Observer,
     passes: &mut Vec<PassTiming>,
 ) -> Result<(Vec<f32>, f64, usize), KMeansError> {
-    let (k, d) = (cfg.k, source.info().dim);
+    let (k, d) = (cfg.k, on.dim());
     let mut best: Option<(f64, Vec<f32>)> = None;
     let mut iters = 0;
     for s in 0..cfg.n_init.max(1) {
@@ -625,7 +736,7 @@ pub(crate) fn starts_on_sample(
         let c0 = match method {
             Init::Random => random_init(sample_x, d, k, &mut rng).map_err(init_err)?,
             Init::KMeansParallel => kmeans_parallel(
-                source, cfg, scaling, sample_x, s as u64, cancel, observer, passes,
+                on, cfg, scaling, sample_x, s as u64, cancel, observer, passes,
             )?,
             _ => kmeans_plus_plus(sample_x, d, None, k, &mut rng).map_err(init_err)?,
         };
@@ -735,13 +846,24 @@ pub(crate) fn prepare(
     cancel: &AtomicBool,
     observer: &dyn Observer,
 ) -> Result<Prepared, KMeansError> {
-    let info = source.info();
-    let (k, d) = (cfg.k, info.dim);
+    prepare_on(Passes::Local(source), cfg, cancel, observer)
+}
+
+fn prepare_on(
+    on: Passes<'_>,
+    cfg: &KMeansConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<Prepared, KMeansError> {
+    let (k, d, total_rows) = (cfg.k, on.dim(), on.rows());
     if k == 0 {
         return Err(KMeansError::KZero);
     }
-    if k as u64 > info.rows {
-        return Err(KMeansError::KTooLarge { k, rows: info.rows });
+    if k as u64 > total_rows {
+        return Err(KMeansError::KTooLarge {
+            k,
+            rows: total_rows,
+        });
     }
     let mut passes = Vec::new();
 
@@ -749,7 +871,7 @@ pub(crate) fn prepare(
     // Given centroids need no sample (a cap of 0 skips the per-row hashing).
     let sample_cap = match cfg.init {
         Init::Given(_) => 0,
-        _ => cfg.default_sample_size(info.rows).max(k),
+        _ => cfg.default_sample_size(total_rows).max(k),
     };
     // Passes the run can take at most (for progress displays).
     let max_passes = match (cfg.algo, &cfg.init) {
@@ -772,10 +894,8 @@ pub(crate) fn prepare(
     // A source with random access reads the sample's rows by number when
     // they are known without the data and the full data's statistics are
     // not needed: the same sample as the pass below, without the pass.
-    let by_row = if full_stats {
-        None
-    } else {
-        sample_by_row(
+    let by_row = match on {
+        Passes::Local(source) if !full_stats => sample_by_row(
             source,
             sample_cap,
             cfg.seed,
@@ -783,43 +903,34 @@ pub(crate) fn prepare(
             cancel,
             observer,
             &mut passes,
-        )?
+        )?,
+        _ => None,
     };
     let (stats, sample, first) = match by_row {
         Some(sample) => (None, sample, None),
         None => {
             let first_name = if full_stats { "stats+sample" } else { "sample" };
-            announce(observer, &passes, first_name, info.rows, max_passes, None);
-            let ((stats, sample), rep) = run_pass(
-                source,
-                &cfg.pass,
-                cancel,
-                observer,
-                || {
-                    (
-                        full_stats.then(|| ColumnStats::new(d)),
-                        Sample::new(sample_cap, d, cfg.seed, info.rows),
-                    )
+            announce(observer, &passes, first_name, total_rows, max_passes, None);
+            let job = Job {
+                chunk_rows: cfg.pass.chunk_rows,
+                dim: d,
+                kind: JobKind::StatsSample {
+                    stats: full_stats,
+                    cap: sample_cap,
+                    seed: cfg.seed,
+                    rows: total_rows,
                 },
-                |(s, smp), b| {
-                    if let Some(s) = s {
-                        s.update(b.data);
-                    }
-                    smp.update(b.data, b.first_row);
-                },
-                |(a, sa), (b, sb)| {
-                    if let (Some(a), Some(b)) = (a, b) {
-                        a.merge(&b);
-                    }
-                    sa.merge(&sb);
-                },
-            )?;
+            };
+            let (JobPartial::StatsSample(stats, sample), rep) = on.run(&job, cancel, observer)?
+            else {
+                unreachable!("a statistics job returns statistics")
+            };
             passes.push(PassTiming::new(first_name, &rep));
             (stats, sample, Some(rep))
         }
     };
     // Valid rows (the file's count until a pass has counted them).
-    let valid_rows = first.as_ref().map_or(info.rows, |r| r.rows);
+    let valid_rows = first.as_ref().map_or(total_rows, |r| r.rows);
     if (k as u64) > valid_rows {
         return Err(KMeansError::KTooLarge {
             k,
@@ -870,8 +981,35 @@ pub fn fit(
     observer: &dyn Observer,
     sink: Option<&mut dyn LabelSink>,
 ) -> Result<KMeansFit, KMeansError> {
-    let info = source.info();
-    let (k, d) = (cfg.k, info.dim);
+    fit_on(Passes::Local(source), cfg, cancel, observer, sink)
+}
+
+/// [`fit`] with every pass run partition by partition by `remote` (Dask
+/// workers): the same result to the bit as [`fit`] over a source with the
+/// same partitions (Lloyd and subsample; mini-batch reads random rows and
+/// is refused). The labels are left to the workers.
+pub fn fit_remote(
+    remote: &dyn Remote,
+    cfg: &KMeansConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<KMeansFit, KMeansError> {
+    if cfg.algo == Algo::MiniBatch {
+        return Err(KMeansError::Unsupported(
+            "mini-batch k-means is not run on Dask (its batches are random rows); use 'lloyd' or 'subsample'".into(),
+        ));
+    }
+    fit_on(Passes::Remote(remote), cfg, cancel, observer, None)
+}
+
+fn fit_on(
+    on: Passes<'_>,
+    cfg: &KMeansConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    sink: Option<&mut dyn LabelSink>,
+) -> Result<KMeansFit, KMeansError> {
+    let (k, d, total_rows) = (cfg.k, on.dim(), on.rows());
     let Prepared {
         sample_x,
         scaling,
@@ -882,7 +1020,7 @@ pub fn fit(
         mut passes,
         max_passes,
         ..
-    } = prepare(source, cfg, cancel, observer)?;
+    } = prepare_on(on, cfg, cancel, observer)?;
 
     // Initialisation.
     let init_start = Instant::now();
@@ -914,7 +1052,7 @@ pub fn fit(
         }
         method => {
             let (c, inertia, it) = starts_on_sample(
-                source,
+                on,
                 cfg,
                 method,
                 &scaling,
@@ -944,12 +1082,19 @@ pub fn fit(
     let mut last_inertia = None;
     let mut minibatch_steps = None;
     // Per-row bounds for the Lloyd passes, where they fit in the budget.
-    let mut bounded =
-        (cfg.bounds && cfg.algo == Algo::Lloyd && RowBounds::worthwhile(valid_rows, d, cfg.memory))
-            .then(|| Bounded {
+    let mut bounded = match on {
+        Passes::Local(source)
+            if cfg.bounds
+                && cfg.algo == Algo::Lloyd
+                && RowBounds::worthwhile(valid_rows, d, cfg.memory) =>
+        {
+            Some(Bounded {
                 rows: RowBounds::new(source),
                 made_for: None,
-            });
+            })
+        }
+        _ => None,
+    };
     match cfg.algo {
         Algo::Lloyd => {
             // Lloyd iterations over the full data.
@@ -959,12 +1104,11 @@ pub fn fit(
                     observer,
                     &passes,
                     &name,
-                    info.rows,
+                    total_rows,
                     max_passes,
                     last_inertia,
                 );
-                let (acc, timing) = lloyd_to(
-                    source,
+                let (acc, timing) = on.lloyd_to(
                     &cfg.pass,
                     &scaling,
                     &cent,
@@ -994,6 +1138,9 @@ pub fn fit(
             converged = sample_iters < cfg.max_iter;
         }
         Algo::MiniBatch => {
+            let Passes::Local(source) = on else {
+                unreachable!("fit_remote refuses mini-batch")
+            };
             let run = crate::minibatch::run(
                 source,
                 &cfg.pass,
@@ -1022,12 +1169,11 @@ pub fn fit(
         observer,
         &passes,
         "assign",
-        info.rows,
+        total_rows,
         max_passes,
         last_inertia,
     );
-    let (acc, timing) = lloyd_to(
-        source,
+    let (acc, timing) = on.lloyd_to(
         &cfg.pass,
         &scaling,
         &cent,
@@ -1043,7 +1189,7 @@ pub fn fit(
         Some(r) => (r.rows, r.skipped),
         None => {
             let rows = acc.counts.iter().sum::<u64>();
-            (rows, info.rows - rows)
+            (rows, total_rows - rows)
         }
     };
     Ok(KMeansFit {
@@ -1147,15 +1293,6 @@ fn sample_by_row(
 /// Rounds of k-means|| oversampling.
 pub const KMEANS_PARALLEL_ROUNDS: usize = 5;
 
-struct OversamplePartial {
-    cands: Vec<f32>,
-    phi: f64,
-    buf: Vec<f32>,
-    labels: Vec<u32>,
-    dist2: Vec<f32>,
-    scratch: AssignScratch,
-}
-
 /// k-means|| (Bahmani, Moseley, Vattani, Kumar, Vassilvitskii, 2012):
 /// `KMEANS_PARALLEL_ROUNDS` passes, each keeping row `x` with probability
 /// `min(1, l d(x)^2 / phi)` (`l = 2k`, `phi` the cost of the previous
@@ -1165,7 +1302,7 @@ struct OversamplePartial {
 /// the thread count or chunking.
 #[allow(clippy::too_many_arguments)]
 fn kmeans_parallel(
-    source: &dyn Source,
+    on: Passes<'_>,
     cfg: &KMeansConfig,
     scaling: &Scaling,
     sample_x: &[f32],
@@ -1181,9 +1318,8 @@ fn kmeans_parallel(
     let mut cands: Vec<f32> = sample_x[first..first + d].to_vec();
     // A timed pass of every row against the candidates: cost and counts.
     let against = |cands: &[f32], name: &str, passes: &mut Vec<PassTiming>| {
-        announce(observer, passes, name, source.info().rows, None, None);
-        let c = Centroids::new(cands.to_vec(), d);
-        let (acc, rep) = lloyd_pass(source, &cfg.pass, scaling, &c, cancel, observer, None)?;
+        announce(observer, passes, name, on.rows(), None, None);
+        let (acc, rep) = on.lloyd(&cfg.pass, scaling, cands, false, cancel, observer)?;
         passes.push(PassTiming::new(name, &rep));
         Ok::<_, KMeansError>(acc)
     };
@@ -1194,46 +1330,31 @@ fn kmeans_parallel(
             break;
         }
         let name = format!("k-means|| round {}", round + 1);
-        announce(observer, passes, &name, source.info().rows, None, None);
-        let c = Centroids::new(cands.clone(), d);
-        let seed = cfg.seed ^ row_key(start.wrapping_add(0x5EED), round as u64 + 1);
-        let (part, rep) = run_pass(
-            source,
-            &cfg.pass,
-            cancel,
-            observer,
-            || OversamplePartial {
-                cands: Vec::new(),
-                phi: 0.0,
-                buf: Vec::new(),
-                labels: Vec::new(),
-                dist2: Vec::new(),
-                scratch: AssignScratch::default(),
+        announce(observer, passes, &name, on.rows(), None, None);
+        let job = Job {
+            chunk_rows: cfg.pass.chunk_rows,
+            dim: d,
+            kind: JobKind::Oversample {
+                scaling: scaling.clone(),
+                cands: Centroids::new(cands.clone(), d),
+                l,
+                phi,
+                seed: cfg.seed ^ row_key(start.wrapping_add(0x5EED), round as u64 + 1),
             },
-            |p, b| {
-                let x = scaling.view(b.data, &mut p.buf);
-                let n = x.len() / d;
-                p.labels.resize(n, 0);
-                p.dist2.resize(n, 0.0);
-                assign(x, &c, &mut p.labels, &mut p.dist2, &mut p.scratch);
-                for (i, (&e, row)) in p.dist2.iter().zip(x.chunks_exact(d)).enumerate() {
-                    p.phi += e as f64;
-                    let prob = (l * e as f64 / phi).min(1.0);
-                    let u =
-                        (row_key(seed, b.first_row + i as u64) >> 11) as f64 / (1u64 << 53) as f64;
-                    if u < prob {
-                        p.cands.extend_from_slice(row);
-                    }
-                }
+        };
+        let (
+            JobPartial::Oversample {
+                cands: new,
+                phi: cost,
             },
-            |a, p| {
-                a.cands.extend_from_slice(&p.cands);
-                a.phi += p.phi;
-            },
-        )?;
+            rep,
+        ) = on.run(&job, cancel, observer)?
+        else {
+            unreachable!("an oversampling job returns candidates")
+        };
         passes.push(PassTiming::new(name, &rep));
-        cands.extend_from_slice(&part.cands);
-        phi = part.phi;
+        cands.extend_from_slice(&new);
+        phi = cost;
     }
     let m = cands.len() / d;
     if m < k {

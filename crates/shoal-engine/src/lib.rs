@@ -21,6 +21,7 @@ pub mod exact;
 pub mod hierarchy;
 pub mod kmeans;
 pub mod minibatch;
+pub mod remote;
 pub mod scatter;
 pub mod sweep;
 
@@ -38,6 +39,9 @@ pub enum EngineError {
     Read(#[from] ReadError),
     #[error("interrupted")]
     Cancelled,
+    /// A partition run elsewhere failed or sent back something unusable.
+    #[error("{0}")]
+    Remote(String),
 }
 
 /// What a pass is, for progress displays.

@@ -158,7 +158,7 @@ pub fn sweep(
         let t0 = Instant::now();
         let mut passes = Vec::new();
         let (c, _, it) = starts_on_sample(
-            source,
+            crate::kmeans::Passes::Local(source),
             &cfg_k,
             &cfg_k.init,
             &scaling,

@@ -1206,6 +1206,130 @@ pub fn lloyd_in_memory(
     (cent, inertia, iters)
 }
 
+// ---- encoding, for partials made in other processes ([`crate::wire`]) ----
+
+impl FarPoints {
+    pub fn encode(&self, e: &mut crate::wire::Enc) {
+        e.usize(self.cap);
+        e.usize(self.dim);
+        e.usize(self.items.len());
+        for &(d2, row, label) in &self.items {
+            e.f32(d2);
+            e.u64(row);
+            e.u64(label as u64);
+        }
+        e.f32s(&self.points);
+    }
+
+    pub fn decode(d: &mut crate::wire::Dec<'_>) -> Result<Self, crate::wire::WireError> {
+        use crate::wire::WireError;
+        let (cap, dim) = (d.usize()?, d.usize()?);
+        let n = d.usize()?;
+        if n > cap {
+            return Err(WireError(format!("{n} far points, capacity {cap}")));
+        }
+        let mut items = Vec::with_capacity(cap + 1);
+        for _ in 0..n {
+            let (d2, row, label) = (d.f32()?, d.u64()?, d.u64()?);
+            let label = u32::try_from(label).map_err(|_| WireError("label".into()))?;
+            items.push((d2, row, label));
+        }
+        let mut points = d.f32s()?;
+        crate::wire::expect_len("far points", points.len(), n * dim)?;
+        points.reserve((cap + 1) * dim - points.len());
+        Ok(FarPoints {
+            cap,
+            items,
+            points,
+            dim,
+        })
+    }
+}
+
+impl LloydPartial {
+    /// Appends this partial, bit for bit (between `accumulate` calls, when
+    /// the per-call lane counts are zero).
+    pub fn encode(&self, e: &mut crate::wire::Enc) {
+        e.usize(self.k);
+        e.usize(self.dim);
+        e.f64s(&self.sums);
+        e.u64s(&self.counts);
+        e.u64s(&self.lane_counts);
+        self.inertia_lanes.iter().for_each(|&v| e.f64(v));
+        self.far.encode(e);
+    }
+
+    pub fn decode(d: &mut crate::wire::Dec<'_>) -> Result<Self, crate::wire::WireError> {
+        use crate::wire::expect_len;
+        let (k, dim) = (d.usize()?, d.usize()?);
+        let sums = d.f64s()?;
+        if !sums.is_empty() {
+            expect_len("sums", sums.len(), sum_lanes(dim) * k * dim)?;
+        }
+        let counts = d.u64s()?;
+        expect_len("counts", counts.len(), k)?;
+        let lane_counts = d.u64s()?;
+        if k == 0 || lane_counts.len() % k != 0 {
+            return Err(crate::wire::WireError("lane counts".into()));
+        }
+        let mut inertia_lanes = [0.0; INERTIA_LANES];
+        for v in &mut inertia_lanes {
+            *v = d.f64()?;
+        }
+        let far = FarPoints::decode(d)?;
+        expect_len("far point dimension", far.dim, dim)?;
+        Ok(LloydPartial {
+            k,
+            dim,
+            sums,
+            counts,
+            lane_counts,
+            inertia_lanes,
+            far,
+        })
+    }
+}
+
+impl Sample {
+    pub fn encode(&self, e: &mut crate::wire::Enc) {
+        e.usize(self.cap);
+        e.usize(self.dim);
+        e.u64(self.seed);
+        e.u64(self.tau);
+        e.opt_f64(self.skip_log);
+        e.usize(self.expect);
+        e.usize(self.keys.len());
+        for &(a, b) in &self.keys {
+            e.u64(a);
+            e.u64(b);
+        }
+        e.f32s(&self.points);
+    }
+
+    pub fn decode(d: &mut crate::wire::Dec<'_>) -> Result<Self, crate::wire::WireError> {
+        let (cap, dim, seed, tau) = (d.usize()?, d.usize()?, d.u64()?, d.u64()?);
+        let skip_log = d.opt_f64()?;
+        let expect = d.usize()?;
+        let n = d.usize()?;
+        let mut keys = Vec::with_capacity(n.min(1 << 24));
+        for _ in 0..n {
+            keys.push((d.u64()?, d.u64()?));
+        }
+        let points = d.f32s()?;
+        crate::wire::expect_len("sample points", points.len(), n * dim)?;
+        Ok(Sample {
+            cap,
+            dim,
+            seed,
+            tau,
+            skip_log,
+            expect,
+            keys,
+            points,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

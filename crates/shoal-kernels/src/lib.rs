@@ -20,6 +20,7 @@ pub mod quality;
 pub mod raster;
 pub mod stats;
 pub mod vq;
+pub mod wire;
 
 /// An element the exact in-memory kernels (DBSCAN, linkage, quality scores)
 /// accept: `f32` or `f64`, widened to `f64` for every distance, so that

@@ -227,6 +227,51 @@ fn fold(
     }
 }
 
+// ---- encoding, for partials made in other processes ([`crate::wire`]) ----
+
+impl ColumnStats {
+    pub fn encode(&self, e: &mut crate::wire::Enc) {
+        e.usize(self.dim);
+        e.u64(self.count);
+        e.f64s(&self.mean);
+        e.f64s(&self.m2);
+        e.f32s(&self.min);
+        e.f32s(&self.max);
+        e.u64(self.open);
+        e.f64s(&self.shift);
+        e.f64s(&self.s1);
+        e.f64s(&self.s2);
+    }
+
+    pub fn decode(d: &mut crate::wire::Dec<'_>) -> Result<Self, crate::wire::WireError> {
+        use crate::wire::expect_len;
+        let (dim, count) = (d.usize()?, d.u64()?);
+        let (mean, m2) = (d.f64s()?, d.f64s()?);
+        let (min, max) = (d.f32s()?, d.f32s()?);
+        let open = d.u64()?;
+        let (shift, s1, s2) = (d.f64s()?, d.f64s()?, d.f64s()?);
+        let w = lanes(dim) * dim;
+        expect_len("means", mean.len(), dim)?;
+        expect_len("m2", m2.len(), dim)?;
+        expect_len("minima", min.len(), w)?;
+        expect_len("maxima", max.len(), w)?;
+        expect_len("s1", s1.len(), w)?;
+        expect_len("s2", s2.len(), w)?;
+        Ok(ColumnStats {
+            dim,
+            count,
+            mean,
+            m2,
+            min,
+            max,
+            open,
+            shift,
+            s1,
+            s2,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@
 #![allow(unsafe_code)]
 
 mod plot;
+mod remote;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -1301,6 +1302,12 @@ fn _shoal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plot::plot_dendrogram, m)?)?;
     m.add_function(wrap_pyfunction!(plot::plot_silhouette, m)?)?;
     m.add_function(wrap_pyfunction!(plot::svg_to_png, m)?)?;
+    m.add_class::<remote::Partition>()?;
+    m.add_function(wrap_pyfunction!(remote::partition_file, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::partition_array, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::file_partitions, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::kmeans_fit_remote, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::chunk_rows, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     Ok(())

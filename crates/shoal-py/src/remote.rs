@@ -1,0 +1,403 @@
+//! Bindings for `shoal.dask`: partitions held by Dask workers
+//! ([`Partition`]), and a k-means fit whose passes they run
+//! ([`kmeans_fit_remote`]): the fit itself runs here, in the engine, and
+//! each pass's job goes to every partition through a Python runner (the
+//! Dask client), its partials coming back as bytes.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use numpy::{PyArray2, PyReadonlyArray2};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use shoal_engine::kmeans as km;
+use shoal_engine::remote::{run_streamed, Job, PartResult, Remote, Resident};
+use shoal_engine::{EngineError, Observer};
+use shoal_reader::{SliceSource, Source};
+
+use crate::{
+    cancellable, config, fit_dict, kmeans_err, matrix, open_source, read_err, rows, value_err,
+};
+
+fn engine_err(e: EngineError) -> PyErr {
+    match e {
+        EngineError::Read(r) => read_err(&r),
+        EngineError::Cancelled => pyo3::exceptions::PyKeyboardInterrupt::new_err("interrupted"),
+        other => value_err(other),
+    }
+}
+
+/// How a partition was made, to make it again where it is unpickled (a
+/// file partition travels as its file name and number, never its rows).
+#[derive(Debug, Clone)]
+enum Recipe {
+    File {
+        path: PathBuf,
+        columns: Option<Vec<String>>,
+        index: usize,
+        offset: u64,
+        chunk_rows: usize,
+        resident: bool,
+    },
+    Array {
+        first_row: u64,
+        chunk_rows: usize,
+    },
+}
+
+#[derive(Debug)]
+enum Held {
+    Resident(Resident),
+    Streamed {
+        source: Box<dyn Source>,
+        rows: Range<u64>,
+        offset: u64,
+    },
+}
+
+/// A partition of a dataset on a worker: its rows read once and kept
+/// (resident), or read from the file on every pass (streamed).
+#[derive(Debug)]
+#[pyclass(module = "shoal._shoal", frozen)]
+pub struct Partition {
+    held: Held,
+    recipe: Recipe,
+}
+
+/// Partition `index` of file `path` (its row numbers shifted by `offset`,
+/// the rows of the dataset's earlier files), read now and kept when
+/// `resident`.
+#[pyfunction]
+#[pyo3(signature = (path, columns, index, offset, chunk_rows, resident))]
+pub fn partition_file(
+    py: Python<'_>,
+    path: PathBuf,
+    columns: Option<Vec<String>>,
+    index: usize,
+    offset: u64,
+    chunk_rows: usize,
+    resident: bool,
+) -> PyResult<Partition> {
+    let source = open_source(&path, columns.clone())?;
+    let parts = source.partitions();
+    let rows = parts.get(index).cloned().ok_or_else(|| {
+        value_err(format!(
+            "{}: partition {index} asked for, the file has {} (was it replaced?)",
+            path.display(),
+            parts.len()
+        ))
+    })?;
+    let recipe = Recipe::File {
+        path,
+        columns,
+        index,
+        offset,
+        chunk_rows: chunk_rows.max(1),
+        resident,
+    };
+    let held = if resident {
+        let r = py
+            .detach(|| {
+                Resident::load(
+                    source.as_ref(),
+                    rows,
+                    offset,
+                    chunk_rows.max(1),
+                    &AtomicBool::new(false),
+                )
+            })
+            .map_err(engine_err)?;
+        Held::Resident(r)
+    } else {
+        Held::Streamed {
+            source,
+            rows,
+            offset,
+        }
+    };
+    Ok(Partition { held, recipe })
+}
+
+/// A partition of a float32 array (a row chunk of a dask array whose first
+/// row is `first_row`), kept.
+#[pyfunction]
+pub fn partition_array(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f32>,
+    first_row: u64,
+    chunk_rows: usize,
+) -> PyResult<Partition> {
+    let (v, d) = rows(&x)?;
+    let src = SliceSource::new(v, d, "X").map_err(|e| read_err(&e))?;
+    let n = src.info().rows;
+    let r = py
+        .detach(|| {
+            Resident::load(
+                &src,
+                0..n,
+                first_row,
+                chunk_rows.max(1),
+                &AtomicBool::new(false),
+            )
+        })
+        .map_err(engine_err)?;
+    Ok(Partition {
+        held: Held::Resident(r),
+        recipe: Recipe::Array {
+            first_row,
+            chunk_rows: chunk_rows.max(1),
+        },
+    })
+}
+
+#[pymethods]
+impl Partition {
+    /// Runs an encoded job over this partition: its encoded result.
+    fn run<'py>(&self, py: Python<'py>, job: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let job = Job::decode(job).map_err(value_err)?;
+        let out = py
+            .detach(|| match &self.held {
+                Held::Resident(r) => r.run(&job),
+                Held::Streamed {
+                    source,
+                    rows,
+                    offset,
+                } => run_streamed(
+                    source.as_ref(),
+                    rows.clone(),
+                    *offset,
+                    &job,
+                    &AtomicBool::new(false),
+                ),
+            })
+            .map_err(engine_err)?;
+        Ok(PyBytes::new(py, &out.encode()))
+    }
+
+    /// Rows of the partition (valid rows, for a resident one).
+    #[getter]
+    fn rows(&self) -> u64 {
+        match &self.held {
+            Held::Resident(r) => r.rows(),
+            Held::Streamed { rows, .. } => rows.end - rows.start,
+        }
+    }
+
+    /// Whether the rows are held in memory.
+    #[getter]
+    fn resident(&self) -> bool {
+        matches!(self.held, Held::Resident(_))
+    }
+
+    /// Bytes held (Dask's memory accounting reads `sys.getsizeof`).
+    fn __sizeof__(&self) -> usize {
+        64 + match &self.held {
+            Held::Resident(r) => r.bytes(),
+            Held::Streamed { .. } => 0,
+        }
+    }
+
+    /// Pickled as the recipe: a file partition as its file name and
+    /// number (unpickling reads the file again), an array partition as its rows.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let me = slf.get();
+        let m = py.import("shoal._shoal")?;
+        match &me.recipe {
+            Recipe::File {
+                path,
+                columns,
+                index,
+                offset,
+                chunk_rows,
+                resident,
+            } => {
+                let args = (
+                    path.clone(),
+                    columns.clone(),
+                    *index,
+                    *offset,
+                    *chunk_rows,
+                    *resident,
+                )
+                    .into_pyobject(py)?;
+                (m.getattr("partition_file")?, args).into_pyobject(py)
+            }
+            Recipe::Array {
+                first_row,
+                chunk_rows,
+            } => {
+                let Held::Resident(r) = &me.held else {
+                    return Err(value_err("an array partition holds its rows"));
+                };
+                let d = r.values().len() / (r.rows().max(1) as usize);
+                let x: Bound<'py, PyArray2<f32>> = matrix(py, r.values().to_vec(), d.max(1))?;
+                let args = (x, *first_row, *chunk_rows).into_pyobject(py)?;
+                (m.getattr("partition_array")?, args).into_pyobject(py)
+            }
+        }
+    }
+}
+
+/// A file's rows, dimension, column names and partitions (row ranges).
+type FilePartitions = (u64, usize, Vec<String>, Vec<(u64, u64)>);
+
+/// The partitions of a file: `(rows, dim, columns, [(start, end), ...])`.
+#[pyfunction]
+#[pyo3(signature = (path, columns=None))]
+pub fn file_partitions(path: PathBuf, columns: Option<Vec<String>>) -> PyResult<FilePartitions> {
+    let s = open_source(&path, columns)?;
+    let info = s.info();
+    Ok((
+        info.rows,
+        info.dim,
+        info.columns.clone(),
+        s.partitions().iter().map(|r| (r.start, r.end)).collect(),
+    ))
+}
+
+/// The engine's [`Remote`] over a Python runner: `runner.submit(job)`
+/// returns a pending pass with `done()`, `result()` (one encoded result
+/// per partition, in partition order) and `cancel()`.
+struct PyRemote {
+    runner: Py<PyAny>,
+    shape: (u64, usize),
+    /// The exception a runner call raised (a worker's error, re-raised by
+    /// the client), handed back to Python as it is.
+    error: Mutex<Option<PyErr>>,
+}
+
+impl PyRemote {
+    fn fail(&self, e: PyErr) -> EngineError {
+        let msg = Python::attach(|py| e.value(py).to_string());
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+        EngineError::Remote(msg)
+    }
+}
+
+/// How often a pending pass is polled for completion and Ctrl-C.
+const POLL: Duration = Duration::from_millis(5);
+
+impl Remote for PyRemote {
+    fn shape(&self) -> (u64, usize) {
+        self.shape
+    }
+
+    fn run(
+        &self,
+        job: &Job,
+        cancel: &AtomicBool,
+        observer: &dyn Observer,
+    ) -> Result<Vec<PartResult>, EngineError> {
+        let bytes = job.encode();
+        let pending = Python::attach(|py| {
+            self.runner
+                .call_method1(py, "submit", (PyBytes::new(py, &bytes),))
+        })
+        .map_err(|e| self.fail(e))?;
+        loop {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = Python::attach(|py| pending.call_method0(py, "cancel"));
+                return Err(EngineError::Cancelled);
+            }
+            let done = Python::attach(|py| {
+                pending
+                    .call_method0(py, "done")
+                    .and_then(|d| d.extract::<bool>(py))
+            })
+            .map_err(|e| self.fail(e))?;
+            if done {
+                break;
+            }
+            std::thread::sleep(POLL);
+        }
+        let encoded: Vec<Vec<u8>> = Python::attach(|py| {
+            let r = pending.call_method0(py, "result")?;
+            let list = r.bind(py).cast::<PyList>()?.clone();
+            list.iter()
+                .map(|b| Ok(b.cast::<PyBytes>()?.as_bytes().to_vec()))
+                .collect::<PyResult<Vec<_>>>()
+        })
+        .map_err(|e| self.fail(e))?;
+        let mut out = Vec::with_capacity(encoded.len());
+        for (i, b) in encoded.iter().enumerate() {
+            let p = PartResult::decode(b)
+                .map_err(|e| EngineError::Remote(format!("partition {i}: {e}")))?;
+            observer.rows_done(p.rows + p.skipped);
+            out.push(p);
+        }
+        Ok(out)
+    }
+}
+
+/// k-means over a dataset held by Dask workers: the engine's fit, every
+/// pass's partitions run by `runner` (see [`PyRemote`]). `rows` and `dim`
+/// are the dataset's; `chunk_rows` the blocks the partitions were read in.
+#[pyfunction]
+#[pyo3(signature = (runner, rows, dim, k, chunk_rows, algorithm="lloyd", init="k-means||", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, memory=268435456, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn kmeans_fit_remote<'py>(
+    py: Python<'py>,
+    runner: Py<PyAny>,
+    rows: u64,
+    dim: usize,
+    k: usize,
+    chunk_rows: usize,
+    algorithm: &str,
+    init: &str,
+    init_centers: Option<PyReadonlyArray2<'py, f32>>,
+    n_init: usize,
+    max_iter: usize,
+    tol: f64,
+    seed: u64,
+    sample_size: Option<usize>,
+    memory: u64,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let given = match &init_centers {
+        Some(c) => Some(crate::rows(c)?.0.to_vec()),
+        None => None,
+    };
+    let mut cfg = config(
+        k,
+        algorithm,
+        init,
+        given,
+        n_init,
+        max_iter,
+        tol,
+        seed,
+        sample_size,
+        1024,
+        memory,
+        dim,
+    )?;
+    cfg.pass.chunk_rows = chunk_rows.max(1);
+    let remote = PyRemote {
+        runner,
+        shape: (rows, dim),
+        error: Mutex::new(None),
+    };
+    let r = cancellable(py, progress.as_ref(), |cancel, obs| {
+        km::fit_remote(&remote, &cfg, cancel, obs)
+    })?;
+    if let Some(e) = remote
+        .error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        return Err(e);
+    }
+    fit_dict(py, r.map_err(kmeans_err)?, None)
+}
+
+/// The chunk size a fit with `memory` bytes uses for rows of `dim` values
+/// (the local fit's, so that partitions are read in the same blocks).
+#[pyfunction]
+pub fn chunk_rows(memory: u64, dim: usize) -> usize {
+    shoal_engine::PassConfig::for_memory(memory, dim, rayon::current_num_threads()).chunk_rows
+}
