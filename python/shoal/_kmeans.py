@@ -286,12 +286,19 @@ class KMeans(_KMeansBase):
         self.copy_x = copy_x
         self.algorithm = algorithm
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
+    def _choose_algorithm(self) -> None:
         if self.algorithm not in ("lloyd", "elkan", "subsample"):
             raise ValueError(f"algorithm must be 'lloyd', 'elkan' or 'subsample', got {self.algorithm!r}")
         # elkan gives Lloyd's answer; shoal's Lloyd already skips rows by bounds
         self._algorithm = "subsample" if self.algorithm == "subsample" else "lloyd"
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
+        self._choose_algorithm()
         return super().fit(X, y, sample_weight)
+
+    def fit_file(self, path: Any, *args: Any, **kwargs: Any) -> KMeans:
+        self._choose_algorithm()
+        return super().fit_file(path, *args, **kwargs)
 
 
 class MiniBatchKMeans(_KMeansBase):

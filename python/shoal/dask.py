@@ -34,6 +34,7 @@ def _kmeans_base() -> type:
 
     return _KMeansBase
 
+
 __all__ = ["KMeans", "assign_parquet", "dataset_files"]
 
 
@@ -166,9 +167,7 @@ def assign_parquet(
 # ---- k-means ----
 
 
-def _load_file(
-    path: str, columns: Any, index: int, offset: int, chunk_rows: int, resident: bool
-) -> Any:
+def _load_file(path: str, columns: Any, index: int, offset: int, chunk_rows: int, resident: bool) -> Any:
     from . import _shoal
 
     _worker_pool()
@@ -184,9 +183,7 @@ def _load_array(block: Any, first_row: int, chunk_rows: int) -> Any:
         raise ValueError(f"Expected 2D array, got {x.ndim}D array instead.")
     bad = ~np.isfinite(x).all(axis=1)
     if bad.any():
-        raise ValueError(
-            f"Input X contains NaN or infinity (row {first_row + int(np.argmax(bad))})."
-        )
+        raise ValueError(f"Input X contains NaN or infinity (row {first_row + int(np.argmax(bad))}).")
     return _shoal.partition_array(x, first_row, chunk_rows)
 
 
@@ -360,7 +357,15 @@ class KMeans(_kmeans_base()):  # type: ignore[misc]
             resident = total == 0 or rows * dim * 4 <= total // 2
         parts = [
             client.submit(
-                _load_file, f, self.columns, i, off, chunk, bool(resident), key=f"shoal-part-{token}-{j}", pure=False
+                _load_file,
+                f,
+                self.columns,
+                i,
+                off,
+                chunk,
+                bool(resident),
+                key=f"shoal-part-{token}-{j}",
+                pure=False,
             )
             for j, (f, i, off) in enumerate(plan)
         ]
@@ -431,7 +436,9 @@ class KMeans(_kmeans_base()):  # type: ignore[misc]
 def _predict_block(x: Any, centers: np.ndarray) -> np.ndarray:
     from . import _shoal
 
-    codes, _ = _shoal.vq_f32(np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(centers, dtype=np.float32))
+    # arrays that arrive in a message may be unaligned views: own copies
+    c = np.array(centers, dtype=np.float32, order="C", copy=True)
+    codes, _ = _shoal.vq_f32(np.array(x, dtype=np.float32, order="C", copy=True), c)
     return codes
 
 

@@ -74,3 +74,180 @@ def test_a_corrupt_file_fails_the_whole_dataset_and_leaves_nothing(client, tmp_p
     empty.mkdir()
     with pytest.raises(ValueError, match="no .parquet files"):
         sd.assign_parquet(empty, km, out, client=client)
+
+
+# ---- k-means on Dask: the local fit, to the bit ----
+
+
+def _bits(a):
+    return np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+
+
+def _same_fit(a, b):
+    np.testing.assert_array_equal(_bits(a.cluster_centers_), _bits(b.cluster_centers_))
+    assert a.inertia_ == b.inertia_
+    assert a.n_iter_ == b.n_iter_
+
+
+@pytest.fixture(scope="module")
+def uniform_file(tmp_path_factory):
+    """Uniform points: clusters with no natural borders take many iterations."""
+    p = tmp_path_factory.mktemp("u") / "u.parquet"
+    shoal.gen.uniform(120_000, dim=3, seed=3, out=p, row_group_rows=10_000)
+    return p
+
+
+@pytest.mark.parametrize(
+    "init,algorithm,resident",
+    [("k-means++", "lloyd", True), ("k-means||", "lloyd", False), ("random", "subsample", True)],
+)
+def test_fit_on_dask_equals_the_local_fit(client, uniform_file, init, algorithm, resident):
+    local = shoal.KMeans(12, init=init, n_init=1, random_state=5, algorithm=algorithm).fit_file(uniform_file)
+    assert local.n_iter_ > 3
+    dk = sd.KMeans(12, init=init, random_state=5, algorithm=algorithm, resident=resident, client=client)
+    dk.fit(uniform_file)
+    _same_fit(dk, local)
+    assert dk.counts_.sum() == 120_000
+    assert list(dk.feature_names_in_) == ["x0", "x1", "x2"]
+
+
+def test_a_dataset_of_files_equals_the_fit_of_their_concatenation(client, tmp_path):
+    """Row numbers run on across files (the sample's and k-means||'s per-row
+    keys are the concatenation's): files cut at partition boundaries fit
+    as the one file holding all their rows."""
+    x = shoal.gen.uniform(700_000, dim=16, seed=9)[0]
+    whole = tmp_path / "whole.npy"
+    np.save(whole, x)
+    per = shoal._shoal.file_partitions(str(whole))[3][0][1]
+    cuts = [0, 2 * per, 3 * per, len(x)]
+    assert cuts[-2] < cuts[-1]
+    files = []
+    for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
+        files.append(tmp_path / f"part-{i}.npy")
+        np.save(files[-1], x[a:b])
+    local = shoal.KMeans(9, init="k-means||", n_init=1, random_state=2).fit_file(whole)
+    dk = sd.KMeans(9, init="k-means||", random_state=2, client=client).fit(files)
+    _same_fit(dk, local)
+
+
+def test_a_dask_array_is_fitted_as_shoal_kmeans_fits_the_array(client):
+    da = pytest.importorskip("dask.array")
+    x = shoal.gen.uniform(140_000, dim=4, seed=4)[0]
+    local = shoal.KMeans(7, init="k-means++", n_init=1, random_state=1).fit(x)
+    # chunks of the array source's partitions (65536 rows)
+    dx = da.from_array(x, chunks=(65536, 2))
+    dk = sd.KMeans(7, init="k-means++", random_state=1, client=client).fit(dx)
+    _same_fit(dk, local)
+    labels = dk.labels_
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), local.labels_)
+    t = dk.transform(dx[:1000]).compute()
+    np.testing.assert_allclose(t, local.transform(x[:1000]), rtol=1e-6)
+    with pytest.raises(ValueError, match="features"):
+        dk.predict(dx[:, :3])
+
+
+def test_a_dask_dataframe_uses_its_numeric_or_chosen_columns(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    x = shoal.gen.uniform(20_000, dim=3, seed=8)[0]
+    df = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "name": ["p"] * len(x)})
+    ddf = dd.from_pandas(df, npartitions=1)
+    local = shoal.KMeans(5, init="k-means++", n_init=1, random_state=3).fit(x[:, :2])
+    dk = sd.KMeans(5, init="k-means++", random_state=3, columns=["a", "b"], client=client).fit(ddf)
+    _same_fit(dk, local)
+    assert list(dk.feature_names_in_) == ["a", "b"]
+    allnum = sd.KMeans(5, init="k-means++", random_state=3, client=client).fit(ddf)
+    assert allnum.n_features_in_ == 3
+
+
+def test_bad_input_raises_naming_the_file(client, tmp_path, uniform_file):
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 this is not a parquet file PAR1")
+    with pytest.raises(Exception, match="bad.parquet"):
+        sd.KMeans(3, client=client).fit([uniform_file, bad])
+    with pytest.raises(FileNotFoundError, match="missing.parquet"):
+        sd.KMeans(3, client=client).fit([uniform_file, tmp_path / "missing.parquet"])
+    with pytest.raises(ValueError, match="algorithm"):
+        sd.KMeans(3, algorithm="minibatch", client=client).fit(uniform_file)
+    with pytest.raises(ValueError, match="n_samples"):
+        sd.KMeans(200_000, client=client).fit(uniform_file)
+
+
+def test_a_worker_killed_mid_fit_changes_nothing(uniform_file, monkeypatch):
+    """A worker process killed during Lloyd iteration 3: Dask loads its
+    partitions again from the file, and the fit ends as it would have."""
+    import os
+    import signal
+
+    local = shoal.KMeans(12, init="k-means++", n_init=1, random_state=5).fit_file(uniform_file)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    c = distributed.Client(cluster)
+    try:
+        pids = c.run(os.getpid)
+        victim = max(pids.values())
+        submit = sd._Runner.submit
+        killed = []
+
+        def submit_then_kill(self, job):
+            pending = submit(self, job)
+            # pass 1 draws the sample; pass 4 is Lloyd iteration 3
+            if self.n == 4 and not killed:
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+            return pending
+
+        monkeypatch.setattr(sd._Runner, "submit", submit_then_kill)
+        dk = sd.KMeans(12, init="k-means++", random_state=5, client=c).fit(uniform_file)
+        assert killed
+        _same_fit(dk, local)
+    finally:
+        c.close()
+        cluster.close()
+
+
+def test_a_file_partition_travels_as_its_file_name(uniform_file, tmp_path):
+    """Pickled (moved between workers), a file partition is its recipe, not
+    its rows; unpickled, it reads the file on first use and answers the
+    same; if the file has gone, that use raises naming it."""
+    import pickle
+    import shutil
+
+    from shoal import _shoal
+
+    copy = tmp_path / "copy.parquet"
+    shutil.copy(uniform_file, copy)
+    chunk = _shoal.chunk_rows(256 << 20, 3)
+    part = _shoal.partition_file(str(copy), None, 1, 0, chunk, True)
+    assert part.rows == 10_000 and part.resident
+    blob = pickle.dumps(part)
+    assert len(blob) < 1000  # 10,000 rows x 3 values would be 120 kB
+    back = pickle.loads(blob)
+
+    class Done:
+        def __init__(self, r):
+            self.r = r
+
+        def done(self):
+            return True
+
+        def result(self):
+            return self.r
+
+    class InProcess:  # the runner's protocol, without Dask
+        jobs = []
+
+        def submit(self, job):
+            self.jobs.append(job)
+            return Done([part.run(job)])
+
+    r = _shoal.kmeans_fit_remote(InProcess(), part.rows, 3, k=4, chunk_rows=chunk, init="k-means++")
+    assert r["rows"] == 10_000 and len(InProcess.jobs) == r["n_iter"] + 2
+    for job in InProcess.jobs:
+        assert back.run(job) == part.run(job)
+    gone = pickle.loads(blob)
+    copy.unlink()
+    with pytest.raises(FileNotFoundError, match="copy.parquet"):
+        gone.run(InProcess.jobs[0])

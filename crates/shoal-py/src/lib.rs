@@ -1304,6 +1304,7 @@ fn _shoal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plot::svg_to_png, m)?)?;
     m.add_class::<remote::Partition>()?;
     m.add_function(wrap_pyfunction!(remote::partition_file, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::partition_file_lazy, m)?)?;
     m.add_function(wrap_pyfunction!(remote::partition_array, m)?)?;
     m.add_function(wrap_pyfunction!(remote::file_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(remote::kmeans_fit_remote, m)?)?;

@@ -7,7 +7,7 @@
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use numpy::{PyArray2, PyReadonlyArray2};
@@ -63,7 +63,10 @@ enum Held {
 #[derive(Debug)]
 #[pyclass(module = "shoal._shoal", frozen)]
 pub struct Partition {
-    held: Held,
+    /// Empty in a file partition just unpickled: it is read on first use,
+    /// so that a file that has gone is an error of the task that needs
+    /// it (raised to the client), not of the transfer.
+    held: OnceLock<Held>,
     recipe: Recipe,
 }
 
@@ -81,15 +84,6 @@ pub fn partition_file(
     chunk_rows: usize,
     resident: bool,
 ) -> PyResult<Partition> {
-    let source = open_source(&path, columns.clone())?;
-    let parts = source.partitions();
-    let rows = parts.get(index).cloned().ok_or_else(|| {
-        value_err(format!(
-            "{}: partition {index} asked for, the file has {} (was it replaced?)",
-            path.display(),
-            parts.len()
-        ))
-    })?;
     let recipe = Recipe::File {
         path,
         columns,
@@ -98,7 +92,59 @@ pub fn partition_file(
         chunk_rows: chunk_rows.max(1),
         resident,
     };
-    let held = if resident {
+    let held = OnceLock::new();
+    let _ = held.set(load(py, &recipe)?);
+    Ok(Partition { held, recipe })
+}
+
+/// A file partition to be read on first use (how one is unpickled).
+#[pyfunction]
+#[pyo3(signature = (path, columns, index, offset, chunk_rows, resident))]
+pub fn partition_file_lazy(
+    path: PathBuf,
+    columns: Option<Vec<String>>,
+    index: usize,
+    offset: u64,
+    chunk_rows: usize,
+    resident: bool,
+) -> Partition {
+    Partition {
+        held: OnceLock::new(),
+        recipe: Recipe::File {
+            path,
+            columns,
+            index,
+            offset,
+            chunk_rows: chunk_rows.max(1),
+            resident,
+        },
+    }
+}
+
+/// Reads a file partition as its recipe says.
+fn load(py: Python<'_>, recipe: &Recipe) -> PyResult<Held> {
+    let Recipe::File {
+        path,
+        columns,
+        index,
+        offset,
+        chunk_rows,
+        resident,
+    } = recipe
+    else {
+        return Err(value_err("an array partition holds its rows"));
+    };
+    let (index, offset, chunk_rows) = (*index, *offset, *chunk_rows);
+    let source = open_source(path, columns.clone())?;
+    let parts = source.partitions();
+    let rows = parts.get(index).cloned().ok_or_else(|| {
+        value_err(format!(
+            "{}: partition {index} asked for, the file has {} (was it replaced?)",
+            path.display(),
+            parts.len()
+        ))
+    })?;
+    Ok(if *resident {
         let r = py
             .detach(|| {
                 Resident::load(
@@ -117,8 +163,7 @@ pub fn partition_file(
             rows,
             offset,
         }
-    };
-    Ok(Partition { held, recipe })
+    })
 }
 
 /// A partition of a float32 array (a row chunk of a dask array whose first
@@ -130,7 +175,16 @@ pub fn partition_array(
     first_row: u64,
     chunk_rows: usize,
 ) -> PyResult<Partition> {
-    let (v, d) = rows(&x)?;
+    // (an array unpickled from a message may be an unaligned or strided
+    // view: then its rows are copied, in order)
+    let owned: Vec<f32>;
+    let (v, d) = match rows(&x) {
+        Ok(r) => r,
+        Err(_) => {
+            owned = x.as_array().iter().copied().collect();
+            (&owned[..], x.as_array().ncols())
+        }
+    };
     let src = SliceSource::new(v, d, "X").map_err(|e| read_err(&e))?;
     let n = src.info().rows;
     let r = py
@@ -145,7 +199,7 @@ pub fn partition_array(
         })
         .map_err(engine_err)?;
     Ok(Partition {
-        held: Held::Resident(r),
+        held: OnceLock::from(Held::Resident(r)),
         recipe: Recipe::Array {
             first_row,
             chunk_rows: chunk_rows.max(1),
@@ -153,13 +207,27 @@ pub fn partition_array(
     })
 }
 
+impl Partition {
+    /// The rows (or the open source), read now if not yet.
+    fn held(&self, py: Python<'_>) -> PyResult<&Held> {
+        if self.held.get().is_none() {
+            let h = load(py, &self.recipe)?;
+            let _ = self.held.set(h);
+        }
+        self.held
+            .get()
+            .ok_or_else(|| value_err("partition not loaded"))
+    }
+}
+
 #[pymethods]
 impl Partition {
     /// Runs an encoded job over this partition: its encoded result.
     fn run<'py>(&self, py: Python<'py>, job: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         let job = Job::decode(job).map_err(value_err)?;
+        let held = self.held(py)?;
         let out = py
-            .detach(|| match &self.held {
+            .detach(|| match held {
                 Held::Resident(r) => r.run(&job),
                 Held::Streamed {
                     source,
@@ -179,29 +247,29 @@ impl Partition {
 
     /// Rows of the partition (valid rows, for a resident one).
     #[getter]
-    fn rows(&self) -> u64 {
-        match &self.held {
+    fn rows(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(match self.held(py)? {
             Held::Resident(r) => r.rows(),
             Held::Streamed { rows, .. } => rows.end - rows.start,
-        }
+        })
     }
 
     /// Whether the rows are held in memory.
     #[getter]
-    fn resident(&self) -> bool {
-        matches!(self.held, Held::Resident(_))
+    fn resident(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(matches!(self.held(py)?, Held::Resident(_)))
     }
 
     /// Bytes held (Dask's memory accounting reads `sys.getsizeof`).
     fn __sizeof__(&self) -> usize {
-        64 + match &self.held {
-            Held::Resident(r) => r.bytes(),
-            Held::Streamed { .. } => 0,
+        64 + match self.held.get() {
+            Some(Held::Resident(r)) => r.bytes(),
+            _ => 0,
         }
     }
 
     /// Pickled as the recipe: a file partition as its file name and
-    /// number (unpickling reads the file again), an array partition as its rows.
+    /// number (read again where it is first used), an array partition as its rows.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
         let me = slf.get();
@@ -224,13 +292,13 @@ impl Partition {
                     *resident,
                 )
                     .into_pyobject(py)?;
-                (m.getattr("partition_file")?, args).into_pyobject(py)
+                (m.getattr("partition_file_lazy")?, args).into_pyobject(py)
             }
             Recipe::Array {
                 first_row,
                 chunk_rows,
             } => {
-                let Held::Resident(r) = &me.held else {
+                let Some(Held::Resident(r)) = me.held.get() else {
                     return Err(value_err("an array partition holds its rows"));
                 };
                 let d = r.values().len() / (r.rows().max(1) as usize);
