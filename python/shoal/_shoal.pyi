@@ -201,3 +201,60 @@ def svg_to_png(svg: str) -> bytes: ...
 def read_info(path: str, columns: list[str] | None = None) -> dict[str, Any]: ...
 def set_num_threads(n: int) -> None: ...
 def num_threads() -> int: ...
+
+# ---- shoal.dask: partitions on workers, fits whose passes they run ----
+class Partition:
+    @property
+    def rows(self) -> int: ...
+    @property
+    def resident(self) -> bool: ...
+    def run(self, job: bytes) -> bytes: ...
+
+def partition_file(
+    path: str, columns: list[str] | None, index: int, offset: int, chunk_rows: int, resident: bool
+) -> Partition: ...
+def partition_file_lazy(
+    path: str, columns: list[str] | None, index: int, offset: int, chunk_rows: int, resident: bool
+) -> Partition: ...
+def partition_array(x: npt.NDArray[np.float32], first_row: int, chunk_rows: int) -> Partition: ...
+def file_partitions(
+    path: str, columns: list[str] | None = None
+) -> tuple[int, int, list[str], list[tuple[int, int]]]: ...
+def chunk_rows(memory: int, dim: int) -> int: ...
+def kmeans_fit_remote(
+    runner: Any,
+    rows: int,
+    dim: int,
+    k: int,
+    chunk_rows: int,
+    algorithm: str = "lloyd",
+    init: str = "k-means||",
+    init_centers: npt.NDArray[np.float32] | None = None,
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int = 0,
+    sample_size: int | None = None,
+    memory: int = 268435456,
+    progress: Any = None,
+) -> dict[str, Any]: ...
+def linkage_micro_remote(
+    runner: Any,
+    rows: int,
+    dim: int,
+    m: int,
+    chunk_rows: int,
+    method: str = "ward",
+    seed: int = 0,
+    optimal_ordering: bool = False,
+    memory: int = 1073741824,
+    progress: Any = None,
+) -> dict[str, Any]: ...
+def label_file(
+    path: str,
+    leaves: npt.NDArray[np.float32],
+    leaf_labels: list[int],
+    out: str,
+    columns: list[str] | None = None,
+    memory: int = 268435456,
+) -> list[int]: ...

@@ -35,7 +35,7 @@ def _kmeans_base() -> type:
     return _KMeansBase
 
 
-__all__ = ["KMeans", "assign_parquet", "dataset_files"]
+__all__ = ["KMeans", "assign_parquet", "dataset_files", "linkage_micro"]
 
 
 def _visible(p: pathlib.Path, root: pathlib.Path) -> bool:
@@ -447,3 +447,124 @@ def _transform_block(x: Any, centers: np.ndarray) -> np.ndarray:
     xx = np.asarray(x, dtype=np.float64)
     d2 = (xx * xx).sum(1)[:, None] - 2 * xx @ c.T + (c * c).sum(1)[None, :]
     return np.sqrt(np.maximum(d2, 0))
+
+
+# ---- hierarchy over micro-clusters ----
+
+
+def _label_one(
+    path: str, leaves: np.ndarray, leaf_labels: list[int], tmp: str, columns: Any, memory: int
+) -> list[int]:
+    from . import _shoal
+
+    _worker_pool()
+    c = np.array(leaves, dtype=np.float32, order="C", copy=True)
+    return list(_shoal.label_file(path, c, leaf_labels, tmp, columns, memory))
+
+
+def linkage_micro(
+    dataset: Any,
+    method: str = "ward",
+    *,
+    micro_clusters: int = 1000,
+    criterion: str | None = None,
+    t: float | None = None,
+    labels_dir: Any = None,
+    columns: list[str] | None = None,
+    seed: int = 0,
+    optimal_ordering: bool = False,
+    memory: Any = "1GiB",
+    resident: Any = "auto",
+    client: Any = None,
+    progress: Any = None,
+) -> Any:
+    """``shoal linkage --micro-clusters M --micro-algorithm lloyd`` on Dask:
+    Lloyd k-means to ``micro_clusters`` weighted micro-clusters with the
+    partitions on the workers (as :class:`KMeans`), the tree over their
+    centroids built on the client (scipy's Z, the centroids its leaves,
+    their sizes the weights), and with ``criterion``/``t`` and
+    ``labels_dir`` every row's flat label (1..k, ``fcluster``'s numbering)
+    written by the workers, one file per input file mirroring the
+    dataset's paths, all or nothing. Returns a :class:`shoal.LinkageResult`
+    (``sizes``: rows per flat cluster when labels were written)."""
+    from distributed import get_client, wait
+
+    from . import _shoal
+    from ._files import LinkageResult
+    from .cluster.hierarchy import fcluster
+
+    if (criterion is None) != (t is None):
+        raise ValueError("give criterion and t together")
+    if labels_dir is not None and criterion is None:
+        raise ValueError("labels_dir needs a cut: criterion and t")
+    client = client or get_client()
+    mem = parse_memory(memory)
+    est = KMeans(micro_clusters, columns=columns, memory=mem, resident=resident, client=client)
+    data = est._scatter(dataset, client)
+    try:
+        with progress_callback(progress) as cb:
+            r = _shoal.linkage_micro_remote(
+                _Runner(client, data.parts),
+                data.rows,
+                data.dim,
+                micro_clusters,
+                data.chunk_rows,
+                method=method,
+                seed=seed,
+                optimal_ordering=optimal_ordering,
+                memory=mem,
+                progress=cb,
+            )
+    finally:
+        client.cancel(data.parts)
+    Z = r["Z"]
+    sizes = None
+    if criterion is not None:
+        leaf_labels = np.asarray(fcluster(Z, t, criterion=criterion), dtype=np.int64)
+        if labels_dir is not None:
+            files, root = dataset_files(dataset)
+            out_root = pathlib.Path(labels_dir)
+            outs = [out_root / f.resolve().relative_to(root) for f in files]
+            token = uuid.uuid4().hex[:12]
+            tmps = [o.with_name(f".{o.stem}.{token}.shoal-tmp{o.suffix}") for o in outs]
+            for o in outs:
+                o.parent.mkdir(parents=True, exist_ok=True)
+            futures = [
+                client.submit(
+                    _label_one,
+                    str(f),
+                    r["leaves"],
+                    [int(v) for v in leaf_labels],
+                    str(tmp),
+                    columns,
+                    mem,
+                    key=f"shoal-label-{token}-{i}",
+                    pure=False,
+                )
+                for i, (f, tmp) in enumerate(zip(files, tmps, strict=True))
+            ]
+            try:
+                per_file = client.gather(futures)
+            except Exception:
+                wait(futures)
+                _remove(tmps)
+                raise
+            except BaseException:
+                client.cancel(futures)
+                _remove(tmps)
+                raise
+            for tmp, o in zip(tmps, outs, strict=True):
+                os.replace(tmp, o)
+            total = np.zeros(int(leaf_labels.max()), dtype=np.int64)
+            for s in per_file:
+                total[: len(s)] += np.asarray(s, dtype=np.int64)
+            sizes = [int(v) for v in total]
+    return LinkageResult(
+        Z=Z,
+        rows=int(r["rows"]),
+        leaves=r.get("leaves"),
+        weights=r.get("weights"),
+        sizes=sizes,
+        algorithm=str(r["algorithm"]),
+        precision="float32",
+    )

@@ -251,3 +251,49 @@ def test_a_file_partition_travels_as_its_file_name(uniform_file, tmp_path):
     copy.unlink()
     with pytest.raises(FileNotFoundError, match="copy.parquet"):
         gone.run(InProcess.jobs[0])
+
+
+def test_linkage_micro_on_dask_is_shoal_linkage_with_micro_clusters(client, tmp_path, dataset):
+    """The same micro-clusters (Lloyd), so the same tree and the same flat
+    label for every row as shoal.linkage_file on one file; over a dataset,
+    the labels join back file by file."""
+    root, parts = dataset
+    one = parts[0][0]
+    local_labels = tmp_path / "local.parquet"
+    local = shoal.linkage_file(
+        one,
+        "ward",
+        micro_clusters=40,
+        micro_algorithm="lloyd",
+        labels_out=local_labels,
+        criterion="maxclust",
+        t=4,
+    )
+    out = tmp_path / "ld"
+    dk = sd.linkage_micro(
+        [one], "ward", micro_clusters=40, criterion="maxclust", t=4, labels_dir=out, client=client
+    )
+    np.testing.assert_array_equal(dk.Z, local.Z)
+    np.testing.assert_array_equal(dk.weights, local.weights)
+    assert dk.sizes == local.sizes
+    assert (out / one.name).read_bytes() == local_labels.read_bytes()
+    # a dataset: one labels file per input, as many rows as it holds, labels 1..4
+    d = sd.linkage_micro(
+        root, "ward", micro_clusters=40, criterion="maxclust", t=4, labels_dir=tmp_path / "d", client=client
+    )
+    assert d.rows == sum(len(x) for _, x in parts) == sum(d.sizes)
+    pq = pytest.importorskip("pyarrow.parquet")
+
+    def labels(p):
+        return pq.read_table(tmp_path / "d" / p.relative_to(root)).column(0).to_numpy()
+
+    for p, x in parts:
+        lab = labels(p)
+        assert len(lab) == len(x) and set(np.unique(lab)) <= {1, 2, 3, 4}
+    # the blobs' four clusters: each true blob lands in one flat cluster
+    x0, lab0 = parts[0][1], labels(parts[0][0])
+    truth = shoal.gen.blobs(30_000, dim=3, k=4, seed=0)[1]
+    agree = sum(np.bincount(lab0[truth == c]).max() for c in range(4)) / len(x0)
+    assert agree > 0.99
+    with pytest.raises(ValueError, match="criterion"):
+        sd.linkage_micro(root, labels_dir=tmp_path / "e", client=client)

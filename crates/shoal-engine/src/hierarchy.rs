@@ -302,17 +302,7 @@ pub fn linkage(
             cfg.k = *m;
             let f = fit(source, &cfg, cancel, observer, micro_ids)?;
             passes.extend(f.passes.iter().cloned());
-            // Empty micro-clusters carry no rows: drop them.
-            let mut x = Vec::new();
-            let mut w = Vec::new();
-            let mut to_leaf = vec![u32::MAX; f.counts.len()];
-            for (j, &c) in f.counts.iter().enumerate() {
-                if c > 0 {
-                    to_leaf[j] = w.len() as u32;
-                    x.extend_from_slice(&f.centroids[j * dim..(j + 1) * dim]);
-                    w.push(c);
-                }
-            }
+            let (x, w, to_leaf) = micro_leaves(&f);
             micro_to_leaf = Some(to_leaf);
             let rows = f.rows;
             (Points::F32(x), Some(w), Some(f), rows)
@@ -339,6 +329,104 @@ pub fn linkage(
             (Points::F32(sample.finish()), None, None, rep.rows)
         }
     };
+    let exact = matches!(reduce, Reduce::Exact { .. });
+    // The rows are already in memory; only the linkage's own needs count.
+    let budget = match exact {
+        true => memory.saturating_sub(leaves_x.bytes()),
+        false => memory,
+    };
+    tree(
+        Leaves {
+            x: leaves_x,
+            weights,
+            kmeans: kfit,
+            micro_to_leaf,
+            rows,
+            exact,
+        },
+        dim,
+        method,
+        optimal_ordering,
+        budget,
+        passes,
+    )
+}
+
+/// The leaves a micro-cluster fit gives: the centroids of its non-empty
+/// clusters (empty ones carry no rows: dropped), their sizes, and
+/// micro-cluster index -> leaf.
+fn micro_leaves(f: &KMeansFit) -> (Vec<f32>, Vec<u64>, Vec<u32>) {
+    let dim = f.dim;
+    let mut x = Vec::new();
+    let mut w = Vec::new();
+    let mut to_leaf = vec![u32::MAX; f.counts.len()];
+    for (j, &c) in f.counts.iter().enumerate() {
+        if c > 0 {
+            to_leaf[j] = w.len() as u32;
+            x.extend_from_slice(&f.centroids[j * dim..(j + 1) * dim]);
+            w.push(c);
+        }
+    }
+    (x, w, to_leaf)
+}
+
+/// The tree over micro-clusters fitted elsewhere (by
+/// [`crate::kmeans::fit_remote`], on Dask): what [`linkage`] builds with
+/// [`Reduce::MicroClusters`] once its k-means is done.
+pub fn linkage_of_micro(
+    f: KMeansFit,
+    method: Method,
+    optimal_ordering: bool,
+    memory: u64,
+) -> Result<LinkageFit, LinkageError> {
+    let (x, w, to_leaf) = micro_leaves(&f);
+    let (rows, dim, passes) = (f.rows, f.dim, f.passes.clone());
+    tree(
+        Leaves {
+            x: Points::F32(x),
+            weights: Some(w),
+            kmeans: Some(f),
+            micro_to_leaf: Some(to_leaf),
+            rows,
+            exact: false,
+        },
+        dim,
+        method,
+        optimal_ordering,
+        memory,
+        passes,
+    )
+}
+
+/// What a tree is built over.
+struct Leaves {
+    x: Points,
+    weights: Option<Vec<u64>>,
+    kmeans: Option<KMeansFit>,
+    micro_to_leaf: Option<Vec<u32>>,
+    /// Rows of the input.
+    rows: u64,
+    /// The leaves are the rows.
+    exact: bool,
+}
+
+/// Links `leaves` within `budget` bytes.
+fn tree(
+    leaves: Leaves,
+    dim: usize,
+    method: Method,
+    optimal_ordering: bool,
+    budget: u64,
+    passes: Vec<PassTiming>,
+) -> Result<LinkageFit, LinkageError> {
+    let Leaves {
+        x: leaves_x,
+        weights,
+        kmeans: kfit,
+        micro_to_leaf,
+        rows,
+        exact,
+    } = leaves;
     let n = leaves_x.len() / dim;
     if n < 2 {
         return Err(HierarchyError::TooFew(n).into());
@@ -347,11 +435,6 @@ pub fn linkage(
         .as_ref()
         .map(|w: &Vec<u64>| w.iter().map(|&c| c as f64).collect());
     let start = Instant::now();
-    let budget = match reduce {
-        // The rows are already in memory; only the linkage's own needs count.
-        Reduce::Exact { .. } => memory.saturating_sub(leaves_x.bytes()),
-        _ => memory,
-    };
     let algorithm = LinkageAlgorithm::choose(
         n,
         dim,
@@ -366,7 +449,6 @@ pub fn linkage(
         Points::F64(x) => linkage_points(x, dim, method, w, optimal_ordering, algorithm, budget),
     }?;
     let linkage_seconds = start.elapsed().as_secs_f64();
-    let exact = matches!(reduce, Reduce::Exact { .. });
     Ok(LinkageFit {
         z,
         method,
@@ -464,24 +546,58 @@ pub fn label_rows(
                 rows: fit.rows,
                 inertia: None,
             });
-            let c = Centroids::new(cb.clone(), fit.dim);
-            let mut map = MapSink {
-                map: leaf_labels,
-                inner: sink,
-                buf: Vec::new(),
-            };
-            let (_, rep) = lloyd_pass(
+            label_rows_by_leaves(
                 source,
+                cb,
+                fit.dim,
+                leaf_labels,
                 pass,
-                &Scaling::identity(fit.dim),
-                &c,
                 cancel,
                 observer,
-                Some(&mut map as &mut dyn LabelSink),
-            )?;
-            Ok(Some(PassTiming::new("label", &rep)))
+                sink,
+            )
+            .map(Some)
         }
     }
+}
+
+/// Writes to `sink` the label (`leaf_labels`) of the nearest of `leaves`
+/// (`n x dim`) for every row of `source`, in input order: one pass.
+#[allow(clippy::too_many_arguments)]
+pub fn label_rows_by_leaves(
+    source: &dyn Source,
+    leaves: &[f32],
+    dim: usize,
+    leaf_labels: &[u32],
+    pass: &PassConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    sink: &mut dyn LabelSink,
+) -> Result<PassTiming, LinkageError> {
+    let c = Centroids::new(leaves.to_vec(), dim);
+    if leaf_labels.len() != c.k() {
+        return Err(HierarchyError::Parameter(format!(
+            "{} leaf labels for {} leaves",
+            leaf_labels.len(),
+            c.k()
+        ))
+        .into());
+    }
+    let mut map = MapSink {
+        map: leaf_labels,
+        inner: sink,
+        buf: Vec::new(),
+    };
+    let (_, rep) = lloyd_pass(
+        source,
+        pass,
+        &Scaling::identity(dim),
+        &c,
+        cancel,
+        observer,
+        Some(&mut map as &mut dyn LabelSink),
+    )?;
+    Ok(PassTiming::new("label", &rep))
 }
 
 /// Flat labels of the leaves of `z` (1-based, scipy's numbering).

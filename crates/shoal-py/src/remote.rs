@@ -10,9 +10,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use numpy::{PyArray2, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray2};
+use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use shoal_engine::hierarchy as eh;
 use shoal_engine::kmeans as km;
 use shoal_engine::remote::{run_streamed, Job, PartResult, Remote, Resident};
 use shoal_engine::{EngineError, Observer};
@@ -468,4 +470,115 @@ pub fn kmeans_fit_remote<'py>(
 #[pyfunction]
 pub fn chunk_rows(memory: u64, dim: usize) -> usize {
     shoal_engine::PassConfig::for_memory(memory, dim, rayon::current_num_threads()).chunk_rows
+}
+
+/// k-means to `m` micro-clusters on Dask (Lloyd, as `shoal linkage
+/// --micro-clusters M --micro-algorithm lloyd`) and the tree over their
+/// weighted centroids, built here: Z, the leaves, their weights,
+/// micro-cluster -> leaf.
+#[pyfunction]
+#[pyo3(signature = (runner, rows, dim, m, chunk_rows, method="ward", seed=0, optimal_ordering=false, memory=1073741824, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn linkage_micro_remote<'py>(
+    py: Python<'py>,
+    runner: Py<PyAny>,
+    rows: u64,
+    dim: usize,
+    m: usize,
+    chunk_rows: usize,
+    method: &str,
+    seed: u64,
+    optimal_ordering: bool,
+    memory: u64,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let meth = crate::method(method)?;
+    if m < 2 {
+        return Err(value_err("micro_clusters needs M >= 2"));
+    }
+    let mut pass = shoal_engine::PassConfig::for_memory(memory, dim, rayon::current_num_threads());
+    pass.chunk_rows = chunk_rows.max(1);
+    let cfg = eh::micro_kmeans_config(m, km::Algo::Lloyd, seed, &pass, memory);
+    let remote = PyRemote {
+        runner,
+        shape: (rows, dim),
+        error: Mutex::new(None),
+    };
+    let r = cancellable(py, progress.as_ref(), |cancel, obs| {
+        let f = km::fit_remote(&remote, &cfg, cancel, obs)?;
+        eh::linkage_of_micro(f, meth, optimal_ordering, memory)
+    })?;
+    if let Some(e) = remote
+        .error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        return Err(e);
+    }
+    let f = r.map_err(crate::linkage_err)?;
+    let out = PyDict::new(py);
+    out.set_item("Z", crate::z_out(py, &f.z)?)?;
+    out.set_item("rows", f.rows)?;
+    if let Some(cb) = &f.codebook {
+        out.set_item("leaves", matrix(py, cb.clone(), f.dim)?)?;
+    }
+    if let Some(w) = &f.weights {
+        out.set_item("weights", w.clone().into_pyarray(py))?;
+    }
+    if let Some(to_leaf) = &f.micro_to_leaf {
+        out.set_item("micro_to_leaf", to_leaf.clone().into_pyarray(py))?;
+    }
+    if let Some(k) = &f.kmeans {
+        out.set_item("n_iter", k.iterations)?;
+        out.set_item("inertia", k.inertia)?;
+    }
+    out.set_item("algorithm", f.algorithm.name())?;
+    Ok(out)
+}
+
+/// Flat labels (1..k, as `shoal linkage` writes them) of every row of a
+/// file to `out`, atomically: each row takes the label of its nearest leaf
+/// (a worker's part of `shoal.dask.linkage_micro`). Returns the rows of
+/// each label 1..k.
+#[pyfunction]
+#[pyo3(signature = (path, leaves, leaf_labels, out, columns=None, memory=268435456))]
+#[allow(clippy::too_many_arguments)]
+pub fn label_file(
+    py: Python<'_>,
+    path: PathBuf,
+    leaves: PyReadonlyArray2<'_, f32>,
+    leaf_labels: Vec<u32>,
+    out: PathBuf,
+    columns: Option<Vec<String>>,
+    memory: u64,
+) -> PyResult<Vec<u64>> {
+    let src = open_source(&path, columns)?;
+    let (c, d) = rows(&leaves)?;
+    if d != src.info().dim {
+        return Err(value_err(format!(
+            "{}: {} values a row, the leaves have {d}",
+            path.display(),
+            src.info().dim
+        )));
+    }
+    let pass = shoal_engine::PassConfig::for_memory(memory, d, rayon::current_num_threads());
+    let mut sink = eh::FlatLabels::create(&out).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let r = py.detach(|| {
+        eh::label_rows_by_leaves(
+            src.as_ref(),
+            c,
+            d,
+            &leaf_labels,
+            &pass,
+            &AtomicBool::new(false),
+            &shoal_engine::Silent,
+            &mut sink,
+        )
+    });
+    r.map_err(crate::linkage_err)?;
+    let sizes = sink.sizes();
+    sink.finish()
+        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    Ok(sizes)
 }
