@@ -258,3 +258,13 @@ def label_file(
     columns: list[str] | None = None,
     memory: int = 268435456,
 ) -> list[int]: ...
+def scores_remote(
+    runner: Any,
+    rows: int,
+    dim: int,
+    centroids: npt.NDArray[np.float32],
+    chunk_rows: int,
+    sample: int = 0,
+    seed: int = 0,
+    progress: Any = None,
+) -> dict[str, Any]: ...

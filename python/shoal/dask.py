@@ -35,7 +35,7 @@ def _kmeans_base() -> type:
     return _KMeansBase
 
 
-__all__ = ["KMeans", "assign_parquet", "dataset_files", "linkage_micro"]
+__all__ = ["KMeans", "assign_parquet", "dataset_files", "linkage_micro", "scores"]
 
 
 def _visible(p: pathlib.Path, root: pathlib.Path) -> bool:
@@ -568,3 +568,66 @@ def linkage_micro(
         algorithm=str(r["algorithm"]),
         precision="float32",
     )
+
+
+# ---- quality scores of a fitted model over a whole dataset ----
+
+
+def scores(
+    X: Any,
+    model: Any = None,
+    *,
+    centroids: Any = None,
+    silhouette_sample: int = 10_000,
+    random_state: int = 0,
+    columns: list[str] | None = None,
+    memory: Any = "256MiB",
+    resident: Any = "auto",
+    client: Any = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Quality of the labelling of every row by its nearest centroid (of a
+    fitted ``model``, or ``centroids``) over a dataset, a file, a
+    dask.array or a dask.dataframe, on the workers: ``inertia``,
+    ``calinski_harabasz`` and ``davies_bouldin`` (scikit-learn's
+    definitions, computed over every row in two passes), and the
+    ``silhouette`` of a seeded sample of ``silhouette_sample`` rows (as
+    ``silhouette_score(..., sample_size=)``; 0 skips it)."""
+    from . import _shoal
+    from .metrics import silhouette_score
+
+    if (centroids is None) == (model is None):
+        raise ValueError("give centroids or a fitted model, not both")
+    c = np.array(model.cluster_centers_ if model is not None else centroids, dtype=np.float32, order="C")
+    if c.ndim != 2:
+        raise ValueError(f"centroids must be 2-D (k x d), got {c.ndim}-D")
+    client = client or _get_client()
+    est = KMeans(c.shape[0], columns=columns, memory=memory, resident=resident, client=client)
+    data = est._scatter(X, client)
+    try:
+        with progress_callback(progress) as cb:
+            r = _shoal.scores_remote(
+                _Runner(client, data.parts),
+                data.rows,
+                data.dim,
+                c,
+                data.chunk_rows,
+                sample=int(silhouette_sample),
+                seed=int(random_state),
+                progress=cb,
+            )
+    finally:
+        client.cancel(data.parts)
+    out = {k: r[k] for k in ("rows", "inertia", "calinski_harabasz", "davies_bouldin", "clusters")}
+    if silhouette_sample:
+        s = r["sample"]
+        labels, _ = _shoal.vq_f32(s, c)
+        out["silhouette"] = float(silhouette_score(s, labels)) if len(np.unique(labels)) > 1 else float("nan")
+        out["silhouette_rows"] = len(s)
+    return out
+
+
+def _get_client() -> Any:
+    from distributed import get_client
+
+    return get_client()

@@ -297,3 +297,23 @@ def test_linkage_micro_on_dask_is_shoal_linkage_with_micro_clusters(client, tmp_
     assert agree > 0.99
     with pytest.raises(ValueError, match="criterion"):
         sd.linkage_micro(root, labels_dir=tmp_path / "e", client=client)
+
+
+def test_scores_over_a_dataset_are_scikit_learns_over_its_rows(client, dataset):
+    """Calinski-Harabasz and Davies-Bouldin over every row of the dataset,
+    in two passes on the workers, against scikit-learn's on the
+    concatenated rows labelled by the same centroids."""
+    skm = pytest.importorskip("sklearn.metrics")
+    root, parts = dataset
+    x = np.concatenate([v for _, v in parts])
+    km = shoal.KMeans(5, random_state=0).fit(x[::7])
+    r = sd.scores(root, km, silhouette_sample=3000, client=client)
+    labels, d = shoal._shoal.vq_f32(np.ascontiguousarray(x), km.cluster_centers_.astype(np.float32))
+    assert r["rows"] == len(x)
+    assert r["inertia"] == pytest.approx(float((d.astype(np.float64) ** 2).sum()), rel=1e-5)
+    assert r["calinski_harabasz"] == pytest.approx(skm.calinski_harabasz_score(x, labels), rel=1e-6)
+    assert r["davies_bouldin"] == pytest.approx(skm.davies_bouldin_score(x, labels), rel=1e-6)
+    # the silhouette of 3000 sampled rows is near the whole data's
+    full = skm.silhouette_score(x, labels, sample_size=10_000, random_state=0)
+    assert r["silhouette_rows"] == 3000
+    assert abs(r["silhouette"] - full) < 0.03

@@ -58,6 +58,23 @@ pub enum JobKind {
         phi: f64,
         seed: u64,
     },
+    /// Each row labelled by its nearest of `centroids`, the spread of
+    /// every cluster about `means` (its rows' mean, from a Lloyd pass):
+    /// for Calinski-Harabasz and Davies-Bouldin over the whole data.
+    Spread {
+        scaling: Scaling,
+        centroids: Centroids,
+        means: Vec<f64>,
+    },
+}
+
+/// Per cluster: rows, the sum of their distances to the cluster's mean,
+/// and of the squared distances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spread {
+    pub counts: Vec<u64>,
+    pub dist: Vec<f64>,
+    pub dist2: Vec<f64>,
 }
 
 /// A partition's partial result.
@@ -66,6 +83,7 @@ pub enum JobPartial {
     StatsSample(Option<ColumnStats>, Sample),
     Lloyd(LloydPartial),
     Oversample { cands: Vec<f32>, phi: f64 },
+    Spread(Spread),
 }
 
 /// A partial with the buffers its updates reuse.
@@ -112,6 +130,11 @@ impl Job {
                 cands: Vec::new(),
                 phi: 0.0,
             },
+            JobKind::Spread { centroids, .. } => JobPartial::Spread(Spread {
+                counts: vec![0; centroids.k()],
+                dist: vec![0.0; centroids.k()],
+                dist2: vec![0.0; centroids.k()],
+            }),
         };
         JobState {
             partial,
@@ -167,6 +190,32 @@ impl Job {
                     }
                 }
             }
+            (
+                JobKind::Spread {
+                    scaling,
+                    centroids,
+                    means,
+                },
+                JobPartial::Spread(sp),
+            ) => {
+                let x = scaling.view(b.data, &mut st.buf);
+                let n = x.len() / d;
+                st.labels.resize(n, 0);
+                st.dist2.resize(n, 0.0);
+                assign(x, centroids, &mut st.labels, &mut st.dist2, &mut st.assign);
+                for (&l, row) in st.labels.iter().zip(x.chunks_exact(d)) {
+                    let l = l as usize;
+                    let m = &means[l * d..(l + 1) * d];
+                    let e: f64 = row
+                        .iter()
+                        .zip(m)
+                        .map(|(&v, &c)| (v as f64 - c).powi(2))
+                        .sum();
+                    sp.counts[l] += 1;
+                    sp.dist[l] += e.sqrt();
+                    sp.dist2[l] += e;
+                }
+            }
             // (`state` makes the partial of the job's own kind)
             _ => unreachable!("a partial of another job"),
         }
@@ -214,6 +263,16 @@ impl Job {
                 e.f64(*phi);
                 e.u64(*seed);
             }
+            JobKind::Spread {
+                scaling,
+                centroids,
+                means,
+            } => {
+                e.u8(3);
+                encode_scaling(&mut e, scaling);
+                e.f32s(centroids.data());
+                e.f64s(means);
+            }
         }
         e.0
     }
@@ -251,6 +310,17 @@ impl Job {
                 phi: d.f64()?,
                 seed: d.u64()?,
             },
+            3 => {
+                let scaling = decode_scaling(&mut d, dim)?;
+                let centroids = points(&mut d)?;
+                let means = d.f64s()?;
+                shoal_kernels::wire::expect_len("means", means.len(), centroids.k() * dim)?;
+                JobKind::Spread {
+                    scaling,
+                    centroids,
+                    means,
+                }
+            }
             t => return Err(WireError(format!("job kind {t}"))),
         };
         d.finish()?;
@@ -316,6 +386,17 @@ impl JobPartial {
                 cands.extend_from_slice(&c2);
                 *phi += p2;
             }
+            (JobPartial::Spread(a), JobPartial::Spread(b)) => {
+                for (x, y) in a.counts.iter_mut().zip(&b.counts) {
+                    *x += y;
+                }
+                for (x, y) in a.dist.iter_mut().zip(&b.dist) {
+                    *x += y;
+                }
+                for (x, y) in a.dist2.iter_mut().zip(&b.dist2) {
+                    *x += y;
+                }
+            }
             _ => unreachable!("partials of one job have one kind"),
         }
     }
@@ -348,6 +429,12 @@ impl PartResult {
                 e.f32s(cands);
                 e.f64(*phi);
             }
+            JobPartial::Spread(sp) => {
+                e.u8(3);
+                e.u64s(&sp.counts);
+                e.f64s(&sp.dist);
+                e.f64s(&sp.dist2);
+            }
         }
         e.0
     }
@@ -369,6 +456,17 @@ impl PartResult {
                 cands: d.f32s()?,
                 phi: d.f64()?,
             },
+            3 => {
+                let counts = d.u64s()?;
+                let (dist, dist2) = (d.f64s()?, d.f64s()?);
+                shoal_kernels::wire::expect_len("distances", dist.len(), counts.len())?;
+                shoal_kernels::wire::expect_len("squared distances", dist2.len(), counts.len())?;
+                JobPartial::Spread(Spread {
+                    counts,
+                    dist,
+                    dist2,
+                })
+            }
             t => return Err(WireError(format!("partial kind {t}"))),
         };
         d.finish()?;
@@ -554,4 +652,158 @@ impl Resident {
     pub fn values(&self) -> &[f32] {
         &self.data
     }
+}
+
+/// Calinski-Harabasz and Davies-Bouldin of the labelling of every row by
+/// its nearest of `centroids` (`k x dim`, input units), over a source
+/// held elsewhere, in two passes: the clusters' means and sizes (a Lloyd
+/// pass), then each cluster's spread about its mean. scikit-learn's
+/// definitions, with the labels that labelling gives (clusters left empty
+/// by it are not clusters).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub rows: u64,
+    /// Sum of squared distances of rows to their nearest centroid.
+    pub inertia: f64,
+    pub clusters: usize,
+    /// Sum of squared distances of rows to their cluster's mean.
+    pub within: f64,
+    pub calinski_harabasz: f64,
+    pub davies_bouldin: f64,
+}
+
+/// See [`Scores`].
+pub fn scores_remote(
+    remote: &dyn Remote,
+    centroids: &[f32],
+    chunk_rows: usize,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<Scores, EngineError> {
+    let d = remote.shape().1;
+    let scaling = Scaling::identity(d);
+    let c = Centroids::new(centroids.to_vec(), d);
+    let k = c.k();
+    let job = Job {
+        chunk_rows,
+        dim: d,
+        kind: JobKind::Lloyd {
+            scaling: scaling.clone(),
+            centroids: c.clone(),
+            sums: true,
+        },
+    };
+    let (JobPartial::Lloyd(acc), _) = run_remote(remote, &job, cancel, observer)? else {
+        unreachable!("a Lloyd job returns a Lloyd partial")
+    };
+    let means = acc.means();
+    let job = Job {
+        chunk_rows,
+        dim: d,
+        kind: JobKind::Spread {
+            scaling,
+            centroids: c,
+            means: means.clone(),
+        },
+    };
+    let (JobPartial::Spread(sp), rep) = run_remote(remote, &job, cancel, observer)? else {
+        unreachable!("a spread job returns spreads")
+    };
+    let mut s = spread_scores(&sp, &means, d, k, rep.rows);
+    s.inertia = acc.inertia();
+    Ok(s)
+}
+
+/// The scores from each cluster's size, mean and spread.
+pub fn spread_scores(sp: &Spread, means: &[f64], d: usize, k: usize, rows: u64) -> Scores {
+    let live: Vec<usize> = (0..k).filter(|&j| sp.counts[j] > 0).collect();
+    let n = rows as f64;
+    let mean_of = |j: usize| &means[j * d..(j + 1) * d];
+    let mut mu = vec![0.0; d];
+    for &j in &live {
+        for (m, &v) in mu.iter_mut().zip(mean_of(j)) {
+            *m += sp.counts[j] as f64 * v;
+        }
+    }
+    mu.iter_mut().for_each(|m| *m /= n);
+    let between: f64 = live
+        .iter()
+        .map(|&j| {
+            sp.counts[j] as f64
+                * mean_of(j)
+                    .iter()
+                    .zip(&mu)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>()
+        })
+        .sum();
+    let within: f64 = live.iter().map(|&j| sp.dist2[j]).sum();
+    let q = live.len() as f64;
+    let calinski_harabasz = if within == 0.0 {
+        1.0
+    } else {
+        between * (n - q) / (within * (q - 1.0))
+    };
+    let s: Vec<f64> = live
+        .iter()
+        .map(|&j| sp.dist[j] / sp.counts[j] as f64)
+        .collect();
+    let mut db = 0.0;
+    for (a, &i) in live.iter().enumerate() {
+        let mut worst: f64 = 0.0;
+        for (b, &j) in live.iter().enumerate() {
+            if a == b {
+                continue;
+            }
+            let sep = mean_of(i)
+                .iter()
+                .zip(mean_of(j))
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let r = if sep == 0.0 {
+                f64::INFINITY
+            } else {
+                (s[a] + s[b]) / sep
+            };
+            worst = worst.max(r);
+        }
+        db += worst;
+    }
+    Scores {
+        rows,
+        inertia: f64::NAN,
+        clusters: live.len(),
+        within,
+        calinski_harabasz,
+        davies_bouldin: db / q,
+    }
+}
+
+/// The seeded sample of `cap` rows of a source held elsewhere (the rows the
+/// local first pass samples with `seed`), in key order.
+pub fn sample_remote(
+    remote: &dyn Remote,
+    cap: usize,
+    seed: u64,
+    chunk_rows: usize,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+) -> Result<Vec<f32>, EngineError> {
+    let (rows, dim) = remote.shape();
+    let job = Job {
+        chunk_rows,
+        dim,
+        kind: JobKind::StatsSample {
+            stats: false,
+            cap: (cap as u64).min(rows) as usize,
+            seed,
+            rows,
+        },
+    };
+    let (JobPartial::StatsSample(_, sample), _) = run_remote(remote, &job, cancel, observer)?
+    else {
+        unreachable!("a sample job returns a sample")
+    };
+    Ok(sample.finish())
 }

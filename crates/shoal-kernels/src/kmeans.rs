@@ -421,6 +421,20 @@ impl LloydPartial {
         self.far.merge(&other.far);
     }
 
+    /// Each cluster's mean in f64 (`k x dim`; zeros for an empty cluster),
+    /// without relocation.
+    pub fn means(&self) -> Vec<f64> {
+        assert!(self.keeps_sums(), "means of an assignment-only partial");
+        let d = self.dim;
+        let mut m = self.cluster_sums();
+        for (j, &c) in self.counts.iter().enumerate() {
+            for v in &mut m[j * d..(j + 1) * d] {
+                *v = if c > 0 { *v / c as f64 } else { 0.0 };
+            }
+        }
+        m
+    }
+
     /// New centroids: cluster means, and empty clusters relocated to the
     /// farthest points as scikit-learn does (each far point leaves its old
     /// cluster's sum and becomes the empty cluster's centre). Returns the

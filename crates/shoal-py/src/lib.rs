@@ -1311,6 +1311,7 @@ fn _shoal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(remote::chunk_rows, m)?)?;
     m.add_function(wrap_pyfunction!(remote::linkage_micro_remote, m)?)?;
     m.add_function(wrap_pyfunction!(remote::label_file, m)?)?;
+    m.add_function(wrap_pyfunction!(remote::scores_remote, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     Ok(())

@@ -582,3 +582,69 @@ pub fn label_file(
         .map_err(|e| PyOSError::new_err(e.to_string()))?;
     Ok(sizes)
 }
+
+/// Inertia, Calinski-Harabasz and Davies-Bouldin of the labelling of every
+/// row by its nearest of `centroids` over a dataset held by Dask workers
+/// (two passes), and with `sample` the seeded sample of that many rows (for
+/// a silhouette on the client).
+#[pyfunction]
+#[pyo3(signature = (runner, rows, dim, centroids, chunk_rows, sample=0, seed=0, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn scores_remote<'py>(
+    py: Python<'py>,
+    runner: Py<PyAny>,
+    rows: u64,
+    dim: usize,
+    centroids: PyReadonlyArray2<'py, f32>,
+    chunk_rows: usize,
+    sample: usize,
+    seed: u64,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (c, d) = crate::rows(&centroids)?;
+    if d != dim || c.is_empty() {
+        return Err(value_err(format!(
+            "centroids of {d} values for data of {dim}"
+        )));
+    }
+    let remote = PyRemote {
+        runner,
+        shape: (rows, dim),
+        error: Mutex::new(None),
+    };
+    let r = cancellable(py, progress.as_ref(), |cancel, obs| {
+        let s = shoal_engine::remote::scores_remote(&remote, c, chunk_rows.max(1), cancel, obs)?;
+        let x = match sample {
+            0 => Vec::new(),
+            n => shoal_engine::remote::sample_remote(
+                &remote,
+                n,
+                seed,
+                chunk_rows.max(1),
+                cancel,
+                obs,
+            )?,
+        };
+        Ok::<_, EngineError>((s, x))
+    })?;
+    if let Some(e) = remote
+        .error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        return Err(e);
+    }
+    let (s, x) = r.map_err(engine_err)?;
+    let out = PyDict::new(py);
+    out.set_item("rows", s.rows)?;
+    out.set_item("inertia", s.inertia)?;
+    out.set_item("clusters", s.clusters)?;
+    out.set_item("within", s.within)?;
+    out.set_item("calinski_harabasz", s.calinski_harabasz)?;
+    out.set_item("davies_bouldin", s.davies_bouldin)?;
+    if sample > 0 {
+        out.set_item("sample", matrix(py, x, dim)?)?;
+    }
+    Ok(out)
+}
