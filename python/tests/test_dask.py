@@ -317,3 +317,33 @@ def test_scores_over_a_dataset_are_scikit_learns_over_its_rows(client, dataset):
     full = skm.silhouette_score(x, labels, sample_size=10_000, random_state=0)
     assert r["silhouette_rows"] == 3000
     assert abs(r["silhouette"] - full) < 0.03
+
+
+def test_ctrl_c_on_the_client_stops_the_fit_and_its_tasks(client, uniform_file):
+    """SIGINT during a long fit: KeyboardInterrupt on the client, and the
+    pass's tasks and the partitions are released on the cluster."""
+    import os
+    import signal
+    import threading
+    import time
+
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sd.KMeans(60, init="random", max_iter=100_000, tol=0.0, resident=False, client=client).fit(
+                uniform_file
+            )
+    finally:
+        timer.cancel()  # (a fit that ended first must not leave a signal behind)
+    assert time.perf_counter() - t < 10
+
+    def shoal_keys():
+        return [k for k in client.who_has() if str(k).startswith(("shoal-pass", "shoal-part"))]
+
+    for _ in range(50):
+        if not shoal_keys():
+            break
+        time.sleep(0.1)
+    assert shoal_keys() == []
