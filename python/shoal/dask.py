@@ -87,7 +87,44 @@ def _remove(paths: list[pathlib.Path]) -> None:
         p.unlink(missing_ok=True)
 
 
-def _assign_one(path: str, centroids: np.ndarray, tmp: str, columns: Any, memory: int) -> dict[str, Any]:
+def _per_file(
+    client: Any, dataset: Any, out_dir: Any, name: str, fn: Any, *args: Any
+) -> tuple[list[Any], list[pathlib.Path], list[pathlib.Path]]:
+    """Runs ``fn(file, *args, tmp)`` on the workers for every file of a
+    dataset, each writing a hidden temporary beside its output (under
+    ``out_dir``, mirroring the dataset's relative paths); renames every
+    output into place only when all succeeded, else removes them all.
+    Returns the results (dataset order), the outputs and the files."""
+    from distributed import wait
+
+    files, root = dataset_files(dataset)
+    outs = [pathlib.Path(out_dir) / f.resolve().relative_to(root) for f in files]
+    token = uuid.uuid4().hex[:12]
+    tmps = [o.with_name(f".{o.stem}.{token}.shoal-tmp{o.suffix}") for o in outs]
+    for o in outs:
+        o.parent.mkdir(parents=True, exist_ok=True)
+    futures = [
+        client.submit(fn, str(f), *args, str(t), key=f"shoal-{name}-{token}-{i}", pure=False)
+        for i, (f, t) in enumerate(zip(files, tmps, strict=True))
+    ]
+    try:
+        results = client.gather(futures)
+    except Exception:
+        # every task ends (done or failed) before the temporary files go,
+        # so none is written after the clean-up
+        wait(futures)
+        _remove(tmps)
+        raise
+    except BaseException:  # Ctrl-C: stop at once
+        client.cancel(futures)
+        _remove(tmps)
+        raise
+    for t, o in zip(tmps, outs, strict=True):
+        os.replace(t, o)
+    return results, outs, files
+
+
+def _assign_one(path: str, centroids: np.ndarray, columns: Any, memory: int, tmp: str) -> dict[str, Any]:
     from . import _shoal
 
     _worker_pool()
@@ -117,7 +154,7 @@ def assign_parquet(
     missing file, named in the exception) none is left. Returns rows,
     inertia and counts over the dataset, and the outputs in dataset order.
     """
-    from distributed import get_client, wait
+    from distributed import get_client
 
     if (centroids is None) == (model is None):
         raise ValueError("give centroids or a fitted model, not both")
@@ -126,35 +163,9 @@ def assign_parquet(
     c = np.ascontiguousarray(model.cluster_centers_ if model is not None else centroids, dtype=np.float32)
     if c.ndim != 2:
         raise ValueError(f"centroids must be 2-D (k x d), got {c.ndim}-D")
-    files, root = dataset_files(dataset)
-    out_root = pathlib.Path(out_dir)
-    outs = [out_root / f.resolve().relative_to(root) for f in files]
-    token = uuid.uuid4().hex[:12]
-    tmps = [o.with_name(f".{o.stem}.{token}.shoal-tmp{o.suffix}") for o in outs]
-    for o in outs:
-        o.parent.mkdir(parents=True, exist_ok=True)
     client = client or get_client()
     mem = parse_memory(memory)
-    futures = [
-        client.submit(
-            _assign_one, str(f), c, str(t), columns, mem, key=f"shoal-assign-{token}-{i}", pure=False
-        )
-        for i, (f, t) in enumerate(zip(files, tmps, strict=True))
-    ]
-    try:
-        results = client.gather(futures)
-    except Exception:
-        # every task ends (done or failed) before the temporary files go,
-        # so none is written after the clean-up
-        wait(futures)
-        _remove(tmps)
-        raise
-    except BaseException:  # Ctrl-C: stop at once
-        client.cancel(futures)
-        _remove(tmps)
-        raise
-    for t, o in zip(tmps, outs, strict=True):
-        os.replace(t, o)
+    results, outs, files = _per_file(client, dataset, out_dir, "assign", _assign_one, c, columns, mem)
     counts = np.zeros(c.shape[0], dtype=np.int64)
     rows, inertia = 0, 0.0
     for r in results:  # in dataset order, whatever the workers' order
@@ -453,7 +464,7 @@ def _transform_block(x: Any, centers: np.ndarray) -> np.ndarray:
 
 
 def _label_one(
-    path: str, leaves: np.ndarray, leaf_labels: list[int], tmp: str, columns: Any, memory: int
+    path: str, leaves: np.ndarray, leaf_labels: list[int], columns: Any, memory: int, tmp: str
 ) -> list[int]:
     from . import _shoal
 
@@ -487,7 +498,7 @@ def linkage_micro(
     written by the workers, one file per input file mirroring the
     dataset's paths, all or nothing. Returns a :class:`shoal.LinkageResult`
     (``sizes``: rows per flat cluster when labels were written)."""
-    from distributed import get_client, wait
+    from distributed import get_client
 
     from . import _shoal
     from ._files import LinkageResult
@@ -522,39 +533,10 @@ def linkage_micro(
     if criterion is not None:
         leaf_labels = np.asarray(fcluster(Z, t, criterion=criterion), dtype=np.int64)
         if labels_dir is not None:
-            files, root = dataset_files(dataset)
-            out_root = pathlib.Path(labels_dir)
-            outs = [out_root / f.resolve().relative_to(root) for f in files]
-            token = uuid.uuid4().hex[:12]
-            tmps = [o.with_name(f".{o.stem}.{token}.shoal-tmp{o.suffix}") for o in outs]
-            for o in outs:
-                o.parent.mkdir(parents=True, exist_ok=True)
-            futures = [
-                client.submit(
-                    _label_one,
-                    str(f),
-                    r["leaves"],
-                    [int(v) for v in leaf_labels],
-                    str(tmp),
-                    columns,
-                    mem,
-                    key=f"shoal-label-{token}-{i}",
-                    pure=False,
-                )
-                for i, (f, tmp) in enumerate(zip(files, tmps, strict=True))
-            ]
-            try:
-                per_file = client.gather(futures)
-            except Exception:
-                wait(futures)
-                _remove(tmps)
-                raise
-            except BaseException:
-                client.cancel(futures)
-                _remove(tmps)
-                raise
-            for tmp, o in zip(tmps, outs, strict=True):
-                os.replace(tmp, o)
+            labels = [int(v) for v in leaf_labels]
+            per_file, _, _ = _per_file(
+                client, dataset, labels_dir, "label", _label_one, r["leaves"], labels, columns, mem
+            )
             total = np.zeros(int(leaf_labels.max()), dtype=np.int64)
             for s in per_file:
                 total[: len(s)] += np.asarray(s, dtype=np.int64)

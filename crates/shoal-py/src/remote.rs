@@ -403,6 +403,33 @@ impl Remote for PyRemote {
     }
 }
 
+/// Runs `work` in the engine with a [`PyRemote`] over `runner` (Ctrl-C and
+/// `progress` as [`cancellable`]); an exception a runner call raised (a
+/// worker's, re-raised by the client) is raised as it is.
+fn on_workers<R: Send>(
+    py: Python<'_>,
+    runner: Py<PyAny>,
+    shape: (u64, usize),
+    progress: Option<&Bound<'_, PyAny>>,
+    work: impl FnOnce(&PyRemote, &AtomicBool, &dyn Observer) -> R + Send,
+) -> PyResult<R> {
+    let remote = PyRemote {
+        runner,
+        shape,
+        error: Mutex::new(None),
+    };
+    let r = cancellable(py, progress, |cancel, obs| work(&remote, cancel, obs))?;
+    if let Some(e) = remote
+        .error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        return Err(e);
+    }
+    Ok(r)
+}
+
 /// k-means over a dataset held by Dask workers: the engine's fit, every
 /// pass's partitions run by `runner` (see [`PyRemote`]). `rows` and `dim`
 /// are the dataset's; `chunk_rows` the blocks the partitions were read in.
@@ -446,22 +473,13 @@ pub fn kmeans_fit_remote<'py>(
         dim,
     )?;
     cfg.pass.chunk_rows = chunk_rows.max(1);
-    let remote = PyRemote {
+    let r = on_workers(
+        py,
         runner,
-        shape: (rows, dim),
-        error: Mutex::new(None),
-    };
-    let r = cancellable(py, progress.as_ref(), |cancel, obs| {
-        km::fit_remote(&remote, &cfg, cancel, obs)
-    })?;
-    if let Some(e) = remote
-        .error
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-    {
-        return Err(e);
-    }
+        (rows, dim),
+        progress.as_ref(),
+        |remote, cancel, obs| km::fit_remote(remote, &cfg, cancel, obs),
+    )?;
     fit_dict(py, r.map_err(kmeans_err)?, None)
 }
 
@@ -499,23 +517,16 @@ pub fn linkage_micro_remote<'py>(
     let mut pass = shoal_engine::PassConfig::for_memory(memory, dim, rayon::current_num_threads());
     pass.chunk_rows = chunk_rows.max(1);
     let cfg = eh::micro_kmeans_config(m, km::Algo::Lloyd, seed, &pass, memory);
-    let remote = PyRemote {
+    let r = on_workers(
+        py,
         runner,
-        shape: (rows, dim),
-        error: Mutex::new(None),
-    };
-    let r = cancellable(py, progress.as_ref(), |cancel, obs| {
-        let f = km::fit_remote(&remote, &cfg, cancel, obs)?;
-        eh::linkage_of_micro(f, meth, optimal_ordering, memory)
-    })?;
-    if let Some(e) = remote
-        .error
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-    {
-        return Err(e);
-    }
+        (rows, dim),
+        progress.as_ref(),
+        |remote, cancel, obs| {
+            let f = km::fit_remote(remote, &cfg, cancel, obs)?;
+            eh::linkage_of_micro(f, meth, optimal_ordering, memory)
+        },
+    )?;
     let f = r.map_err(crate::linkage_err)?;
     let out = PyDict::new(py);
     out.set_item("Z", crate::z_out(py, &f.z)?)?;
@@ -607,34 +618,27 @@ pub fn scores_remote<'py>(
             "centroids of {d} values for data of {dim}"
         )));
     }
-    let remote = PyRemote {
+    let r = on_workers(
+        py,
         runner,
-        shape: (rows, dim),
-        error: Mutex::new(None),
-    };
-    let r = cancellable(py, progress.as_ref(), |cancel, obs| {
-        let s = shoal_engine::remote::scores_remote(&remote, c, chunk_rows.max(1), cancel, obs)?;
-        let x = match sample {
-            0 => Vec::new(),
-            n => shoal_engine::remote::sample_remote(
-                &remote,
-                n,
-                seed,
-                chunk_rows.max(1),
-                cancel,
-                obs,
-            )?,
-        };
-        Ok::<_, EngineError>((s, x))
-    })?;
-    if let Some(e) = remote
-        .error
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-    {
-        return Err(e);
-    }
+        (rows, dim),
+        progress.as_ref(),
+        |remote, cancel, obs| {
+            let s = shoal_engine::remote::scores_remote(remote, c, chunk_rows.max(1), cancel, obs)?;
+            let x = match sample {
+                0 => Vec::new(),
+                n => shoal_engine::remote::sample_remote(
+                    remote,
+                    n,
+                    seed,
+                    chunk_rows.max(1),
+                    cancel,
+                    obs,
+                )?,
+            };
+            Ok::<_, EngineError>((s, x))
+        },
+    )?;
     let (s, x) = r.map_err(engine_err)?;
     let out = PyDict::new(py);
     out.set_item("rows", s.rows)?;
