@@ -237,6 +237,9 @@ def kmeans_fit_remote(
     sample_size: int | None = None,
     memory: int = 268435456,
     progress: Any = None,
+    model_out: str | None = None,
+    columns: list[str] | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]: ...
 def linkage_micro_remote(
     runner: Any,

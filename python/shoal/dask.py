@@ -244,6 +244,15 @@ class _Data:
         self.parts, self.rows, self.dim, self.columns, self.chunk_rows = parts, rows, dim, columns, chunk_rows
 
 
+def _source_name(X: Any) -> str:
+    """The input as MODEL.json records it."""
+    if isinstance(X, str | os.PathLike):
+        return os.fspath(X)
+    if isinstance(X, list | tuple) and all(isinstance(x, str | os.PathLike) for x in X):
+        return ",".join(os.fspath(x) for x in X)
+    return type(X).__name__
+
+
 def _is_dask_collection(X: Any) -> bool:
     return hasattr(X, "__dask_graph__")
 
@@ -382,7 +391,9 @@ class KMeans(_kmeans_base()):  # type: ignore[misc]
         ]
         return _Data(parts, rows, dim, cols, chunk)
 
-    def fit(self, X: Any, y: Any = None) -> KMeans:
+    def fit(self, X: Any, y: Any = None, *, model_out: Any = None) -> KMeans:
+        """Fits to X (see the class); with ``model_out``, also writes the
+        MODEL.json ``shoal fit`` writes (``shoal assign`` reads it)."""
         from . import _shoal
 
         if self.algorithm not in ("lloyd", "subsample"):
@@ -401,6 +412,9 @@ class KMeans(_kmeans_base()):  # type: ignore[misc]
                     sample_size=self.sample_size,
                     memory=parse_memory(self.memory),
                     progress=cb,
+                    model_out=None if model_out is None else os.fspath(model_out),
+                    columns=data.columns,
+                    source=_source_name(X),
                     **self._engine_args(init, centers, n_init),
                 )
         finally:

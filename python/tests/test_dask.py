@@ -347,3 +347,52 @@ def test_ctrl_c_on_the_client_stops_the_fit_and_its_tasks(client, uniform_file):
             break
         time.sleep(0.1)
     assert shoal_keys() == []
+
+
+def test_the_shoal_dask_command_fits_assigns_and_links(tmp_path, dataset):
+    """shoal-dask fit writes shoal fit's MODEL.json with the local fit's
+    centroids; assign and linkage write one file per input; bad usage
+    exits 2, bad data 1 naming the file."""
+    import json
+
+    from shoal._dask_cli import main
+
+    root, parts = dataset
+    model = tmp_path / "MODEL.json"
+    assert (
+        main(["--local", "2", "-q", "fit", str(root), "-k", "4", "--init", "kmeans++", "--model", str(model)])
+        == 0
+    )
+    m = json.loads(model.read_text())
+    assert m["format"] == "shoal-kmeans-1" and m["k"] == 4 and m["dim"] == 3
+    assert m["rows"] == sum(len(x) for _, x in parts) == sum(m["counts"])
+    # the same centroids as the distributed estimator (the same engine fit)
+    km = sd.KMeans(4, init="k-means++", random_state=0, client=None)
+    with distributed.Client(
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    ) as c:
+        km.client = c
+        km.fit(root)
+    np.testing.assert_array_equal(np.asarray(m["centroids"], dtype=np.float32), km.cluster_centers_)
+    out = tmp_path / "labels"
+    assert (
+        main(["--local", "1", "-q", "assign", str(root), "--model", str(model), "--out-dir", str(out)]) == 0
+    )
+    assert sorted(q.relative_to(out) for q in out.rglob("*.parquet")) == sorted(
+        p.relative_to(root) for p, _ in parts
+    )
+    z = tmp_path / "Z.npy"
+    args = ["--local", "1", "-q", "linkage", str(root), "--micro-clusters", "20", "--z", str(z)]
+    assert main(args + ["--criterion", "maxclust", "-t", "3", "--labels-dir", str(tmp_path / "ward")]) == 0
+    assert np.load(z).shape == (19, 4)
+    assert main(["--local", "1", "fit", str(root), "-k", "4", "--model", str(model), "--init", "nope"]) == 2
+    assert main(args + ["--criterion", "maxclust"]) == 2
+    with pytest.raises(SystemExit) as e:
+        main(["fit", str(root), "-k", "4", "--model", str(model)])  # no --local / --scheduler
+    assert e.value.code == 2
+    assert (
+        main(
+            ["--local", "1", "-q", "fit", str(tmp_path / "nothere.parquet"), "-k", "2", "--model", str(model)]
+        )
+        == 1
+    )

@@ -9,7 +9,6 @@ use shoal_reader::{open, read_all, Format, OpenOptions};
 use crate::cli::{AssignArgs, Global};
 use crate::exit::usage;
 use crate::fit::kmeans_err;
-use crate::model::Model;
 use crate::output::{rate, thousands};
 use crate::progress::Bar;
 use crate::CANCEL;
@@ -40,7 +39,7 @@ pub fn run(global: &Global, args: &AssignArgs) -> Result<()> {
     let info = src.info().clone();
     let (cent, scaling) = match (&args.model, &args.centroids) {
         (Some(m), _) => {
-            let model = Model::load(m)?;
+            let model = crate::model::load(m)?;
             (model.flat_centroids(), model.scaling())
         }
         (None, Some(c)) => {

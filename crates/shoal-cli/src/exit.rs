@@ -60,7 +60,7 @@ pub fn code_for(e: &anyhow::Error) -> u8 {
             return match en {
                 EngineError::Cancelled => INTERRUPTED,
                 EngineError::Read(r) if r.class() == ErrorClass::Usage => USAGE,
-                EngineError::Read(_) => FAILURE,
+                EngineError::Read(_) | EngineError::Remote(_) => FAILURE,
             };
         }
     }

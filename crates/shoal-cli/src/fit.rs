@@ -12,7 +12,7 @@ use shoal_reader::{open, MatrixWriter, StoreType};
 
 use crate::cli::{FitArgs, Global};
 use crate::exit::usage;
-use crate::model::{Model, ScalingJson, FORMAT};
+use crate::model::{FitParams, Model};
 use crate::output::{rate, thousands};
 use crate::progress::Bar;
 use crate::CANCEL;
@@ -58,9 +58,10 @@ pub fn kmeans_err(e: KMeansError) -> anyhow::Error {
     match e {
         KMeansError::Engine(en) => en.into(),
         KMeansError::Write(w) => w.into(),
-        KMeansError::KTooLarge { .. } | KMeansError::KZero | KMeansError::BadInit(_) => {
-            usage(e.to_string())
-        }
+        KMeansError::KTooLarge { .. }
+        | KMeansError::KZero
+        | KMeansError::BadInit(_)
+        | KMeansError::Unsupported(_) => usage(e.to_string()),
         KMeansError::TooFewDistinct { .. } => anyhow::Error::new(e),
     }
 }
@@ -205,39 +206,18 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
     );
     bar.finish();
     let fitted = result.map_err(kmeans_err)?;
-    let model = Model {
-        format: FORMAT.into(),
-        algo: algo.name().into(),
-        k: fitted.k,
-        dim: fitted.dim,
-        columns: info.columns.clone(),
-        centroids: fitted
-            .centroids
-            .chunks(fitted.dim)
-            .map(|c| c.to_vec())
-            .collect(),
-        counts: fitted.counts.clone(),
-        inertia: fitted.inertia,
-        iterations: fitted.iterations,
-        converged: fitted.converged,
-        empty_cluster_relocations: fitted.relocations,
-        scaling: (!fitted.scaling.is_identity()).then(|| ScalingJson {
-            kind: match fitted.scaling.kind {
-                ScalingKind::Whiten => "whiten".into(),
-                _ => "standardize".into(),
-            },
-            shift: fitted.scaling.shift.clone(),
-            scale: fitted.scaling.scale.clone(),
-        }),
-        init: init_name,
-        n_init,
-        seed: args.seed,
-        tol,
-        max_iter,
-        rows: fitted.rows,
-        skipped_rows: fitted.skipped_rows,
-        source: args.file.display().to_string(),
-    };
+    let model = Model::from_fit(
+        &fitted,
+        FitParams {
+            columns: info.columns.clone(),
+            init: init_name,
+            n_init,
+            seed: args.seed,
+            tol,
+            max_iter,
+            source: args.file.display().to_string(),
+        },
+    );
     // All outputs are complete before any is renamed into place.
     if let Some(p) = &args.centroids_out {
         let mut w = MatrixWriter::create(p, fitted.dim, &info.columns, StoreType::F32, 1 << 20)?;

@@ -273,10 +273,7 @@ pub fn scatter_figure(
         es::check_labels(src.as_ref(), l.as_ref()).map_err(scatter_err)?;
     }
     let model_centroids: Option<Vec<f32>> = match s.model {
-        Some(m) => Some(centroids_for(
-            &crate::model::Model::load(m)?,
-            &info.columns,
-        )?),
+        Some(m) => Some(centroids_for(&crate::model::load(m)?, &info.columns)?),
         None => None,
     };
     let pass = s.memory.pass_config(info.dim, global.verbose);

@@ -334,7 +334,7 @@ pub fn write(global: &Global, r: &ReportInput, out: &Path) -> Result<ReportSumma
 
     // The model.
     if let Some(m) = r.model {
-        let model = crate::model::Model::load(m)?;
+        let model = crate::model::load(m)?;
         sections.push(Section {
             id: "model".into(),
             heading: "Model".into(),

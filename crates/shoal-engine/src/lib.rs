@@ -21,6 +21,7 @@ pub mod exact;
 pub mod hierarchy;
 pub mod kmeans;
 pub mod minibatch;
+pub mod model;
 pub mod remote;
 pub mod scatter;
 pub mod sweep;

@@ -433,8 +433,10 @@ fn on_workers<R: Send>(
 /// k-means over a dataset held by Dask workers: the engine's fit, every
 /// pass's partitions run by `runner` (see [`PyRemote`]). `rows` and `dim`
 /// are the dataset's; `chunk_rows` the blocks the partitions were read in.
+/// With `model_out`, the MODEL.json `shoal fit` writes (with `columns` and
+/// `source` recorded in it), atomically.
 #[pyfunction]
-#[pyo3(signature = (runner, rows, dim, k, chunk_rows, algorithm="lloyd", init="k-means||", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, memory=268435456, progress=None))]
+#[pyo3(signature = (runner, rows, dim, k, chunk_rows, algorithm="lloyd", init="k-means||", init_centers=None, n_init=1, max_iter=300, tol=1e-4, seed=0, sample_size=None, memory=268435456, progress=None, model_out=None, columns=None, source=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn kmeans_fit_remote<'py>(
     py: Python<'py>,
@@ -453,11 +455,21 @@ pub fn kmeans_fit_remote<'py>(
     sample_size: Option<usize>,
     memory: u64,
     progress: Option<Bound<'py, PyAny>>,
+    model_out: Option<PathBuf>,
+    columns: Option<Vec<String>>,
+    source: Option<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let given = match &init_centers {
         Some(c) => Some(crate::rows(c)?.0.to_vec()),
         None => None,
     };
+    let init_name = match (init, given.is_some()) {
+        (_, true) => "given",
+        ("k-means++", _) => "kmeans++",
+        ("k-means||", _) => "kmeans-parallel",
+        (o, _) => o,
+    }
+    .to_string();
     let mut cfg = config(
         k,
         algorithm,
@@ -480,7 +492,25 @@ pub fn kmeans_fit_remote<'py>(
         progress.as_ref(),
         |remote, cancel, obs| km::fit_remote(remote, &cfg, cancel, obs),
     )?;
-    fit_dict(py, r.map_err(kmeans_err)?, None)
+    let f = r.map_err(kmeans_err)?;
+    if let Some(p) = &model_out {
+        let model = shoal_engine::model::Model::from_fit(
+            &f,
+            shoal_engine::model::FitParams {
+                columns: columns.unwrap_or_else(|| (0..dim).map(|j| format!("x{j}")).collect()),
+                init: init_name,
+                n_init: cfg.n_init,
+                seed,
+                tol,
+                max_iter,
+                source: source.unwrap_or_default(),
+            },
+        );
+        model
+            .save(p)
+            .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    }
+    fit_dict(py, f, None)
 }
 
 /// The chunk size a fit with `memory` bytes uses for rows of `dim` values
