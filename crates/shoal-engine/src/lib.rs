@@ -23,6 +23,7 @@ pub mod kmeans;
 pub mod minibatch;
 pub mod model;
 pub mod remote;
+pub mod scaling;
 pub mod scatter;
 pub mod sweep;
 

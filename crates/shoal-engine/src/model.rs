@@ -8,7 +8,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use shoal_reader::{AtomicFile, WriteError};
 
-use crate::kmeans::{KMeansFit, Scaling, ScalingKind};
+use crate::kmeans::KMeansFit;
+use crate::scaling::{Scaling, ScalingKind};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScalingJson {

@@ -20,7 +20,7 @@ use shoal_kernels::stats::ColumnStats;
 use shoal_kernels::wire::{Dec, Enc, WireError};
 use shoal_reader::{Block, Source};
 
-use crate::kmeans::{Scaling, ScalingKind};
+use crate::scaling::{Scaling, ScalingKind};
 use crate::{EngineError, Observer, PassReport};
 
 /// One pass's work on a partition.
