@@ -31,6 +31,7 @@ SAMPLE_WEIGHT_CHECKS = {
     "check_sample_weights_not_overwritten": "sample weights not yet supported",
     "check_sample_weight_equivalence_on_sparse_data": "sample weights not yet supported",
     "check_all_zero_sample_weights_error": "sample weights not yet supported",
+    "check_sample_weights_pandas_series": "sample weights not yet supported (run when pandas is installed)",
 }
 
 
