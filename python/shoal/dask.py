@@ -16,10 +16,12 @@ centroids and per-partition partials travel. Optional: ``pip install .[dask]``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pathlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -290,6 +292,19 @@ def _to_dask_array(X: Any, columns: Any) -> Any:
     return X, None
 
 
+@contextlib.contextmanager
+def _on_workers(est: Any, X: Any, client: Any, progress: Any) -> Iterator[tuple[_Data, _Runner, Any]]:
+    """X's partitions loaded on the workers for the calls inside, with a
+    runner over them and the progress callback; released on the way out
+    (also on an error or Ctrl-C)."""
+    data = est._scatter(X, client)
+    try:
+        with progress_callback(progress) as cb:
+            yield data, _Runner(client, data.parts), cb
+    finally:
+        client.cancel(data.parts)
+
+
 class KMeans(_kmeans_base()):  # type: ignore[misc]
     """k-means on Dask, with the parameters and fitted attributes of
     :class:`shoal.KMeans` (``cluster_centers_``, ``inertia_``, ``n_iter_``,
@@ -399,26 +414,22 @@ class KMeans(_kmeans_base()):  # type: ignore[misc]
         if self.algorithm not in ("lloyd", "subsample"):
             raise ValueError(f"algorithm must be 'lloyd' or 'subsample', got {self.algorithm!r}")
         client = self._client()
-        data = self._scatter(X, client)
-        try:
+        with _on_workers(self, X, client, bool(self.verbose)) as (data, runner, cb):
             init, centers, n_init = self._init_args(data.rows, data.dim)
-            with progress_callback(bool(self.verbose)) as cb:
-                r = _shoal.kmeans_fit_remote(
-                    _Runner(client, data.parts),
-                    data.rows,
-                    data.dim,
-                    chunk_rows=data.chunk_rows,
-                    algorithm=self.algorithm,
-                    sample_size=self.sample_size,
-                    memory=parse_memory(self.memory),
-                    progress=cb,
-                    model_out=None if model_out is None else os.fspath(model_out),
-                    columns=data.columns,
-                    source=_source_name(X),
-                    **self._engine_args(init, centers, n_init),
-                )
-        finally:
-            client.cancel(data.parts)
+            r = _shoal.kmeans_fit_remote(
+                runner,
+                data.rows,
+                data.dim,
+                chunk_rows=data.chunk_rows,
+                algorithm=self.algorithm,
+                sample_size=self.sample_size,
+                memory=parse_memory(self.memory),
+                progress=cb,
+                model_out=None if model_out is None else os.fspath(model_out),
+                columns=data.columns,
+                source=_source_name(X),
+                **self._engine_args(init, centers, n_init),
+            )
         self._set_fit(r, np.float32)
         self.counts_ = np.asarray(r["counts"], dtype=np.int64)
         self.n_features_in_ = data.dim
@@ -525,23 +536,19 @@ def linkage_micro(
     client = client or get_client()
     mem = parse_memory(memory)
     est = KMeans(micro_clusters, columns=columns, memory=mem, resident=resident, client=client)
-    data = est._scatter(dataset, client)
-    try:
-        with progress_callback(progress) as cb:
-            r = _shoal.linkage_micro_remote(
-                _Runner(client, data.parts),
-                data.rows,
-                data.dim,
-                micro_clusters,
-                data.chunk_rows,
-                method=method,
-                seed=seed,
-                optimal_ordering=optimal_ordering,
-                memory=mem,
-                progress=cb,
-            )
-    finally:
-        client.cancel(data.parts)
+    with _on_workers(est, dataset, client, progress) as (data, runner, cb):
+        r = _shoal.linkage_micro_remote(
+            runner,
+            data.rows,
+            data.dim,
+            micro_clusters,
+            data.chunk_rows,
+            method=method,
+            seed=seed,
+            optimal_ordering=optimal_ordering,
+            memory=mem,
+            progress=cb,
+        )
     Z = r["Z"]
     sizes = None
     if criterion is not None:
@@ -599,21 +606,17 @@ def scores(
         raise ValueError(f"centroids must be 2-D (k x d), got {c.ndim}-D")
     client = client or _get_client()
     est = KMeans(c.shape[0], columns=columns, memory=memory, resident=resident, client=client)
-    data = est._scatter(X, client)
-    try:
-        with progress_callback(progress) as cb:
-            r = _shoal.scores_remote(
-                _Runner(client, data.parts),
-                data.rows,
-                data.dim,
-                c,
-                data.chunk_rows,
-                sample=int(silhouette_sample),
-                seed=int(random_state),
-                progress=cb,
-            )
-    finally:
-        client.cancel(data.parts)
+    with _on_workers(est, X, client, progress) as (data, runner, cb):
+        r = _shoal.scores_remote(
+            runner,
+            data.rows,
+            data.dim,
+            c,
+            data.chunk_rows,
+            sample=int(silhouette_sample),
+            seed=int(random_state),
+            progress=cb,
+        )
     out = {k: r[k] for k in ("rows", "inertia", "calinski_harabasz", "davies_bouldin", "clusters")}
     if silhouette_sample:
         s = r["sample"]

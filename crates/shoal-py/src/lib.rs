@@ -999,8 +999,24 @@ fn linkage_file<'py>(
     })?
     .map_err(linkage_err)?;
     let f = &run.fit;
+    let out = linkage_dict(py, f)?;
+    out.set_item(
+        "precision",
+        f.points
+            .as_ref()
+            .map_or(Precision::F32, |p| p.precision())
+            .name(),
+    )?;
+    out.set_item("sizes", run.sizes.clone())?;
+    out.set_item("passes", run.passes.len())?;
+    Ok(out)
+}
+
+/// A tree's outputs for Python: Z, rows, and when the leaves are not the
+/// rows, the leaves, their weights and micro-cluster -> leaf.
+fn linkage_dict<'py>(py: Python<'py>, f: &eh::LinkageFit) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
-    out.set_item("Z", self::z_out(py, &f.z)?)?;
+    out.set_item("Z", z_out(py, &f.z)?)?;
     out.set_item("rows", f.rows)?;
     if let Some(cb) = &f.codebook {
         out.set_item("leaves", matrix(py, cb.clone(), f.dim)?)?;
@@ -1012,15 +1028,6 @@ fn linkage_file<'py>(
         out.set_item("micro_to_leaf", to_leaf.clone().into_pyarray(py))?;
     }
     out.set_item("algorithm", f.algorithm.name())?;
-    out.set_item(
-        "precision",
-        f.points
-            .as_ref()
-            .map_or(Precision::F32, |p| p.precision())
-            .name(),
-    )?;
-    out.set_item("sizes", run.sizes.clone())?;
-    out.set_item("passes", run.passes.len())?;
     Ok(out)
 }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use numpy::{IntoPyArray, PyArray2, PyReadonlyArray2};
+use numpy::{PyArray2, PyReadonlyArray2};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -558,23 +558,11 @@ pub fn linkage_micro_remote<'py>(
         },
     )?;
     let f = r.map_err(crate::linkage_err)?;
-    let out = PyDict::new(py);
-    out.set_item("Z", crate::z_out(py, &f.z)?)?;
-    out.set_item("rows", f.rows)?;
-    if let Some(cb) = &f.codebook {
-        out.set_item("leaves", matrix(py, cb.clone(), f.dim)?)?;
-    }
-    if let Some(w) = &f.weights {
-        out.set_item("weights", w.clone().into_pyarray(py))?;
-    }
-    if let Some(to_leaf) = &f.micro_to_leaf {
-        out.set_item("micro_to_leaf", to_leaf.clone().into_pyarray(py))?;
-    }
+    let out = crate::linkage_dict(py, &f)?;
     if let Some(k) = &f.kmeans {
         out.set_item("n_iter", k.iterations)?;
         out.set_item("inertia", k.inertia)?;
     }
-    out.set_item("algorithm", f.algorithm.name())?;
     Ok(out)
 }
 
