@@ -156,8 +156,6 @@ def assign_parquet(
     missing file, named in the exception) none is left. Returns rows,
     inertia and counts over the dataset, and the outputs in dataset order.
     """
-    from distributed import get_client
-
     if (centroids is None) == (model is None):
         raise ValueError("give centroids or a fitted model, not both")
     if out_dir is None:
@@ -165,7 +163,7 @@ def assign_parquet(
     c = np.ascontiguousarray(model.cluster_centers_ if model is not None else centroids, dtype=np.float32)
     if c.ndim != 2:
         raise ValueError(f"centroids must be 2-D (k x d), got {c.ndim}-D")
-    client = client or get_client()
+    client = _get_client(client)
     mem = parse_memory(memory)
     results, outs, files = _per_file(client, dataset, out_dir, "assign", _assign_one, c, columns, mem)
     counts = np.zeros(c.shape[0], dtype=np.int64)
@@ -354,9 +352,7 @@ class KMeans(_kmeans_base()):  # type: ignore[misc]
         self.client = client
 
     def _client(self) -> Any:
-        from distributed import get_client
-
-        return self.client or get_client()
+        return _get_client(self.client)
 
     def _scatter(self, X: Any, client: Any) -> _Data:
         """Loads X's partitions on the workers (futures held by the client)."""
@@ -523,8 +519,6 @@ def linkage_micro(
     written by the workers, one file per input file mirroring the
     dataset's paths, all or nothing. Returns a :class:`shoal.LinkageResult`
     (``sizes``: rows per flat cluster when labels were written)."""
-    from distributed import get_client
-
     from . import _shoal
     from ._files import LinkageResult
     from .cluster.hierarchy import fcluster
@@ -533,7 +527,7 @@ def linkage_micro(
         raise ValueError("give criterion and t together")
     if labels_dir is not None and criterion is None:
         raise ValueError("labels_dir needs a cut: criterion and t")
-    client = client or get_client()
+    client = _get_client(client)
     mem = parse_memory(memory)
     est = KMeans(micro_clusters, columns=columns, memory=mem, resident=resident, client=client)
     with _on_workers(est, dataset, client, progress) as (data, runner, cb):
@@ -604,7 +598,7 @@ def scores(
     c = np.array(model.cluster_centers_ if model is not None else centroids, dtype=np.float32, order="C")
     if c.ndim != 2:
         raise ValueError(f"centroids must be 2-D (k x d), got {c.ndim}-D")
-    client = client or _get_client()
+    client = _get_client(client)
     est = KMeans(c.shape[0], columns=columns, memory=memory, resident=resident, client=client)
     with _on_workers(est, X, client, progress) as (data, runner, cb):
         r = _shoal.scores_remote(
@@ -626,7 +620,10 @@ def scores(
     return out
 
 
-def _get_client() -> Any:
+def _get_client(client: Any = None) -> Any:
+    """The client given, else the current one (distributed's default)."""
+    if client is not None:
+        return client
     from distributed import get_client
 
     return get_client()

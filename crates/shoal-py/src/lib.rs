@@ -615,6 +615,11 @@ impl LabelSink for Labels {
     }
 }
 
+/// Initial centroids given as an array, copied for the engine.
+fn given_centers(c: &Option<PyReadonlyArray2<'_, f32>>) -> PyResult<Option<Vec<f32>>> {
+    c.as_ref().map(|c| Ok(rows(c)?.0.to_vec())).transpose()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn config(
     k: usize,
@@ -708,10 +713,7 @@ fn kmeans_fit<'py>(
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (v, d) = rows(&x)?;
-    let given = match &init_centers {
-        Some(c) => Some(rows(c)?.0.to_vec()),
-        None => None,
-    };
+    let given = given_centers(&init_centers)?;
     let mut cfg = config(
         k,
         algorithm,
@@ -762,10 +764,7 @@ fn kmeans_fit_file<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let src = open_source(&path, columns)?;
     let d = src.info().dim;
-    let given = match &init_centers {
-        Some(c) => Some(rows(c)?.0.to_vec()),
-        None => None,
-    };
+    let given = given_centers(&init_centers)?;
     let cfg = config(
         k,
         algorithm,

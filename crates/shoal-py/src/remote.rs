@@ -459,10 +459,7 @@ pub fn kmeans_fit_remote<'py>(
     columns: Option<Vec<String>>,
     source: Option<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let given = match &init_centers {
-        Some(c) => Some(crate::rows(c)?.0.to_vec()),
-        None => None,
-    };
+    let given = crate::given_centers(&init_centers)?;
     let init_name = match (init, given.is_some()) {
         (_, true) => "given",
         ("k-means++", _) => "kmeans++",
