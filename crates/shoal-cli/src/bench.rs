@@ -41,6 +41,7 @@ pub fn run(global: &Global, cmd: &BenchCommand) -> Result<()> {
             repeat,
             json,
         } => return bench_assign(global, file, input, centroids, *repeat, *json),
+        BenchCommand::Scaling(a) => return crate::scaling::run(global, a),
     };
     let src = open(file, &input.options())?;
     let info = src.info().clone();

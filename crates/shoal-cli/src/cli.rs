@@ -26,8 +26,9 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Worker threads [default: all cores]. Results do not depend on it.
-    #[arg(long, global = true, value_name = "T", help_heading = "Global options")]
-    pub threads: Option<usize>,
+    /// (`bench scaling` takes a list or range: the thread counts to compare.)
+    #[arg(long, global = true, value_parser = parse_threads, value_name = "T", help_heading = "Global options")]
+    pub threads: Option<Counts>,
     /// No progress bars.
     #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
@@ -375,6 +376,178 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Time and memory against rows, dimension, k, threads and format, every run a child process;
+    /// peers on the same files; results.csv/json, summary.md with fitted exponents, and figures.
+    Scaling(ScalingArgs),
+}
+
+/// The algorithms `bench scaling` times (each a whole `shoal` command).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScalingAlgo {
+    /// `shoal bench read`: decode and touch every value (the ceiling of every pass).
+    Read,
+    /// `shoal fit --algo lloyd`.
+    Lloyd,
+    /// `shoal fit --algo minibatch`.
+    Minibatch,
+    /// `shoal fit --algo subsample`.
+    Subsample,
+    /// `shoal assign` to the true centres, labels written.
+    Assign,
+    /// `shoal dbscan` (2-D sets only).
+    Dbscan,
+    /// `shoal linkage --method ward --micro-clusters`.
+    LinkageMicro,
+    /// `shoal plot scatter` of the first two columns.
+    Scatter,
+}
+
+/// A preset of `bench scaling`'s axes.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ScalingPreset {
+    /// Tiny sets, a few seconds (what the tests run).
+    Quick,
+    /// 100k to 10M rows, d = 2 and 32, every algorithm: about 10 minutes without peers.
+    Laptop,
+    /// Up to 1e9 rows: hours, and about 150 GB of disk.
+    Full,
+}
+
+/// The file formats `bench scaling` generates.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalingFormat {
+    Parquet,
+    Npy,
+    F32,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  shoal bench scaling --preset quick --out scaling\n  \
+shoal bench scaling --rows 1M,10M,100M --dim 2,32 -k 10 --algo lloyd,assign --threads 1,2 --out scaling\n  \
+shoal bench scaling --preset laptop --peers sklearn,faiss,scipy --python ~/venv/bin/python --report --out scaling\n\n\
+Lists are comma-separated; --rows A..B is A, 10A, 100A, ... up to B; --threads A..B every count from A to B.\n\
+Every run is a child process: wall, user and system time and peak RSS are the child's own.\n\
+Data sets are generated once into OUT/data and reused; results.csv, results.json and summary.md are\n\
+rewritten after every run, so an interrupted run keeps what finished."
+)]
+pub struct ScalingArgs {
+    /// Start from a preset; the axes given explicitly replace the preset's.
+    #[arg(long, value_enum)]
+    pub preset: Option<ScalingPreset>,
+    /// Row counts: a list (1M,10M,100M) or a range of decades (1M..1B).
+    #[arg(long, value_parser = parse_rows_axis, value_name = "N,N,...")]
+    pub rows: Option<Counts>,
+    /// Dimensions.
+    #[arg(long, value_parser = parse_small_axis, value_name = "D,D,...")]
+    pub dim: Option<Counts>,
+    /// Numbers of clusters (the data have as many true clusters).
+    #[arg(short = 'k', long = "k", value_parser = parse_small_axis, value_name = "K,K,...")]
+    pub k: Option<Counts>,
+    /// Algorithms (`read`, the bare pass, always runs: it is the throughput reference).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "A,B,...")]
+    pub algo: Option<Vec<ScalingAlgo>>,
+    /// File formats of the generated sets.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "F,F,...")]
+    pub format: Option<Vec<ScalingFormat>>,
+    /// Runs of every configuration.
+    #[arg(long, value_name = "R")]
+    pub repeat: Option<usize>,
+    /// --memory given to every shoal run.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub memory: u64,
+    /// Skip configurations predicted (from the smaller ones) to take longer than this: 90s, 10m, 2h.
+    #[arg(long, value_parser = parse_duration, value_name = "TIME")]
+    pub budget: Option<f64>,
+    /// Stop a run that takes longer than this, and record it as timed out [default: 3 x --budget, or the preset's].
+    #[arg(long, value_parser = parse_duration, value_name = "TIME")]
+    pub timeout: Option<f64>,
+    /// Hard address-space limit of every child (RLIMIT_AS); a run that exceeds it is recorded as out of memory.
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub mem_limit: Option<u64>,
+    /// Evict each data file from the page cache before each run (posix_fadvise DONTNEED).
+    #[arg(long)]
+    pub cold: bool,
+    /// Peers to run on the same files: sklearn, sklearnex (scikit-learn-intelex), faiss, scipy, fastcluster, pyarrow, datashader, matplotlib.
+    #[arg(long, value_delimiter = ',', value_name = "P,P,...")]
+    pub peers: Vec<String>,
+    /// The Python that runs the peers (a virtual environment's bin/python).
+    #[arg(long, default_value = "python3", value_name = "PATH")]
+    pub python: PathBuf,
+    /// Seed of the data and of every fit.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also fold the tables and figures into OUT/report.html.
+    #[arg(long)]
+    pub report: bool,
+    /// Output directory (data sets are cached in OUT/data).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// A list of whole numbers, in the order given (duplicates dropped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts(pub Vec<u64>);
+
+fn parse_list(s: &str, name: &str, range: impl Fn(u64, u64) -> Vec<u64>) -> Result<Counts, String> {
+    let mut v: Vec<u64> = if let Some((a, b)) = s.split_once("..") {
+        let (a, b) = (parse_count(a)?, parse_count(b.trim_start_matches('='))?);
+        if a == 0 || a > b {
+            return Err(format!("{name} {s:?}: a range A..B needs 1 <= A <= B"));
+        }
+        range(a, b)
+    } else {
+        s.split(',').map(parse_count).collect::<Result<_, _>>()?
+    };
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|x| seen.insert(*x));
+    if v.is_empty() || v.contains(&0) {
+        return Err(format!("{name} {s:?}: every value must be at least 1"));
+    }
+    Ok(Counts(v))
+}
+
+/// `--rows 1M,10M` or `--rows 1M..1B` (decades: 1M, 10M, 100M, 1B).
+pub fn parse_rows_axis(s: &str) -> Result<Counts, String> {
+    parse_list(s, "--rows", |a, b| {
+        std::iter::successors(Some(a), |x| x.checked_mul(10).filter(|y| *y <= b)).collect()
+    })
+}
+
+/// `--dim 2,32`, `-k 10,100`: lists, or A..B for every value (at most 64).
+pub fn parse_small_axis(s: &str) -> Result<Counts, String> {
+    let c = parse_list(s, "the axis", |a, b| (a..=b).take(64).collect())?;
+    if c.0.iter().any(|&v| v > 1 << 20) {
+        return Err(format!("{s:?}: values above 1048576 are not sensible here"));
+    }
+    Ok(c)
+}
+
+/// `--threads 4`, or for `bench scaling` `--threads 1,2` or `1..4`.
+pub fn parse_threads(s: &str) -> Result<Counts, String> {
+    parse_list(s, "--threads", |a, b| (a..=b).take(1024).collect()).map_err(|e| {
+        e.replace(
+            "every value must be at least 1",
+            "--threads must be at least 1",
+        )
+    })
+}
+
+/// `90`, `90s`, `10m`, `2h`, `1.5h`: seconds.
+pub fn parse_duration(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('s') => (&t[..t.len() - 1], 1.0),
+        Some('m') => (&t[..t.len() - 1], 60.0),
+        Some('h') => (&t[..t.len() - 1], 3600.0),
+        _ => (t, 1.0),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v * mult),
+        _ => Err(format!("{s:?} is not a duration (try 90s, 10m or 2h)")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -1088,6 +1261,33 @@ mod tests {
         assert!(parse_size("1MiB").is_err(), "below the floor");
         assert!(parse_size("lots").is_err());
         assert!(parse_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn axes_and_durations() {
+        assert_eq!(
+            parse_rows_axis("1M..1B"),
+            Ok(Counts(vec![
+                1_000_000,
+                10_000_000,
+                100_000_000,
+                1_000_000_000
+            ]))
+        );
+        assert_eq!(
+            parse_rows_axis("10k,1M,10k"),
+            Ok(Counts(vec![10_000, 1_000_000]))
+        );
+        assert_eq!(parse_threads("1..3"), Ok(Counts(vec![1, 2, 3])));
+        assert_eq!(parse_threads("4"), Ok(Counts(vec![4])));
+        assert!(parse_threads("0").is_err());
+        assert!(parse_rows_axis("10M..1M").is_err());
+        assert!(parse_small_axis("2,x").is_err());
+        assert_eq!(parse_duration("90s"), Ok(90.0));
+        assert_eq!(parse_duration("1.5h"), Ok(5400.0));
+        assert_eq!(parse_duration("10m"), Ok(600.0));
+        assert!(parse_duration("-3m").is_err());
+        assert!(parse_duration("soon").is_err());
     }
 
     #[test]

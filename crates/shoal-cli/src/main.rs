@@ -16,6 +16,7 @@ mod output;
 mod plot;
 mod progress;
 mod report;
+mod scaling;
 mod sweep;
 mod whiten;
 
@@ -40,11 +41,18 @@ fn main() -> ExitCode {
     }) {
         eprintln!("shoal: warning: cannot install the Ctrl-C handler: {e}");
     }
-    if let Some(t) = args.global.threads {
-        if t == 0 {
-            eprintln!("shoal: error: --threads must be at least 1");
+    let scaling = matches!(
+        args.command,
+        cli::Command::Bench(cli::BenchCommand::Scaling(_))
+    );
+    // `bench scaling` takes a list of thread counts for its children; every
+    // other command runs on one count.
+    if let Some(cli::Counts(ts)) = args.global.threads.as_ref().filter(|_| !scaling) {
+        let &[t] = ts.as_slice() else {
+            eprintln!("shoal: error: --threads takes one count (a list only for `bench scaling`)");
             return ExitCode::from(2);
-        }
+        };
+        let t = t as usize;
         if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build_global()
@@ -75,7 +83,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit::code_for(&e);
-            if code == exit::INTERRUPTED {
+            if code == exit::INTERRUPTED && scaling {
+                eprintln!("shoal: interrupted; the finished runs and a partial summary are kept");
+            } else if code == exit::INTERRUPTED {
                 eprintln!("shoal: interrupted; no output was written");
             } else {
                 eprintln!("shoal: error: {}", exit::render(&e));

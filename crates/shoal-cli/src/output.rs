@@ -35,6 +35,18 @@ pub fn rate(n: u64, secs: f64) -> String {
 
 pub use shoal_engine::peak_rss;
 
+/// Writes `bytes` to `path` through a temporary file renamed into place.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let file = shoal_reader::AtomicFile::create(path)?;
+    file.file()
+        .write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.commit()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,5 @@
 //! `shoal plot scatter|dendrogram|silhouette`: figures as PNG or SVG.
 
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -17,7 +16,7 @@ use shoal_plot::scatter::{
 };
 use shoal_plot::silhouette::SilhouettePlot;
 use shoal_plot::{render_png, Frame};
-use shoal_reader::{open, AtomicFile, OpenOptions, Source};
+use shoal_reader::{open, OpenOptions, Source};
 
 use crate::cli::{FigureArgs, Global, PlotCommand, TruncateMode};
 use crate::exit::usage;
@@ -72,12 +71,7 @@ fn write_figure(f: &FigureArgs, svg: &str) -> Result<()> {
     } else {
         svg.as_bytes().to_vec()
     };
-    let file = AtomicFile::create(&f.out)?;
-    file.file()
-        .write_all(&bytes)
-        .with_context(|| format!("writing {}", f.out.display()))?;
-    file.commit()?;
-    Ok(())
+    crate::output::write_atomic(&f.out, &bytes)
 }
 
 fn report(f: &FigureArgs, r: PlotReport) -> Result<()> {

@@ -54,6 +54,49 @@ pub fn tick_label(v: f64, step: f64) -> String {
     format!("{v:.decimals$}")
 }
 
+/// How an axis maps values: as they are, or by their `log10`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    Linear,
+    Log,
+}
+
+impl Scale {
+    /// Ticks over `range` (in axis units, i.e. `log10` for `Log`) with
+    /// their labels.
+    pub fn ticks(self, range: (f64, f64), max: usize) -> Vec<(f64, String)> {
+        match self {
+            Scale::Linear => {
+                let t = nice_ticks(range.0, range.1, max);
+                let step = if t.len() > 1 { t[1] - t[0] } else { 1.0 };
+                t.into_iter().map(|v| (v, tick_label(v, step))).collect()
+            }
+            Scale::Log => {
+                if !(range.0.is_finite() && range.1.is_finite()) {
+                    return Vec::new();
+                }
+                let (lo, hi) = (range.0.floor() as i32, range.1.ceil() as i32);
+                // Under two decades, 2 and 5 times each power are marked too.
+                let mults: &[f64] = if range.1 - range.0 < 2.0 {
+                    &[1.0, 2.0, 5.0]
+                } else {
+                    &[1.0]
+                };
+                let stride = ((hi - lo) as usize / max.max(1)).max(1);
+                (lo..=hi)
+                    .filter(|e| ((e - lo) as usize).is_multiple_of(stride))
+                    .flat_map(|e| mults.iter().map(move |m| m * 10f64.powi(e)))
+                    .filter(|v| {
+                        let l = v.log10();
+                        l >= range.0 - 1e-9 && l <= range.1 + 1e-9
+                    })
+                    .map(|v| (v.log10(), tick_label(v, v)))
+                    .collect()
+            }
+        }
+    }
+}
+
 /// Axes over the data box `x` by `y`, drawn in the figure rectangle
 /// `(left, top, width, height)` in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,37 +122,34 @@ impl Axes {
 
     /// The frame, ticks with their labels, the axis labels and the title.
     pub fn draw(&self, svg: &mut Svg, theme: &Theme, xlabel: &str, ylabel: &str, title: &str) {
+        self.draw_scaled(svg, theme, [Scale::Linear; 2], [xlabel, ylabel], title);
+    }
+
+    /// [`Axes::draw`] for axes whose data are `log10` of the values when
+    /// their [`Scale`] is `Log`: ticks at powers of ten (and 2 and 5 times
+    /// them over short ranges), labelled with the values themselves.
+    pub fn draw_scaled(
+        &self,
+        svg: &mut Svg,
+        theme: &Theme,
+        scales: [Scale; 2],
+        labels: [&str; 2],
+        title: &str,
+    ) {
+        let [xlabel, ylabel] = labels;
         let fg = theme.foreground;
         let (l, t, w, h) = (self.left, self.top, self.width, self.height);
-        let xt = nice_ticks(self.x.0, self.x.1, (w / 90.0).max(2.0) as usize);
-        let yt = nice_ticks(self.y.0, self.y.1, (h / 60.0).max(2.0) as usize);
-        let step = |v: &[f64]| if v.len() > 1 { v[1] - v[0] } else { 1.0 };
-        let (sx, sy) = (step(&xt), step(&yt));
-        for &v in &xt {
-            let x = self.px(v);
+        let xt = scales[0].ticks(self.x, (w / 90.0).max(2.0) as usize);
+        let yt = scales[1].ticks(self.y, (h / 60.0).max(2.0) as usize);
+        for (v, label) in &xt {
+            let x = self.px(*v);
             svg.line(x, t + h, x, t + h + 5.0, fg, 1.0, false);
-            svg.text(
-                x,
-                t + h + 19.0,
-                &tick_label(v, sx),
-                12.0,
-                fg,
-                Anchor::Middle,
-                0.0,
-            );
+            svg.text(x, t + h + 19.0, label, 12.0, fg, Anchor::Middle, 0.0);
         }
-        for &v in &yt {
-            let y = self.py(v);
+        for (v, label) in &yt {
+            let y = self.py(*v);
             svg.line(l - 5.0, y, l, y, fg, 1.0, false);
-            svg.text(
-                l - 8.0,
-                y + 4.0,
-                &tick_label(v, sy),
-                12.0,
-                fg,
-                Anchor::End,
-                0.0,
-            );
+            svg.text(l - 8.0, y + 4.0, label, 12.0, fg, Anchor::End, 0.0);
         }
         svg.raw(&format!(
             "<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1\"/>",
@@ -158,5 +198,16 @@ mod tests {
         assert_eq!(tick_label(0.30000000000000004, 0.1), "0.3");
         assert_eq!(tick_label(2.5, 2.5), "2.5");
         assert_eq!(tick_label(1500.0, 500.0), "1500");
+    }
+
+    #[test]
+    fn log_ticks_are_powers_of_ten_labelled_by_value() {
+        let t = Scale::Log.ticks((3.7, 8.2), 8);
+        let labels: Vec<&str> = t.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["10000", "100000", "1e6", "1e7", "1e8"]);
+        assert!((t[0].0 - 4.0).abs() < 1e-12);
+        let short = Scale::Log.ticks((-0.5, 0.9), 8);
+        let labels: Vec<&str> = short.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["0.5", "1", "2", "5"]);
     }
 }

@@ -12,6 +12,7 @@ mod axes;
 pub mod dendrogram;
 pub mod elbow;
 pub mod html;
+pub mod lines;
 pub mod map;
 mod palette;
 mod render;
@@ -19,7 +20,7 @@ pub mod scatter;
 pub mod silhouette;
 mod svg;
 
-pub use axes::{nice_ticks, tick_label, Axes};
+pub use axes::{nice_ticks, tick_label, Axes, Scale};
 pub use palette::{cluster_colour, named, Rgb, NOISE_GREY, TAB10};
 pub use render::{
     decode_png, encode_rgba, font_ttf, parse_svg, render_png, PlotError, FONT_FAMILY,
