@@ -71,7 +71,7 @@ pub enum Command {
     /// Figures (PNG or SVG): scatter plots of files of any size, dendrograms, silhouette plots.
     #[command(subcommand)]
     Plot(PlotCommand),
-    /// Benchmarks: `bench read FILE` times one bare streaming pass.
+    /// Benchmarks: `bench read FILE` times one bare streaming pass; `bench scaling` time and memory against rows, d, k and threads, with peers.
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -482,6 +482,10 @@ pub struct ScalingArgs {
     /// Also fold the tables and figures into OUT/report.html.
     #[arg(long)]
     pub report: bool,
+    /// Run nothing: rewrite summary.md, summary.json, the figures (and with --report the page)
+    /// from OUT/results.json, e.g. to add --report afterwards. Give the run's own axes.
+    #[arg(long)]
+    pub resummarize: bool,
     /// Output directory (data sets are cached in OUT/data).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

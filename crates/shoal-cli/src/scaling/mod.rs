@@ -45,6 +45,26 @@ const PEER_OOM: i32 = 5;
 
 pub fn run(global: &Global, args: &ScalingArgs) -> Result<()> {
     let plan = Plan::new(global, args)?;
+    if args.resummarize {
+        let r = results::read(&plan.out)?;
+        let w = summary::write(
+            &plan,
+            &r.command,
+            &r.machine,
+            &r.runs,
+            plan.runs().len(),
+            r.interrupted,
+        )?;
+        if !global.quiet {
+            eprintln!(
+                "rewrote summary.md, summary.json and {} figures from {} runs",
+                w.figures,
+                r.runs.len()
+            );
+        }
+        println!("{}", plan.out.join("summary.md").display());
+        return Ok(());
+    }
     std::fs::create_dir_all(plan.out.join("data"))
         .with_context(|| format!("creating {}", plan.out.join("data").display()))?;
     std::fs::create_dir_all(plan.out.join("tmp"))?;

@@ -154,7 +154,7 @@ fn preset(p: Option<ScalingPreset>) -> Preset {
         Some(ScalingPreset::Full) => Preset {
             rows: &[1_000_000, 10_000_000, 100_000_000, 1_000_000_000],
             dims: &[2, 32],
-            ks: &[10, 100],
+            ks: &[10],
             algos: ALL,
             formats: &[ScalingFormat::Parquet],
             budget: Some(3600.0),

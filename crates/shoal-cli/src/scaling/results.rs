@@ -6,12 +6,12 @@
 use std::path::Path;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::plan::{Dataset, Plan, Run};
 use crate::cli::ScalingAlgo;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
@@ -36,7 +36,7 @@ impl Status {
 }
 
 /// Facts of the machine, from /proc.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub cpu_model: String,
     pub cores: usize,
@@ -71,7 +71,7 @@ impl Machine {
 }
 
 /// One run. Fields that a run did not produce are empty in the CSV.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     pub run: usize,
     pub tool: String,
@@ -215,6 +215,28 @@ struct JsonDoc<'a> {
     machine: &'a Machine,
     interrupted: bool,
     runs: &'a [Row],
+}
+
+/// A `results.json` read back.
+#[derive(Debug, Deserialize)]
+pub struct Recorded {
+    pub command: Vec<String>,
+    pub machine: Machine,
+    pub interrupted: bool,
+    pub runs: Vec<Row>,
+}
+
+/// Reads `OUT/results.json`.
+pub fn read(out: &Path) -> Result<Recorded> {
+    let path = out.join("results.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e} (--resummarize needs a finished or interrupted run there)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a bench scaling results file: {e}", path.display()))
 }
 
 /// Rewrites `results.csv` and `results.json` with every row so far.

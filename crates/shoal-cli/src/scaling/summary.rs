@@ -113,12 +113,21 @@ pub struct Fit {
     /// run, log-log) and its 95% half-width (null with two points).
     pub time_exponent: f64,
     pub time_exponent_ci95: Option<f64>,
+    /// The exponents between the two largest row counts (medians): what
+    /// the growth is once start-up no longer counts.
+    pub time_exponent_last: f64,
     pub rss_exponent: f64,
     pub rss_exponent_ci95: Option<f64>,
-    pub rss_at_rows_min: u64,
-    pub rss_at_rows_max: u64,
+    pub rss_exponent_last: f64,
+    /// Median peak RSS at each row count.
+    pub rss_by_rows: Vec<(u64, u64)>,
+    /// Flat: peak RSS grew as rows^0.25 or less over the last step (under
+    /// 1.8x for 10x the rows).
     pub rss_flat: bool,
 }
+
+/// The largest exponent of a flat memory trend.
+pub const FLAT_RSS_EXPONENT: f64 = 0.25;
 
 enum Block {
     Para(String),
@@ -196,32 +205,39 @@ pub fn fits(rows: &[Row]) -> Vec<Fit> {
         let (Some(lt), Some(lm)) = (Line::power_law(&t), Line::power_law(&m)) else {
             continue;
         };
-        let rows_min = rs.iter().map(|r| r.rows).min().unwrap_or(0);
-        let rows_max = rs.iter().map(|r| r.rows).max().unwrap_or(0);
-        let rss_at = |n: u64| {
+        let mut sizes: Vec<u64> = rs.iter().map(|r| r.rows).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let at = |n: u64, f: &dyn Fn(&Row) -> Option<f64>| {
             median(
                 rs.iter()
                     .filter(|r| r.rows == n)
-                    .filter_map(|r| r.peak_rss_bytes.map(|b| b as f64))
+                    .filter_map(|r| f(r))
                     .collect(),
             )
-            .unwrap_or(0.0) as u64
+            .unwrap_or(f64::NAN)
         };
-        let (lo, hi) = (rss_at(rows_min), rss_at(rows_max));
+        let wall = |r: &Row| r.wall_s;
+        let rss = |r: &Row| r.peak_rss_bytes.map(|b| b as f64);
+        let (n1, n2) = (sizes[sizes.len() - 2], sizes[sizes.len() - 1]);
+        let last = |f: &dyn Fn(&Row) -> Option<f64>| {
+            (at(n2, f) / at(n1, f)).ln() / (n2 as f64 / n1 as f64).ln()
+        };
+        let rss_exponent_last = last(&rss);
         let ci = |l: &Line| l.slope_ci95.is_finite().then_some(l.slope_ci95);
         out.push(Fit {
             group: g,
             points: lt.points,
-            rows_min,
-            rows_max,
+            rows_min: sizes[0],
+            rows_max: n2,
             time_exponent: lt.slope,
             time_exponent_ci95: ci(&lt),
+            time_exponent_last: last(&wall),
             rss_exponent: lm.slope,
             rss_exponent_ci95: ci(&lm),
-            rss_at_rows_min: lo,
-            rss_at_rows_max: hi,
-            // Flat: under 1.5x the memory for at least 4x the rows.
-            rss_flat: rows_max >= 4 * rows_min && (hi as f64) < 1.5 * lo as f64,
+            rss_exponent_last,
+            rss_by_rows: sizes.iter().map(|&n| (n, at(n, &rss) as u64)).collect(),
+            rss_flat: rss_exponent_last <= FLAT_RSS_EXPONENT,
         });
     }
     out
@@ -352,8 +368,13 @@ pub fn write(
     // Time and memory against rows.
     let mut blocks = vec![Block::Para(
         "Exponent b of wall time ∝ rows^b: least squares on log-log over every finished run, \
-         with its 95% confidence half-width (Student's t; none with two points). Linear \
-         scaling is b = 1; start-up costs pull b below 1 at small sizes."
+         with its 95% confidence half-width (Student's t; none with two points; with one run \
+         per size and three sizes there is one degree of freedom, so the interval is wide: \
+         --repeat narrows it). Linear scaling is b = 1; a fixed start-up cost pulls b below 1 \
+         at small sizes, so b between the two largest sizes (\"last step\") is also given. \
+         Peak memory is called flat when it grew as rows^0.25 or less over the last step (a \
+         streaming pass holds a few row groups or chunks in flight, so its memory rises until \
+         the file has more of them than are in flight, then stays)."
             .into(),
     )];
     blocks.push(Block::Table {
@@ -368,8 +389,9 @@ pub fn write(
             "rows",
             "runs",
             "time exponent",
-            "peak RSS (smallest → largest)",
-            "RSS exponent",
+            "last step",
+            "peak RSS by rows",
+            "RSS exponent (last step)",
             "memory",
         ],
         rows: fits
@@ -386,18 +408,21 @@ pub fn write(
                     format!("{}–{}", count(f.rows_min), count(f.rows_max)),
                     f.points.to_string(),
                     exponent(f.time_exponent, f.time_exponent_ci95),
+                    format!("{:.2}", f.time_exponent_last),
+                    f.rss_by_rows
+                        .iter()
+                        .map(|&(_, b)| bytes(b))
+                        .collect::<Vec<_>>()
+                        .join(" → "),
                     format!(
-                        "{} → {}",
-                        bytes(f.rss_at_rows_min),
-                        bytes(f.rss_at_rows_max)
+                        "{} ({:.2})",
+                        exponent(f.rss_exponent, f.rss_exponent_ci95),
+                        f.rss_exponent_last
                     ),
-                    exponent(f.rss_exponent, f.rss_exponent_ci95),
                     if f.rss_flat {
                         "flat".into()
-                    } else if f.rows_max < 4 * f.rows_min {
-                        "(rows span under 4x)".into()
                     } else {
-                        format!("grows ∝ rows^{:.2}", f.rss_exponent)
+                        format!("grows (∝ rows^{:.2})", f.rss_exponent_last)
                     },
                 ]
             })
@@ -429,7 +454,14 @@ pub fn write(
                     .collect()
             };
             let c = colour(i);
-            let label = g.label(&v, false);
+            // Every series of these figures is at the most threads.
+            let label = g.label(
+                &Varying {
+                    threads: false,
+                    ..v
+                },
+                false,
+            );
             let t = pts(&med.wall, 1.0);
             if let Some(line) = Line::power_law(
                 &ok(rows)
@@ -529,6 +561,7 @@ pub fn write(
             let Some((n, ts)) = per_rows.iter().rev().find(|(_, t)| t.len() > 1) else {
                 continue;
             };
+            let figure = g.tool == "shoal";
             let (&t0, &w0) = ts.iter().next().expect("two entries");
             let mut pts = Vec::new();
             for (&t, &w) in ts {
@@ -547,6 +580,9 @@ pub fn write(
                     format!("{:.0}%", 100.0 * e),
                 ]);
                 pts.push((t as f64, s));
+            }
+            if !figure {
+                continue;
             }
             let i = series.len();
             let vv = Varying {
@@ -583,8 +619,8 @@ pub fn write(
                 },
                 Block::Figure {
                     name: "speedup".into(),
-                    caption: "Speed-up against threads (dashed: ideal)".into(),
-                    svg: chart("Speed-up against threads".into(), "threads", "speed-up", Scale::Linear, Scale::Linear, series).svg(),
+                    caption: "shoal's speed-up against threads (dashed: ideal; the peers' are in the table)".into(),
+                    svg: chart("shoal: speed-up against threads".into(), "threads", "speed-up", Scale::Linear, Scale::Linear, series).svg(),
                 },
             ],
         });
