@@ -278,6 +278,16 @@ pub fn dbscan_eps(rows: u64) -> f64 {
     0.1 * (1e6 / rows as f64).sqrt()
 }
 
+/// DBSCAN's options, the same for shoal and the peers.
+fn dbscan_args(rows: u64) -> [String; 4] {
+    [
+        "--eps".into(),
+        dbscan_eps(rows).to_string(),
+        "--min-samples".into(),
+        "10".into(),
+    ]
+}
+
 /// Micro-clusters of `linkage-micro`.
 pub const MICRO_CLUSTERS: usize = 2000;
 
@@ -308,12 +318,7 @@ fn command_for(plan: &Plan, r: &Run, ds: &Dataset, script: &Path) -> Command {
             .args(["--max-iter", &MAX_ITER.to_string()])
             .arg("--centers")
             .arg(&ds.centers)
-            .args([
-                "--eps",
-                &dbscan_eps(ds.rows).to_string(),
-                "--min-samples",
-                "10",
-            ])
+            .args(dbscan_args(ds.rows))
             .arg("--out")
             .arg(tmp.join(if r.algo == ScalingAlgo::Scatter {
                 "peer.png"
@@ -353,12 +358,7 @@ fn command_for(plan: &Plan, r: &Run, ds: &Dataset, script: &Path) -> Command {
         ScalingAlgo::Dbscan => {
             c.arg("dbscan")
                 .arg(file)
-                .args([
-                    "--eps",
-                    &dbscan_eps(ds.rows).to_string(),
-                    "--min-samples",
-                    "10",
-                ])
+                .args(dbscan_args(ds.rows))
                 .arg("--out")
                 .arg(tmp.join("labels.npy"))
                 .arg("--json");

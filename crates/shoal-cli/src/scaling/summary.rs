@@ -267,6 +267,18 @@ fn count(n: u64) -> String {
     }
 }
 
+/// Tool, algorithm, rows, d, k and threads of a run, as table cells.
+fn config_cells(r: &Row) -> Vec<String> {
+    vec![
+        r.tool.clone(),
+        r.algo.clone(),
+        count(r.rows),
+        r.dim.to_string(),
+        r.k.to_string(),
+        r.threads.to_string(),
+    ]
+}
+
 const W: u32 = 1000;
 const H: u32 = 600;
 
@@ -804,17 +816,9 @@ pub fn write(
             .iter()
             .filter(|r| r.status != Status::Ok)
             .map(|r| {
-                vec![
-                    r.tool.clone(),
-                    r.algo.clone(),
-                    count(r.rows),
-                    r.dim.to_string(),
-                    r.k.to_string(),
-                    r.threads.to_string(),
-                    r.format.clone(),
-                    r.status.name().into(),
-                    r.reason.clone(),
-                ]
+                let mut cells = config_cells(r);
+                cells.extend([r.format.clone(), r.status.name().into(), r.reason.clone()]);
+                cells
             })
             .collect();
         let mut blocks = vec![Block::Table {
@@ -832,16 +836,12 @@ pub fn write(
             rows: largest
                 .values()
                 .map(|r| {
-                    vec![
-                        r.tool.clone(),
-                        r.algo.clone(),
-                        count(r.rows),
-                        r.dim.to_string(),
-                        r.k.to_string(),
-                        r.threads.to_string(),
+                    let mut cells = config_cells(r);
+                    cells.extend([
                         secs(r.wall_s.unwrap_or(f64::NAN)),
                         bytes(r.peak_rss_bytes.unwrap_or(0)),
-                    ]
+                    ]);
+                    cells
                 })
                 .collect(),
         }];
