@@ -33,6 +33,7 @@ use crate::CANCEL;
 use child::End;
 pub use plan::{Dataset, Plan, Run};
 pub use results::{Machine, Row, Status};
+use stats::Line;
 
 /// The peer script, carried by the binary so `bench scaling` runs from any
 /// directory; written to `OUT/peers/` before the first peer run.
@@ -213,7 +214,7 @@ fn eta(rows: &[Row], rest: &[Run], plan: &Plan, started: Instant) -> String {
     let secs: f64 = rest
         .iter()
         .map(|r| {
-            plan::predict(r, &plan.datasets, rows)
+            predict(r, &plan.datasets, rows)
                 .unwrap_or(mean)
                 .min(plan.timeout)
         })
@@ -240,7 +241,7 @@ fn skip_reason(plan: &Plan, r: &Run, done: &[Row], missing: &[(String, String)])
         ));
     }
     let budget = plan.budget?;
-    let t = plan::predict(r, &plan.datasets, done)?;
+    let t = predict(r, &plan.datasets, done)?;
     (t > budget).then(|| {
         format!(
             "predicted {} from the smaller runs, over the budget of {}",
@@ -540,4 +541,21 @@ impl Dataset {
             ScalingFormat::F32 => "f32",
         }
     }
+}
+
+/// A run's wall time predicted from the finished runs of its configuration
+/// at fewer rows: their power law, or with one row count, linear growth
+/// from it (`None` with none).
+fn predict(r: &Run, datasets: &[Dataset], done: &[Row]) -> Option<f64> {
+    let ds = &datasets[r.dataset];
+    let pts: Vec<(f64, f64)> = done
+        .iter()
+        .filter(|p| p.status == Status::Ok && p.same_config(r, ds) && p.rows < ds.rows)
+        .filter_map(|p| Some((p.rows as f64, p.wall_s?)))
+        .collect();
+    if let Some(l) = Line::power_law(&pts) {
+        return Some(l.predict_power(ds.rows as f64));
+    }
+    let (n, t) = pts.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some(t * ds.rows as f64 / n)
 }

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::results::{Row, Status};
-use super::stats::Line;
 use crate::cli::{Counts, Global, ScalingAlgo, ScalingArgs, ScalingFormat, ScalingPreset};
 use crate::exit::usage;
 
@@ -326,21 +324,4 @@ impl Plan {
         }
         out
     }
-}
-
-/// A run's wall time predicted from the finished runs of its configuration
-/// at fewer rows: their power law, or with one row count, linear growth
-/// from it (`None` with none).
-pub fn predict(r: &Run, datasets: &[Dataset], done: &[Row]) -> Option<f64> {
-    let ds = &datasets[r.dataset];
-    let pts: Vec<(f64, f64)> = done
-        .iter()
-        .filter(|p| p.status == Status::Ok && p.same_config(r, ds) && p.rows < ds.rows)
-        .filter_map(|p| Some((p.rows as f64, p.wall_s?)))
-        .collect();
-    if let Some(l) = Line::power_law(&pts) {
-        return Some(l.predict_power(ds.rows as f64));
-    }
-    let (n, t) = pts.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0))?;
-    Some(t * ds.rows as f64 / n)
 }
