@@ -559,3 +559,45 @@ fn predict(r: &Run, datasets: &[Dataset], done: &[Row]) -> Option<f64> {
     let (n, t) = pts.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0))?;
     Some(t * ds.rows as f64 / n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes of `path` in the page cache, as util-linux's fincore counts them.
+    fn cached(path: &Path) -> Option<u64> {
+        let o = Command::new("fincore")
+            .args(["--bytes", "--noheadings", "--output", "RES"])
+            .arg(path)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+    }
+
+    #[test]
+    fn evict_drops_a_file_from_the_page_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("x.f32");
+        std::fs::write(&f, vec![7u8; 8 << 20]).expect("write");
+        let _ = std::fs::read(&f).expect("read");
+        let Some(before) = cached(&f) else {
+            eprintln!("skipped: needs util-linux's fincore");
+            return;
+        };
+        if before == 0 {
+            eprintln!("skipped: this filesystem keeps no page cache for the file");
+            return;
+        }
+        evict(&f);
+        let after = cached(&f).expect("fincore ran before");
+        assert!(after < before / 4, "{before} -> {after} bytes cached");
+    }
+
+    #[test]
+    fn dbscan_keeps_the_expected_neighbours_at_every_size() {
+        // The expected neighbours of a point grow as rows x eps^2: constant.
+        let n = |rows: u64| rows as f64 * dbscan_eps(rows).powi(2);
+        assert!((dbscan_eps(1_000_000) - 0.1).abs() < 1e-15);
+        assert!((n(100_000) / n(1_000_000_000) - 1.0).abs() < 1e-12);
+    }
+}
