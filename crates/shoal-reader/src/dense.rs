@@ -67,6 +67,27 @@ impl std::fmt::Debug for DenseSource {
 }
 
 impl DenseSource {
+    /// A positional read of `buf.len()` bytes at `at`. A read that finds the
+    /// file shorter than it was at open says so, with both sizes: another
+    /// process truncated or rewrote it while shoal read it.
+    fn read_at(&self, f: &File, buf: &mut [u8], at: u64) -> Result<(), ReadError> {
+        read_exact_at(f, buf, at).map_err(|e| {
+            let opened = self.map.len() as u64;
+            match f.metadata().map(|m| m.len()) {
+                Ok(now) if e.kind() == std::io::ErrorKind::UnexpectedEof && now < opened => {
+                    ReadError::Truncated {
+                        path: self.info.path.clone(),
+                        detail: format!(
+                            "it shrank from {opened} to {now} bytes while it was being read; \
+                             was another program writing it?"
+                        ),
+                    }
+                }
+                _ => ReadError::io(&self.info.path, e),
+            }
+        })
+    }
+
     /// Checks that the map holds the whole array and builds the source.
     pub(crate) fn new(
         info: SourceInfo,
@@ -147,8 +168,7 @@ impl DenseSource {
                 let src: &[u8] = match file {
                     None => &payload[at..at + count * es],
                     Some(f) => {
-                        read_exact_at(f, &mut bytes[..count * es], (l.offset + at) as u64)
-                            .map_err(|e| ReadError::io(&self.info.path, e))?;
+                        self.read_at(f, &mut bytes[..count * es], (l.offset + at) as u64)?;
                         &bytes[..count * es]
                     }
                 };
@@ -380,17 +400,16 @@ impl<V: Value> ChunkReader<V> for DenseReader<'_, V> {
             self.seq += 1;
             let es = l.elem.size();
             self.buf.resize(n * l.dim, V::default());
-            let f = &self.src.file;
-            let io = |e| ReadError::io(&self.src.info.path, e);
+            let src = self.src;
+            let f = &src.file;
             if !l.fortran || l.dim == 1 {
                 // C order: the chunk's bytes are contiguous in the file
                 let at = (l.offset + start as usize * l.dim * es) as u64;
-                if self.src.is_native::<V>() {
-                    read_exact_at(f, bytemuck::cast_slice_mut(&mut self.buf[..]), at)
-                        .map_err(io)?;
+                if src.is_native::<V>() {
+                    src.read_at(f, bytemuck::cast_slice_mut(&mut self.buf[..]), at)?;
                 } else {
                     self.bytes.resize(n * l.dim * es, 0);
-                    read_exact_at(f, &mut self.bytes, at).map_err(io)?;
+                    src.read_at(f, &mut self.bytes, at)?;
                     convert(&self.bytes, l.elem, l.big_endian, &mut self.buf, 1);
                 }
             } else {
@@ -398,7 +417,7 @@ impl<V: Value> ChunkReader<V> for DenseReader<'_, V> {
                 self.bytes.resize(n * es, 0);
                 for c in 0..l.dim {
                     let at = (l.offset + (c * l.rows as usize + start as usize) * es) as u64;
-                    read_exact_at(f, &mut self.bytes, at).map_err(io)?;
+                    src.read_at(f, &mut self.bytes, at)?;
                     convert(&self.bytes, l.elem, l.big_endian, &mut self.buf[c..], l.dim);
                 }
             }
