@@ -28,10 +28,23 @@ use clap::Parser;
 /// Set by Ctrl-C; long work polls it and stops, removing partial outputs.
 pub static CANCEL: AtomicBool = AtomicBool::new(false);
 
+/// A write past the file-size limit (`ulimit -f`, RLIMIT_FSIZE) must fail
+/// with EFBIG, so the writer reports it and removes its temporary file,
+/// rather than the process being killed by SIGXFSZ with the file left.
+#[allow(unsafe_code)]
+fn ignore_sigxfsz() {
+    // SAFETY: sets SIGXFSZ's disposition to "ignore" at start-up, before any
+    // other thread exists; no handler function is installed.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 fn main() -> ExitCode {
     // `shoal info big.parquet | head` must end quietly, as other Unix tools
     // do, not panic on a closed stdout.
     sigpipe::reset();
+    ignore_sigxfsz();
     let args = cli::Cli::parse();
     if let Err(e) = ctrlc::set_handler(|| {
         if CANCEL.swap(true, Ordering::SeqCst) {
