@@ -66,6 +66,30 @@ impl std::fmt::Debug for DenseSource {
     }
 }
 
+impl Layout {
+    /// Refuses a shape the file cannot hold, before anything is allocated
+    /// from it (a header may declare any shape).
+    pub(crate) fn check(&self, path: &std::path::Path, file_len: usize) -> Result<(), ReadError> {
+        let need = (self.rows as u128)
+            .saturating_mul(self.dim as u128)
+            .saturating_mul(self.elem.size() as u128);
+        let have = (file_len - self.offset.min(file_len)) as u128;
+        if have < need {
+            return Err(ReadError::Truncated {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "{} x {} {} values need {need} bytes after the {}-byte header, the file has {have}",
+                    self.rows,
+                    self.dim,
+                    self.elem.name(),
+                    self.offset
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl DenseSource {
     /// A positional read of `buf.len()` bytes at `at`. A read that finds the
     /// file shorter than it was at open says so, with both sizes: another
@@ -96,20 +120,7 @@ impl DenseSource {
         layout: Layout,
         skip_invalid: bool,
     ) -> Result<Self, ReadError> {
-        let need = (layout.rows as u128) * (layout.dim as u128) * (layout.elem.size() as u128);
-        let have = (map.len() - layout.offset.min(map.len())) as u128;
-        if have < need {
-            return Err(ReadError::Truncated {
-                path: info.path.clone(),
-                detail: format!(
-                    "{} x {} {} values need {need} bytes after the {}-byte header, the file has {have}",
-                    layout.rows,
-                    layout.dim,
-                    layout.elem.name(),
-                    layout.offset
-                ),
-            });
-        }
+        layout.check(&info.path, map.len())?;
         Ok(DenseSource {
             info,
             map,

@@ -252,6 +252,16 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
             detail: "the array has zero columns".into(),
         });
     }
+    let layout = Layout {
+        offset: header.data_offset,
+        rows,
+        dim,
+        elem,
+        big_endian,
+        fortran: header.fortran_order && dim > 1,
+    };
+    // Before the column names: a header may declare any number of columns.
+    layout.check(path, map.len())?;
     let info = SourceInfo {
         path: path.to_path_buf(),
         format: Format::Npy,
@@ -274,14 +284,6 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
         row_groups: None,
         file_bytes: map.len() as u64,
         native: elem.native_precision(),
-    };
-    let layout = Layout {
-        offset: header.data_offset,
-        rows,
-        dim,
-        elem,
-        big_endian,
-        fortran: header.fortran_order && dim > 1,
     };
     DenseSource::new(info, file, map, layout, opts.skip_invalid)
 }

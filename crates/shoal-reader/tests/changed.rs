@@ -1,6 +1,8 @@
-//! Files that change while they are read: a `.npy` or `.f32` file truncated
-//! by another thread between two blocks of a pass ends the pass with an
-//! error that says what happened, with both sizes, not a bare short read.
+//! Hostile and changing inputs: a `.npy` or `.f32` file truncated by
+//! another thread between two blocks of a pass ends the pass with an error
+//! that says what happened, with both sizes, not a bare short read; a `.npy`
+//! header declaring a shape the file cannot hold is refused at open, before
+//! anything is allocated from it.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -52,5 +54,45 @@ fn a_file_truncated_during_a_pass_is_named_with_both_sizes() {
             "{msg}"
         );
         assert!(msg.contains(&path.display().to_string()), "{msg}");
+    }
+}
+
+/// A `.npy` file whose header declares `shape` over a 64-byte payload.
+fn npy_declaring(path: &std::path::Path, descr: &str, shape: &str) {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    b.extend_from_slice(header.as_bytes());
+    b.extend_from_slice(&[0u8; 64]);
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn absurd_declared_shapes_are_refused_before_allocating() {
+    // Shapes no file here holds, up to the largest u64 in both places (the
+    // byte count overflows even 128 bits): each is a truncation error naming
+    // the path, at open, whatever the number of columns declared.
+    let dir = tempfile::tempdir().unwrap();
+    for (i, shape) in [
+        "(1000000000000000, 2)",
+        "(2, 1000000000000000)",
+        "(4611686018427387904, 16)",
+        "(18446744073709551615, 18446744073709551615)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = dir.path().join(format!("a{i}.npy"));
+        npy_declaring(&path, "<f8", shape);
+        let err = open(&path, &OpenOptions::default()).unwrap_err();
+        assert!(matches!(err, ReadError::Truncated { .. }), "{shape}: {err}");
+        assert!(
+            err.to_string().contains("the file has 64"),
+            "{shape}: {err}"
+        );
     }
 }
