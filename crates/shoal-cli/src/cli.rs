@@ -382,8 +382,7 @@ pub enum BenchCommand {
 }
 
 /// The algorithms `bench scaling` times (each a whole `shoal` command).
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ScalingAlgo {
     /// `shoal bench read`: decode and touch every value (the ceiling of every pass).
     Read,
@@ -415,8 +414,7 @@ pub enum ScalingPreset {
 }
 
 /// The file formats `bench scaling` generates.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ScalingFormat {
     Parquet,
     Npy,

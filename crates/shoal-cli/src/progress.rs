@@ -10,7 +10,8 @@ use shoal_engine::{Observer, PassStart};
 #[derive(Debug, Clone)]
 pub struct Bar(ProgressBar);
 
-fn target(quiet: bool, total: u64) -> ProgressBar {
+/// A bar drawn only on a terminal and without `--quiet` (hidden otherwise).
+pub fn target(quiet: bool, total: u64) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
     } else {

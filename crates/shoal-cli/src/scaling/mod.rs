@@ -22,11 +22,11 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use shoal_data_gen::{write_files, Blobs, Generator, Outputs, WriteFilesError};
 use shoal_reader::StoreType;
 
-use crate::cli::{Global, ScalingAlgo, ScalingArgs, ScalingFormat};
+use crate::cli::{Global, ScalingAlgo, ScalingArgs};
 use crate::exit::Interrupted;
 use crate::output::bytes;
 use crate::CANCEL;
@@ -157,12 +157,7 @@ pub fn run(global: &Global, args: &ScalingArgs) -> Result<()> {
 }
 
 fn progress(quiet: bool, n: usize) -> ProgressBar {
-    use std::io::IsTerminal;
-    let pb = if quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::hidden())
-    } else {
-        ProgressBar::new(n as u64)
-    };
+    let pb = crate::progress::target(quiet, n as u64);
     pb.set_style(
         ProgressStyle::with_template("scaling [{bar:30.cyan/blue}] {pos}/{len} runs  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -531,16 +526,6 @@ fn prepare_data(global: &Global, plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
-}
-
-impl Dataset {
-    pub fn format_name(&self) -> &'static str {
-        match self.format {
-            ScalingFormat::Parquet => "parquet",
-            ScalingFormat::Npy => "npy",
-            ScalingFormat::F32 => "f32",
-        }
-    }
 }
 
 /// A run's wall time predicted from the finished runs of its configuration

@@ -48,6 +48,10 @@ impl Dataset {
         self.rows * self.dim as u64 * 4 + (1 << 20)
     }
 
+    pub fn format_name(&self) -> &'static str {
+        format_name(self.format)
+    }
+
     pub fn file_bytes(&self) -> u64 {
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
     }
@@ -79,6 +83,15 @@ pub fn algo_name(a: ScalingAlgo) -> &'static str {
         ScalingAlgo::Dbscan => "dbscan",
         ScalingAlgo::LinkageMicro => "linkage-micro",
         ScalingAlgo::Scatter => "scatter",
+    }
+}
+
+/// A format's name, which is also its files' extension.
+pub fn format_name(f: ScalingFormat) -> &'static str {
+    match f {
+        ScalingFormat::Parquet => "parquet",
+        ScalingFormat::Npy => "npy",
+        ScalingFormat::F32 => "f32",
     }
 }
 
@@ -248,11 +261,7 @@ impl Plan {
                 for &k in &plan.ks {
                     for &format in &plan.formats {
                         let stem = format!("blobs-n{rows}-d{dim}-k{k}-s{}", plan.seed);
-                        let ext = match format {
-                            ScalingFormat::Parquet => "parquet",
-                            ScalingFormat::Npy => "npy",
-                            ScalingFormat::F32 => "f32",
-                        };
+                        let ext = format_name(format);
                         plan.datasets.push(Dataset {
                             rows,
                             dim,

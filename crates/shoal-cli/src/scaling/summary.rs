@@ -113,6 +113,9 @@ pub struct Fit {
     /// run, log-log) and its 95% half-width (null with two points).
     pub time_exponent: f64,
     pub time_exponent_ci95: Option<f64>,
+    /// The whole fitted line of time against rows (the figures draw it).
+    #[serde(skip)]
+    pub time_line: Line,
     /// The exponents between the two largest row counts (medians): what
     /// the growth is once start-up no longer counts.
     pub time_exponent_last: f64,
@@ -232,6 +235,7 @@ pub fn fits(rows: &[Row]) -> Vec<Fit> {
             rows_max: n2,
             time_exponent: lt.slope,
             time_exponent_ci95: ci(&lt),
+            time_line: lt,
             time_exponent_last: last(&wall),
             rss_exponent: lm.slope,
             rss_exponent_ci95: ci(&lm),
@@ -475,12 +479,7 @@ pub fn write(
                 false,
             );
             let t = pts(&med.wall, 1.0);
-            if let Some(line) = Line::power_law(
-                &ok(rows)
-                    .filter(|r| &Group::of(r) == g)
-                    .filter_map(|r| Some((r.rows as f64, r.wall_s?)))
-                    .collect::<Vec<_>>(),
-            ) {
+            if let Some(line) = fits.iter().find(|f| &f.group == g).map(|f| f.time_line) {
                 let (a, b) = (
                     t.first().map_or(1.0, |p| p.0),
                     t.last().map_or(1.0, |p| p.0),
