@@ -538,6 +538,15 @@ pub fn parse_threads(s: &str) -> Result<Counts, String> {
 }
 
 /// `90`, `90s`, `10m`, `2h`, `1.5h`: seconds.
+/// A [`parse_duration`] that may also be zero (`0`, `0s`).
+pub fn parse_interval(s: &str) -> Result<f64, String> {
+    let t = s.trim().trim_end_matches(['s', 'm', 'h']);
+    if t.parse::<f64>() == Ok(0.0) {
+        return Ok(0.0);
+    }
+    parse_duration(s)
+}
+
 pub fn parse_duration(s: &str) -> Result<f64, String> {
     let t = s.trim();
     let (num, mult) = match t.chars().last() {
@@ -813,6 +822,20 @@ pub struct FitArgs {
     /// Write the centroids (k x d, input units) to .npy, .parquet or .f32.
     #[arg(long, value_name = "C.npy")]
     pub centroids_out: Option<PathBuf>,
+    /// Save the fit's state to this file (atomically) after the
+    /// initialisation and between Lloyd iterations, at most every
+    /// --checkpoint-every, so that `--resume` can finish an interrupted fit.
+    #[arg(long, value_name = "FILE", help_heading = "Checkpoints")]
+    pub checkpoint: Option<PathBuf>,
+    /// Least time between two checkpoints (0: after every iteration).
+    #[arg(long, default_value = "30s", value_parser = parse_interval, value_name = "TIME", help_heading = "Checkpoints")]
+    pub checkpoint_every: f64,
+    /// Continue the fit saved in this checkpoint (same file, same parameters,
+    /// same shoal version): the result is the one the fit would have had
+    /// uninterrupted. Checkpoints go on to the same file unless --checkpoint
+    /// names another.
+    #[arg(long, value_name = "FILE", help_heading = "Checkpoints")]
+    pub resume: Option<PathBuf>,
     #[command(flatten)]
     pub memory: MemoryArgs,
     /// Print the summary as JSON.
@@ -1227,7 +1250,7 @@ pub fn parse_count_usize(s: &str) -> Result<usize, String> {
     parse_count(s).map(|v| v as usize)
 }
 
-fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
+pub fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
     let v: Vec<f64> = s
         .split(',')
         .map(|p| p.trim().parse::<f64>())

@@ -96,6 +96,9 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         model: model.clone(),
         labels: Some(labels.clone()),
         centroids_out: None,
+        checkpoint: None,
+        checkpoint_every: 30.0,
+        resume: None,
         memory: MemoryArgs {
             memory: shoal_engine::DEFAULT_MEMORY,
             chunk_rows: None,

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+use shoal_engine::checkpoint::Checkpoints;
 use shoal_engine::kmeans::{
-    fit, Algo, Init, KMeansConfig, KMeansError, KMeansFit, LabelSink, ScalingKind,
+    fit_checkpointed, Algo, Init, KMeansConfig, KMeansError, KMeansFit, LabelSink, ScalingKind,
 };
 use shoal_engine::minibatch::MiniBatchConfig;
 use shoal_reader::{open, MatrixWriter, StoreType};
@@ -191,18 +192,81 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
         memory: args.memory.memory,
         bounds: !args.no_bounds,
     };
+    // Checkpoints: the file the fit is of and the parameters that decide
+    // its result, checked on --resume.
+    let ck_path = args.checkpoint.clone().or_else(|| args.resume.clone());
+    let mut saver = None;
+    let mut resume = None;
+    if ck_path.is_some() || args.resume.is_some() {
+        if algo != Algo::Lloyd {
+            return Err(usage(
+                "--checkpoint and --resume are for --algo lloyd: its iterations are what a checkpoint saves",
+            ));
+        }
+        let identity = crate::checkpoint::Identity::of(&args.file)?;
+        let params = serde_json::json!({
+            "k": args.k,
+            "algo": "lloyd",
+            "init": init_name,
+            "n_init": n_init,
+            "seed": args.seed,
+            "max_iter": max_iter,
+            "tol": tol,
+            "sample_size": args.sample_size,
+            "scaling": format!("{:?}", cfg.scaling),
+            "columns": info.columns,
+            "skip_invalid": args.input.skip_invalid,
+        });
+        let serde_json::Value::Object(params) = params else {
+            unreachable!("an object literal")
+        };
+        if let Some(r) = &args.resume {
+            resume = Some(crate::checkpoint::load(r, &identity, &params)?);
+        }
+        if let Some(p) = ck_path {
+            saver = Some(crate::checkpoint::Saver::new(
+                p,
+                args.checkpoint_every,
+                identity,
+                params,
+            ));
+        }
+    }
+    if let Some(st) = &resume {
+        if !global.quiet {
+            eprintln!(
+                "resuming after {} Lloyd iteration{}{}",
+                st.iterations,
+                if st.iterations == 1 { "" } else { "s" },
+                if st.done {
+                    " (only the final assignment is left)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    let checkpointing = saver.is_some();
+    let mut save = |st: &shoal_engine::checkpoint::LloydState| match saver.as_mut() {
+        Some(s) => s.offer(st),
+        None => Ok(()),
+    };
     let start = std::time::Instant::now();
     let mut labels = match &args.labels {
         Some(p) => Some(LabelFile::create(p)?),
         None => None,
     };
     let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
-    let result = fit(
+    let result = fit_checkpointed(
         src.as_ref(),
         &cfg,
         &CANCEL,
         &bar,
         labels.as_mut().map(|l| l as &mut dyn LabelSink),
+        Checkpoints {
+            resume,
+            save: checkpointing.then_some(&mut save as &mut dyn FnMut(&_) -> _),
+        },
     );
     bar.finish();
     let fitted = result.map_err(kmeans_err)?;

@@ -21,6 +21,7 @@ use shoal_kernels::{assign, AssignScratch};
 use shoal_kernels::{Centroids, ColumnStats};
 use shoal_reader::{LabelWriter, Source, WriteError};
 
+use crate::checkpoint::{Checkpoints, LloydState};
 use crate::minibatch::MiniBatchConfig;
 use crate::remote::{run_remote, Job, JobKind, JobPartial, Remote};
 use crate::{run_pass, run_pass_indexed, EngineError, Observer, PassConfig, PassStart};
@@ -890,7 +891,29 @@ pub fn fit(
     observer: &dyn Observer,
     sink: Option<&mut dyn LabelSink>,
 ) -> Result<KMeansFit, KMeansError> {
-    fit_on(Passes::Local(source), cfg, cancel, observer, sink)
+    fit_on(
+        Passes::Local(source),
+        cfg,
+        cancel,
+        observer,
+        sink,
+        Checkpoints::none(),
+    )
+}
+
+/// [`fit`] that saves its state through `ck` and may resume from one
+/// (Lloyd only; see [`crate::checkpoint`]): a fit resumed from a state a
+/// fit of the same source and configuration saved ends with the same
+/// result, to the bit.
+pub fn fit_checkpointed(
+    source: &dyn Source,
+    cfg: &KMeansConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    sink: Option<&mut dyn LabelSink>,
+    ck: Checkpoints<'_>,
+) -> Result<KMeansFit, KMeansError> {
+    fit_on(Passes::Local(source), cfg, cancel, observer, sink, ck)
 }
 
 /// [`fit`] with every pass run partition by partition by `remote` (Dask
@@ -908,17 +931,35 @@ pub fn fit_remote(
             "mini-batch k-means is not run on Dask (its batches are random rows); use 'lloyd' or 'subsample'".into(),
         ));
     }
-    fit_on(Passes::Remote(remote), cfg, cancel, observer, None)
+    fit_on(
+        Passes::Remote(remote),
+        cfg,
+        cancel,
+        observer,
+        None,
+        Checkpoints::none(),
+    )
 }
 
-fn fit_on(
+/// What [`start`] leaves for the iterations.
+struct Started {
+    state: LloydState,
+    passes: Vec<PassTiming>,
+    max_passes: Option<usize>,
+    /// The sample's counts (mini-batch's start).
+    start_counts: Option<Vec<f64>>,
+    /// Lloyd's iterations on the sample (subsample-then-assign).
+    sample_iters: usize,
+}
+
+/// Pass 1 and the initialisation: the state Lloyd's iterations start from.
+fn start(
     on: Passes<'_>,
     cfg: &KMeansConfig,
     cancel: &AtomicBool,
     observer: &dyn Observer,
-    sink: Option<&mut dyn LabelSink>,
-) -> Result<KMeansFit, KMeansError> {
-    let (k, d, total_rows) = (cfg.k, on.dim(), on.rows());
+) -> Result<Started, KMeansError> {
+    let (k, d) = (cfg.k, on.dim());
     let Prepared {
         sample_x,
         scaling,
@@ -936,7 +977,7 @@ fn fit_on(
     let mut sample_inertia = None;
     let mut sample_iters = 0;
     let mut start_counts = None;
-    let mut cent: Vec<f32> = match &cfg.init {
+    let cent: Vec<f32> = match &cfg.init {
         Init::Given(c) => {
             if c.len() != k * d {
                 return Err(KMeansError::BadInit(format!(
@@ -985,17 +1026,70 @@ fn fit_on(
         searched_rows: None,
     });
 
-    let mut iterations = 0;
-    let mut converged = false;
-    let mut relocations = 0;
-    let mut last_inertia = None;
+    let sample_rows = sample_x.len() / d;
+    Ok(Started {
+        state: LloydState {
+            shift: scaling.shift,
+            scale: scaling.scale,
+            mean_variance,
+            tol,
+            first_pass: first.map(|r| (r.rows, r.skipped)),
+            valid_rows,
+            sample_rows,
+            sample_inertia,
+            centroids: cent,
+            iterations: 0,
+            relocations: 0,
+            last_inertia: None,
+            done: false,
+            converged: false,
+        },
+        passes,
+        max_passes,
+        start_counts,
+        sample_iters,
+    })
+}
+
+fn fit_on(
+    on: Passes<'_>,
+    cfg: &KMeansConfig,
+    cancel: &AtomicBool,
+    observer: &dyn Observer,
+    sink: Option<&mut dyn LabelSink>,
+    ck: Checkpoints<'_>,
+) -> Result<KMeansFit, KMeansError> {
+    let (k, d, total_rows) = (cfg.k, on.dim(), on.rows());
+    let Checkpoints { resume, mut save } = ck;
+    if cfg.algo != Algo::Lloyd && (resume.is_some() || save.is_some()) {
+        return Err(KMeansError::Unsupported(format!(
+            "checkpoints are kept for Lloyd's iterations (--algo lloyd), not for {}",
+            cfg.algo.name()
+        )));
+    }
+    let mut start_counts = None;
+    let mut sample_iters = 0;
+    let (mut st, mut passes, max_passes) = match resume {
+        Some(st) => {
+            st.check(k, d).map_err(KMeansError::BadInit)?;
+            let max_passes = Some(cfg.max_iter + 2);
+            (st, Vec::new(), max_passes)
+        }
+        None => {
+            let s = start(on, cfg, cancel, observer)?;
+            start_counts = s.start_counts;
+            sample_iters = s.sample_iters;
+            (s.state, s.passes, s.max_passes)
+        }
+    };
+    let scaling = st.scaling(cfg.scaling);
     let mut minibatch_steps = None;
     // Per-row bounds for the Lloyd passes, where they fit in the budget.
     let mut bounded = match on {
         Passes::Local(source)
             if cfg.bounds
                 && cfg.algo == Algo::Lloyd
-                && RowBounds::worthwhile(valid_rows, d, cfg.memory) =>
+                && RowBounds::worthwhile(st.valid_rows, d, cfg.memory) =>
         {
             Some(Bounded {
                 rows: RowBounds::new(source),
@@ -1004,23 +1098,28 @@ fn fit_on(
         }
         _ => None,
     };
+    let mut save_state = |st: &LloydState| match save.as_mut() {
+        Some(f) => f(st).map_err(KMeansError::Write),
+        None => Ok(()),
+    };
     match cfg.algo {
         Algo::Lloyd => {
+            save_state(&st)?;
             // Lloyd iterations over the full data.
-            while iterations < cfg.max_iter {
-                let name = format!("lloyd {}", iterations + 1);
+            while !st.done && st.iterations < cfg.max_iter {
+                let name = format!("lloyd {}", st.iterations + 1);
                 announce(
                     observer,
                     &passes,
                     &name,
                     total_rows,
                     max_passes,
-                    last_inertia,
+                    st.last_inertia,
                 );
                 let (acc, timing) = on.lloyd_to(
                     &cfg.pass,
                     &scaling,
-                    &cent,
+                    &st.centroids,
                     bounded.as_mut(),
                     true,
                     name,
@@ -1028,23 +1127,26 @@ fn fit_on(
                     observer,
                     None,
                 )?;
-                let (next, moved) = acc.centroids(&cent);
-                last_inertia = Some(acc.inertia());
-                relocations += moved;
-                iterations += 1;
+                let (next, moved) = acc.centroids(&st.centroids);
+                st.last_inertia = Some(acc.inertia());
+                st.relocations += moved;
+                st.iterations += 1;
                 passes.push(timing);
-                let shift = shift2(&next, &cent);
-                cent = next;
-                if shift <= tol && moved == 0 {
-                    converged = true;
-                    break;
+                let shift = shift2(&next, &st.centroids);
+                st.centroids = next;
+                if shift <= st.tol && moved == 0 {
+                    st.converged = true;
+                    st.done = true;
+                } else if st.iterations >= cfg.max_iter {
+                    st.done = true;
                 }
+                save_state(&st)?;
             }
         }
         Algo::Subsample => {
             // Lloyd ran on the sample during initialisation.
-            iterations = sample_iters;
-            converged = sample_iters < cfg.max_iter;
+            st.iterations = sample_iters;
+            st.converged = sample_iters < cfg.max_iter;
         }
         Algo::MiniBatch => {
             let Passes::Local(source) = on else {
@@ -1056,22 +1158,23 @@ fn fit_on(
                 &cfg.minibatch,
                 cfg.memory,
                 &scaling,
-                cent,
+                std::mem::take(&mut st.centroids),
                 start_counts,
                 cfg.max_iter,
-                tol,
+                st.tol,
                 cfg.seed,
                 cancel,
                 observer,
                 &mut passes,
             )?;
-            cent = run.centers;
-            iterations = run.epochs;
-            converged = run.converged;
-            relocations = run.reassigned as usize;
+            st.centroids = run.centers;
+            st.iterations = run.epochs;
+            st.converged = run.converged;
+            st.relocations = run.reassigned as usize;
             minibatch_steps = Some(run.steps);
         }
     }
+    let cent = std::mem::take(&mut st.centroids);
 
     // Final assignment: labels, counts and inertia of the returned centroids.
     announce(
@@ -1080,7 +1183,7 @@ fn fit_on(
         "assign",
         total_rows,
         max_passes,
-        last_inertia,
+        st.last_inertia,
     );
     let (acc, timing) = on.lloyd_to(
         &cfg.pass,
@@ -1094,8 +1197,8 @@ fn fit_on(
         sink,
     )?;
     passes.push(timing);
-    let (rows, skipped_rows) = match first {
-        Some(r) => (r.rows, r.skipped),
+    let (rows, skipped_rows) = match st.first_pass {
+        Some(r) => r,
         None => {
             let rows = acc.counts.iter().sum::<u64>();
             (rows, total_rows - rows)
@@ -1108,16 +1211,16 @@ fn fit_on(
         centroids_scaled: cent,
         counts: acc.counts.clone(),
         inertia: acc.inertia(),
-        iterations,
-        converged,
-        relocations,
+        iterations: st.iterations,
+        converged: st.converged,
+        relocations: st.relocations,
         scaling,
         rows,
         skipped_rows,
-        sample_rows: sample_x.len() / d,
-        sample_inertia,
+        sample_rows: st.sample_rows,
+        sample_inertia: st.sample_inertia,
         passes,
-        mean_variance,
+        mean_variance: st.mean_variance,
         algo: cfg.algo,
         minibatch_steps,
     })

@@ -17,6 +17,7 @@
 //! cancellation, polled between chunks) stops every worker.
 
 pub mod assign;
+pub mod checkpoint;
 pub mod exact;
 pub mod hierarchy;
 pub mod kmeans;

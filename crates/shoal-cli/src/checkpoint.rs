@@ -1,0 +1,184 @@
+//! `shoal fit --checkpoint/--resume`: the checkpoint file around the
+//! engine's [`LloydState`] — which file it is of (path, size, modification
+//! time), which parameters, which version — written atomically, and refused
+//! with the reason when any of them differs on `--resume`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shoal_engine::checkpoint::LloydState;
+use shoal_reader::{AtomicFile, WriteError};
+
+use crate::exit::usage;
+
+pub const FORMAT: &str = "shoal-checkpoint-1";
+
+/// The file a checkpoint is of, as it was when the fit opened it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Modification time, in nanoseconds since the epoch.
+    pub modified_ns: u128,
+}
+
+impl Identity {
+    pub fn of(path: &Path) -> Result<Identity> {
+        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+        let modified_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Ok(Identity {
+            path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            bytes: meta.len(),
+            modified_ns,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CheckpointFile {
+    format: String,
+    version: String,
+    source: Identity,
+    /// The parameters that decide the result, by option name.
+    params: serde_json::Map<String, Value>,
+    state: LloydState,
+}
+
+/// Reads a checkpoint and checks it against this fit; the state it holds.
+pub fn load(
+    path: &Path,
+    source: &Identity,
+    params: &serde_json::Map<String, Value>,
+) -> Result<LloydState> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the checkpoint {}", path.display()))?;
+    let refuse = |why: String| usage(format!("--resume {}: {why}", path.display()));
+    let head: Value =
+        serde_json::from_str(&text).map_err(|e| refuse(format!("not a shoal checkpoint ({e})")))?;
+    if head.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err(refuse(
+            "not a shoal checkpoint (no \"format\": \"shoal-checkpoint-1\")".into(),
+        ));
+    }
+    let version = head.get("version").and_then(Value::as_str).unwrap_or("?");
+    if version != env!("CARGO_PKG_VERSION") {
+        return Err(refuse(format!(
+            "written by shoal {version}; this is shoal {}: finish the fit with that version or start again",
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    let ck: CheckpointFile =
+        serde_json::from_value(head).map_err(|e| refuse(format!("a damaged checkpoint ({e})")))?;
+    if ck.source.path != source.path {
+        return Err(refuse(format!(
+            "it is of {}, not of {}",
+            ck.source.path.display(),
+            source.path.display()
+        )));
+    }
+    if ck.source != *source {
+        return Err(refuse(format!(
+            "{} has changed since the checkpoint was written ({} bytes, modified at {} ns then; {} bytes, modified at {} ns now)",
+            source.path.display(),
+            ck.source.bytes,
+            ck.source.modified_ns,
+            source.bytes,
+            source.modified_ns
+        )));
+    }
+    let mut differ = Vec::new();
+    for key in ck.params.keys().chain(params.keys()) {
+        let (then, now) = (ck.params.get(key), params.get(key));
+        if then != now
+            && !differ
+                .iter()
+                .any(|d: &String| d.starts_with(&format!("{key}:")))
+        {
+            let show = |v: Option<&Value>| v.map_or("(none)".to_string(), Value::to_string);
+            differ.push(format!("{key}: {} then, {} now", show(then), show(now)));
+        }
+    }
+    if !differ.is_empty() {
+        return Err(refuse(format!(
+            "the fit's parameters differ from the checkpoint's ({}); resume with the same ones",
+            differ.join("; ")
+        )));
+    }
+    Ok(ck.state)
+}
+
+/// Writes states to `path`, at most every `every` (and always the last).
+#[derive(Debug)]
+pub struct Saver {
+    path: PathBuf,
+    every: Duration,
+    last: Option<Instant>,
+    source: Identity,
+    params: serde_json::Map<String, Value>,
+    /// Checkpoints written.
+    pub written: usize,
+}
+
+impl Saver {
+    pub fn new(
+        path: PathBuf,
+        every_secs: f64,
+        source: Identity,
+        params: serde_json::Map<String, Value>,
+    ) -> Saver {
+        Saver {
+            path,
+            every: Duration::from_secs_f64(every_secs.max(0.0)),
+            last: None,
+            source,
+            params,
+            written: 0,
+        }
+    }
+
+    /// Saves `st` if the interval has passed since the last save (the
+    /// first state starts the clock), or if the iterations are done.
+    pub fn offer(&mut self, st: &LloydState) -> Result<(), WriteError> {
+        let due = match self.last {
+            None => self.every.is_zero(),
+            Some(t) => t.elapsed() >= self.every,
+        };
+        if self.last.is_none() {
+            self.last = Some(Instant::now());
+        }
+        if !(due || st.done) {
+            return Ok(());
+        }
+        self.write(st)?;
+        self.last = Some(Instant::now());
+        Ok(())
+    }
+
+    fn write(&mut self, st: &LloydState) -> Result<(), WriteError> {
+        let io = |e: std::io::Error| WriteError::Io {
+            path: self.path.clone(),
+            source: e,
+        };
+        let ck = CheckpointFile {
+            format: FORMAT.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            source: self.source.clone(),
+            params: self.params.clone(),
+            state: st.clone(),
+        };
+        let text = serde_json::to_vec(&ck).map_err(|e| io(std::io::Error::other(e)))?;
+        let f = AtomicFile::create(&self.path)?;
+        (&mut f.file()).write_all(&text).map_err(io)?;
+        f.commit()?;
+        self.written += 1;
+        Ok(())
+    }
+}
