@@ -375,6 +375,9 @@ pub fn run_pass_indexed<P: Send>(
         return Err(EngineError::Cancelled);
     }
     debug_assert_eq!(st.next, parts.len());
+    // A file truncated, extended, rewritten or replaced during the pass (or
+    // since the last one) ends the run: its partials mix two files.
+    source.unchanged()?;
     let (acc, _) = acc.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok((
         acc,

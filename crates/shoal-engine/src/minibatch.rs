@@ -417,6 +417,8 @@ pub(crate) fn run(
             }
         }
     }
+    // The batches' rows must all have come from the file as it was opened.
+    source.unchanged().map_err(EngineError::from)?;
     if random_access {
         passes.push(PassTiming {
             name: format!("mini-batch ({} steps)", mb.steps),

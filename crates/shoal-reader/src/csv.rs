@@ -11,6 +11,7 @@ use std::path::Path;
 
 use crate::error::ReadError;
 use crate::source::{Block, ChunkReader, Format, OpenOptions, Source, SourceInfo};
+use crate::stamp::FileStamp;
 use crate::validate::check_block;
 use crate::value::{Precision, Value};
 
@@ -25,6 +26,8 @@ pub(crate) struct CsvSource {
     width: usize,
     has_header: bool,
     skip_invalid: bool,
+    /// The file as it was opened, checked after every pass.
+    stamp: FileStamp,
 }
 
 fn parse_num<V: Value>(s: &[u8]) -> Option<V> {
@@ -78,6 +81,7 @@ fn csv_err(path: &Path, e: csv::Error) -> ReadError {
 }
 
 pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<CsvSource, ReadError> {
+    let stamp = FileStamp::at(path)?;
     let file_bytes = std::fs::metadata(path)
         .map_err(|e| ReadError::io(path, e))?
         .len();
@@ -180,10 +184,15 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<CsvSource, ReadErr
         width,
         has_header,
         skip_invalid: opts.skip_invalid,
+        stamp,
     })
 }
 
 impl Source for CsvSource {
+    fn unchanged(&self) -> Result<(), ReadError> {
+        self.stamp.check(&self.info.path)
+    }
+
     fn info(&self) -> &SourceInfo {
         &self.info
     }

@@ -10,18 +10,26 @@
 //! the resident set stays small), and the kernels met the data in memory,
 //! not in cache: the bare O1B read (8 GB) took 0.60-0.72 s that way and
 //! takes 0.49-0.51 s this way. Fortran order takes one read per column of
-//! the chunk. The map serves only random rows of files up to
-//! [`RANDOM_MMAP_MAX_BYTES`].
+//! the chunk. Random rows of payloads up to [`RANDOM_COPY_MAX_BYTES`] are
+//! served from a copy read once into memory; larger ones row by row.
+//!
+//! No memory map is kept: a map of a file that another program truncates
+//! raises SIGBUS on the next access to the lost pages, which no error path
+//! can turn into a message. Positional reads see a short read instead, and
+//! the file's stamp ([`crate::stamp::FileStamp`]) is checked after every
+//! pass, so a file that changes under a run ends it with an error.
 
 use std::fs::File;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::sync::OnceLock;
+
 use half::f16;
-use memmap2::Mmap;
 
 use crate::error::ReadError;
 use crate::source::{fixed_partitions, Block, ChunkReader, Source, SourceInfo};
+use crate::stamp::FileStamp;
 use crate::validate::check_block;
 use crate::value::{all_finite, Elem, Value};
 
@@ -36,26 +44,31 @@ pub(crate) struct Layout {
     pub fortran: bool,
 }
 
-/// A dense array in a file, mapped for random access.
+/// A dense array in a file, read with positional reads.
 pub(crate) struct DenseSource {
     info: SourceInfo,
-    map: Mmap,
     layout: Layout,
     skip_invalid: bool,
-    /// The file the map was made from, for positional reads (streaming
-    /// passes, and `read_rows` on large files).
     file: File,
+    /// The file's length at open.
+    file_len: u64,
+    /// The file as it was opened, checked after every pass.
+    stamp: FileStamp,
+    /// The payload, read whole on the first `read_rows` when it is at most
+    /// [`RANDOM_COPY_MAX_BYTES`] (in 8-byte words, so that it can be viewed
+    /// as `f32` or `f64`).
+    copy: OnceLock<Vec<u64>>,
     /// Partitions (see `partitions()`) already read whole and found valid:
-    /// the file is read-only while mapped, so later passes skip the check.
+    /// later passes skip the check (a file changed in between fails the
+    /// stamp's check after the pass, so no unchecked value is ever used).
     valid: Vec<AtomicBool>,
 }
 
-/// `read_rows` reads payloads up to this size through the memory map (its
-/// pages then stay resident: at most this much); larger payloads are read
-/// row by row with `pread`, which leaves the resident set alone (a random
-/// row of a large file costs a page fault that maps 64 KiB either way, and a
-/// system call is cheaper than mapping and unmapping it).
-const RANDOM_MMAP_MAX_BYTES: usize = 128 << 20;
+/// `read_rows` serves payloads up to this size from a copy in memory, read
+/// once (mini-batch's random rows soon touch every page; this is what a
+/// memory map of the file held resident before); larger payloads are read
+/// row by row with `pread`, which leaves the resident set alone.
+const RANDOM_COPY_MAX_BYTES: usize = 128 << 20;
 
 impl std::fmt::Debug for DenseSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,6 +77,20 @@ impl std::fmt::Debug for DenseSource {
             .field("layout", &self.layout)
             .finish()
     }
+}
+
+/// Opens `path` for positional reads: the file, its length, and its first
+/// `head` bytes (fewer if the file is shorter).
+pub(crate) fn open_file(
+    path: &std::path::Path,
+    head: usize,
+) -> Result<(File, u64, Vec<u8>), ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    let len = file.metadata().map_err(|e| ReadError::io(path, e))?.len();
+    let n = usize::try_from(len).unwrap_or(usize::MAX).min(head);
+    let mut bytes = vec![0u8; n];
+    read_exact_at(&file, &mut bytes, 0).map_err(|e| ReadError::io(path, e))?;
+    Ok((file, len, bytes))
 }
 
 impl Layout {
@@ -96,7 +123,7 @@ impl DenseSource {
     /// process truncated or rewrote it while shoal read it.
     fn read_at(&self, f: &File, buf: &mut [u8], at: u64) -> Result<(), ReadError> {
         read_exact_at(f, buf, at).map_err(|e| {
-            let opened = self.map.len() as u64;
+            let opened = self.file_len;
             match f.metadata().map(|m| m.len()) {
                 Ok(now) if e.kind() == std::io::ErrorKind::UnexpectedEof && now < opened => {
                     ReadError::Truncated {
@@ -112,40 +139,61 @@ impl DenseSource {
         })
     }
 
-    /// Checks that the map holds the whole array and builds the source.
+    /// Checks that the file holds the whole array and builds the source.
     pub(crate) fn new(
         info: SourceInfo,
         file: File,
-        map: Mmap,
         layout: Layout,
         skip_invalid: bool,
     ) -> Result<Self, ReadError> {
-        layout.check(&info.path, map.len())?;
+        let stamp = FileStamp::of(&file, &info.path)?;
+        let file_len = info.file_bytes;
+        layout.check(&info.path, usize::try_from(file_len).unwrap_or(usize::MAX))?;
         Ok(DenseSource {
             info,
-            map,
             layout,
             skip_invalid,
             file,
+            file_len,
+            stamp,
+            copy: OnceLock::new(),
             valid: (0..fixed_partitions(layout.rows, layout.dim).len())
                 .map(|_| AtomicBool::new(false))
                 .collect(),
         })
     }
 
-    fn payload(&self) -> &[u8] {
-        let n = self.layout.rows as usize * self.layout.dim * self.layout.elem.size();
-        &self.map[self.layout.offset..self.layout.offset + n]
+    fn payload_len(&self) -> usize {
+        self.layout.rows as usize * self.layout.dim * self.layout.elem.size()
+    }
+
+    /// The payload in memory, read on first use, when it is small enough.
+    fn payload(&self) -> Result<Option<&[u8]>, ReadError> {
+        let n = self.payload_len();
+        if n > RANDOM_COPY_MAX_BYTES {
+            return Ok(None);
+        }
+        if self.copy.get().is_none() {
+            let mut words = vec![0u64; n.div_ceil(8)];
+            let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+            self.read_at(&self.file, &mut bytes[..n], self.layout.offset as u64)?;
+            // Another thread may have read it meanwhile: the same bytes.
+            let _ = self.copy.set(words);
+        }
+        Ok(self
+            .copy
+            .get()
+            .map(|w| &bytemuck::cast_slice::<u64, u8>(w)[..n]))
     }
 
     fn read_rows_dense(&self, rows: &[u64], out: &mut Vec<f32>) -> Result<usize, ReadError> {
         let l = self.layout;
         let (d, es) = (l.dim, l.elem.size());
-        let payload = self.payload();
-        let by_map = payload.len() <= RANDOM_MMAP_MAX_BYTES;
-        let file = (!by_map).then_some(&self.file);
-        if let (None, Some(all)) = (file, self.as_contiguous()) {
-            // Native f32 in the map: a plain gather (independent loads, so
+        let payload = self.payload()?;
+        let file = payload.is_none().then_some(&self.file);
+        let native = payload.filter(|_| self.is_native_f32());
+        if let Some(all) = native.and_then(|p| bytemuck::try_cast_slice::<u8, f32>(p).ok()) {
+            // Native f32 in memory: a plain gather (independent loads, so
             // the cache misses of random rows overlap), validated at once.
             let start = out.len();
             out.reserve(rows.len() * d);
@@ -176,12 +224,13 @@ impl DenseSource {
                 } else {
                     r * d * es
                 };
-                let src: &[u8] = match file {
-                    None => &payload[at..at + count * es],
-                    Some(f) => {
+                let src: &[u8] = match (payload, file) {
+                    (Some(p), _) => &p[at..at + count * es],
+                    (None, Some(f)) => {
                         self.read_at(f, &mut bytes[..count * es], (l.offset + at) as u64)?;
                         &bytes[..count * es]
                     }
+                    (None, None) => unreachable!("no copy means positional reads"),
                 };
                 convert(src, l.elem, l.big_endian, &mut row[c..], 1);
             }
@@ -278,16 +327,20 @@ impl Source for DenseSource {
     }
 
     fn resident_fraction(&self) -> Option<f64> {
-        let payload = self.payload().len() as u64;
+        let payload = self.payload_len() as u64;
         resident_fraction(&self.file, self.layout.offset as u64, payload)
     }
 
     fn as_contiguous(&self) -> Option<&[f32]> {
         if self.is_native_f32() {
-            bytemuck::try_cast_slice(self.payload()).ok()
+            bytemuck::try_cast_slice(self.payload().ok()??).ok()
         } else {
             None
         }
+    }
+
+    fn unchanged(&self) -> Result<(), ReadError> {
+        self.stamp.check(&self.info.path)
     }
 }
 

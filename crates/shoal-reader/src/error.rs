@@ -34,6 +34,9 @@ pub enum ErrorClass {
     Parse,
     /// The caller's options do not fit the file (missing `--dim`, unknown extension).
     Usage,
+    /// The file changed (was truncated, extended, rewritten or replaced)
+    /// while shoal read it.
+    Changed,
 }
 
 impl ErrorClass {
@@ -52,6 +55,7 @@ impl ErrorClass {
             ErrorClass::Ragged => "ragged",
             ErrorClass::Parse => "parse",
             ErrorClass::Usage => "usage",
+            ErrorClass::Changed => "changed",
         }
     }
 }
@@ -117,6 +121,8 @@ pub enum ReadError {
     },
     #[error("{path}: {detail}")]
     Usage { path: PathBuf, detail: String },
+    #[error("{path}: the file {detail} while shoal was reading it; was another program writing it? (a result from a file that changes under it would be wrong, so none is written)")]
+    Changed { path: PathBuf, detail: String },
 }
 
 impl ReadError {
@@ -135,6 +141,7 @@ impl ReadError {
             ReadError::Ragged { .. } => ErrorClass::Ragged,
             ReadError::Parse { .. } => ErrorClass::Parse,
             ReadError::Usage { .. } => ErrorClass::Usage,
+            ReadError::Changed { .. } => ErrorClass::Changed,
         }
     }
 

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
+use crate::dense::open_file;
 use crate::dense::{DenseSource, Layout};
 use crate::error::ReadError;
-use crate::mmap::map_file;
 use crate::source::{Format, OpenOptions, SourceInfo};
 use crate::value::Elem;
 
@@ -220,8 +220,11 @@ pub fn read_f64(path: &Path) -> Result<(Vec<f64>, Vec<u64>), ReadError> {
 }
 
 pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadError> {
-    let (file, map) = map_file(path)?.ok_or_else(|| fmt_err(path, "the file is empty"))?;
-    let header = parse_header(path, &map[..map.len().min(1 << 20)])?;
+    let (file, len, head) = open_file(path, 1 << 20)?;
+    if len == 0 {
+        return Err(fmt_err(path, "the file is empty"));
+    }
+    let header = parse_header(path, &head)?;
     let (elem, big_endian) = parse_descr(&header.descr).ok_or_else(|| ReadError::Dtype {
         path: path.to_path_buf(),
         dtype: header.descr.clone(),
@@ -261,7 +264,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
         fortran: header.fortran_order && dim > 1,
     };
     // Before the column names: a header may declare any number of columns.
-    layout.check(path, map.len())?;
+    layout.check(path, usize::try_from(len).unwrap_or(usize::MAX))?;
     let info = SourceInfo {
         path: path.to_path_buf(),
         format: Format::Npy,
@@ -282,10 +285,10 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
             ),
         )],
         row_groups: None,
-        file_bytes: map.len() as u64,
+        file_bytes: len,
         native: elem.native_precision(),
     };
-    DenseSource::new(info, file, map, layout, opts.skip_invalid)
+    DenseSource::new(info, file, layout, opts.skip_invalid)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use parquet::arrow::ProjectionMask;
 
 use crate::error::ReadError;
 use crate::source::{Block, ChunkReader, Format, OpenOptions, Source, SourceInfo};
+use crate::stamp::FileStamp;
 use crate::validate::check_block;
 use crate::value::{Elem, Precision, Value};
 
@@ -58,6 +59,8 @@ pub(crate) struct ParquetSource {
     cols: Vec<Col>,
     rg_starts: Vec<u64>,
     skip_invalid: bool,
+    /// The file as it was opened, checked after every pass.
+    stamp: FileStamp,
 }
 
 impl std::fmt::Debug for ParquetSource {
@@ -154,6 +157,7 @@ fn format_err(path: &Path, detail: impl std::fmt::Display) -> ReadError {
 
 pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<ParquetSource, ReadError> {
     let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    let stamp = FileStamp::of(&file, path)?;
     let file_bytes = file.metadata().map_err(|e| ReadError::io(path, e))?.len();
     let meta = catch_unwind(AssertUnwindSafe(|| {
         ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
@@ -306,6 +310,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<ParquetSource, Rea
         cols,
         rg_starts,
         skip_invalid: opts.skip_invalid,
+        stamp,
     })
 }
 
@@ -360,6 +365,10 @@ fn next_batch(
 }
 
 impl Source for ParquetSource {
+    fn unchanged(&self) -> Result<(), ReadError> {
+        self.stamp.check(&self.info.path)
+    }
+
     fn info(&self) -> &SourceInfo {
         &self.info
     }

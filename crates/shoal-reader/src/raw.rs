@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::dense::open_file;
 use crate::dense::{DenseSource, Layout};
 use crate::error::ReadError;
-use crate::mmap::map_file;
 use crate::source::{Format, OpenOptions, SourceInfo};
 use crate::value::Elem;
 
@@ -57,11 +57,13 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
             detail: "--dim must be at least 1".into(),
         });
     }
-    let (file, map) = map_file(path)?.ok_or_else(|| ReadError::Empty {
-        path: path.to_path_buf(),
-    })?;
+    let (file, len, _) = open_file(path, 0)?;
+    if len == 0 {
+        return Err(ReadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
     let row_bytes = dim as u64 * 4;
-    let len = map.len() as u64;
     if !len.is_multiple_of(row_bytes) {
         return Err(ReadError::Truncated {
             path: path.to_path_buf(),
@@ -91,5 +93,5 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<DenseSource, ReadE
         big_endian: false,
         fortran: false,
     };
-    DenseSource::new(info, file, map, layout, opts.skip_invalid)
+    DenseSource::new(info, file, layout, opts.skip_invalid)
 }

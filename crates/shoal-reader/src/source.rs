@@ -141,8 +141,9 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     }
 
     /// The whole point set as one row-major `f32` slice, when the file holds
-    /// exactly that (little-endian C-order float32, memory-mapped): no copy,
-    /// no conversion. The values are *not* validated here.
+    /// exactly that (little-endian C-order float32) and is small enough to be
+    /// kept in memory for random rows: no conversion. The values are *not*
+    /// validated here.
     fn as_contiguous(&self) -> Option<&[f32]> {
         None
     }
@@ -161,6 +162,14 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     /// rows cost no disk read; `None` when unknown.
     fn resident_fraction(&self) -> Option<f64> {
         None
+    }
+
+    /// Whether the file is still as it was opened (same file, size and
+    /// modification time): the engine asks after every pass, so that a file
+    /// changed under a run ends it with [`ReadError::Changed`]. Sources not
+    /// read from a file during passes have nothing to check.
+    fn unchanged(&self) -> Result<(), ReadError> {
+        Ok(())
     }
 }
 
@@ -227,6 +236,8 @@ pub fn read_all_as<V: ReaderOf>(
     while let Some(block) = reader.next_block()? {
         out.extend_from_slice(block.data);
     }
+    drop(reader);
+    source.unchanged()?;
     Ok(out)
 }
 

@@ -96,3 +96,148 @@ fn absurd_declared_shapes_are_refused_before_allocating() {
         );
     }
 }
+
+/// A small `.npy`, a `.parquet` and a `.csv` of the same rows.
+fn three_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let values: Vec<f32> = (0..2000).map(|i| i as f32).collect();
+    let npy = dir.join("x.npy");
+    let mut w = NpyWriter::<f32>::create(&npy, Some(2)).unwrap();
+    w.write(&values).unwrap();
+    w.finish().unwrap();
+    let csv = dir.join("x.csv");
+    let mut text = String::from("a,b\n");
+    for r in values.chunks(2) {
+        text.push_str(&format!("{},{}\n", r[0], r[1]));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let pq = dir.join("x.parquet");
+    let mut w = shoal_reader::MatrixWriter::create(
+        &pq,
+        2,
+        &["a".to_string(), "b".to_string()],
+        shoal_reader::StoreType::F32,
+        1 << 20,
+    )
+    .unwrap();
+    w.write(&values).unwrap();
+    w.finish().unwrap();
+    vec![npy, csv, pq]
+}
+
+/// Every way a file can change after it was opened, each seen by the check
+/// the engine makes after every pass, with what happened.
+#[test]
+fn every_change_to_an_open_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    type Change = fn(&std::path::Path);
+    let changes: [(&str, Change, &str); 5] = [
+        (
+            "truncated",
+            |p| {
+                let len = std::fs::metadata(p).unwrap().len();
+                let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+                f.set_len(len - 8).unwrap();
+            },
+            "shrank from",
+        ),
+        (
+            "extended",
+            |p| {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+                f.write_all(b"12345678").unwrap();
+            },
+            "grew from",
+        ),
+        (
+            "rewritten in place",
+            |p| {
+                use std::io::{Seek, SeekFrom, Write};
+                let len = std::fs::metadata(p).unwrap().len();
+                let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+                f.seek(SeekFrom::Start(len - 1)).unwrap();
+                f.write_all(b"\n").unwrap();
+                // A new modification time, even on a coarse clock.
+                let later = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+                f.set_modified(later).unwrap();
+            },
+            "rewritten in place",
+        ),
+        (
+            "replaced",
+            |p| {
+                let other = p.with_extension("new");
+                std::fs::copy(p, &other).unwrap();
+                std::fs::rename(&other, p).unwrap();
+            },
+            "was replaced by another file",
+        ),
+        (
+            "deleted",
+            |p| std::fs::remove_file(p).unwrap(),
+            "was deleted",
+        ),
+    ];
+    for (what, change, says) in changes {
+        let sub = dir.path().join(what.replace(' ', "_"));
+        std::fs::create_dir(&sub).unwrap();
+        for path in three_files(&sub) {
+            let src = open(&path, &OpenOptions::default()).unwrap();
+            assert!(src.unchanged().is_ok(), "{what}: fresh {}", path.display());
+            change(&path);
+            let err = src.unchanged().expect_err(what);
+            let msg = err.to_string();
+            assert!(matches!(err, ReadError::Changed { .. }), "{msg}");
+            assert!(msg.contains(says), "{what}: {msg}");
+            assert!(msg.contains(&path.display().to_string()), "{msg}");
+        }
+    }
+}
+
+/// Random rows (mini-batch's batches) of a file truncated after the first
+/// batch: an error naming both sizes, never SIGBUS (a memory map would
+/// fault on the lost pages) and never rows of the shortened file.
+#[test]
+fn random_rows_of_a_truncated_file_are_an_error_or_the_rows_as_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, big) in [false, true].into_iter().enumerate() {
+        let path = dir.path().join(format!("r{i}.f32"));
+        // 64 MB is served from a copy in memory; 160 MB row by row.
+        let rows: usize = if big { 20 << 20 } else { 8 << 20 };
+        let values: Vec<f32> = (0..rows * 2).map(|i| (i % 1000) as f32).collect();
+        std::fs::write(&path, bytemuck::cast_slice::<f32, u8>(&values)).unwrap();
+        let src = open(
+            &path,
+            &OpenOptions {
+                dim: Some(2),
+                ..OpenOptions::default()
+            },
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        assert_eq!(src.read_rows(&[0, 1], &mut out).unwrap().unwrap(), 2);
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(4096).unwrap();
+        let last = rows as u64 - 1;
+        out.clear();
+        match src.read_rows(&[last, 3], &mut out).unwrap() {
+            // The copy made before the cut: the rows as they were.
+            Ok(n) => {
+                assert!(!big, "a large file is read row by row");
+                assert_eq!(n, 2);
+                assert_eq!(&out[..2], &values[last as usize * 2..last as usize * 2 + 2]);
+            }
+            Err(e) => {
+                assert!(
+                    big,
+                    "the small file's copy was made at the first batch: {e}"
+                );
+                assert!(e.to_string().contains("shrank from"), "{e}");
+            }
+        }
+        assert!(
+            src.unchanged().is_err(),
+            "and the check after the pass says so"
+        );
+    }
+}
