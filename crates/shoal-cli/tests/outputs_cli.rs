@@ -69,3 +69,153 @@ fn a_write_past_the_file_size_limit_fails_cleanly() {
         "no temporary file left"
     );
 }
+
+/// A data set and its true centres in `dir`, for `shoal assign`.
+fn assign_inputs(dir: &std::path::Path, rows: &str, seed: &str) -> (String, String) {
+    let x = dir.join(format!("x{seed}.npy"));
+    let c = dir.join(format!("c{seed}.npy"));
+    let o = shoal(&[
+        "gen", "blobs", "--rows", rows, "--dim", "2", "-k", "4", "--seed", seed, "--out", p(&x),
+        "--centers-out", p(&c), "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (p(&x).to_string(), p(&c).to_string())
+}
+
+fn assign_to(x: &str, c: &str, out: &std::path::Path) -> std::process::Output {
+    shoal(&["assign", x, "--centroids", c, "--out", p(out), "-q"])
+}
+
+/// Mounts a tmpfs of `size` (e.g. `1m`) at `dir` with `opts`; false (the
+/// test skips, saying what it needs) where this process may not mount.
+fn mount_tmpfs(dir: &std::path::Path, opts: &str) -> bool {
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", opts, "shoal-test", p(dir)])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: needs to mount a tmpfs (root, as in CI)");
+    }
+    ok
+}
+
+struct Unmount<'a>(&'a std::path::Path);
+impl Drop for Unmount<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0).output();
+    }
+}
+
+#[test]
+fn a_disk_that_fills_while_labels_are_written_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, c) = assign_inputs(dir.path(), "2M", "1");
+    let full = dir.path().join("small-disk");
+    std::fs::create_dir(&full).unwrap();
+    // 1 MiB of disk; 2M labels and distances need 16 MB.
+    if !mount_tmpfs(&full, "size=1m") {
+        return;
+    }
+    let _unmount = Unmount(&full);
+    let labels = full.join("labels.npy");
+    std::fs::write(&labels, b"an earlier file").unwrap();
+    let o = assign_to(&x, &c, &labels);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(p(&labels)), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(std::fs::read(&labels).unwrap(), b"an earlier file");
+    assert_eq!(listing(&full), ["labels.npy"], "no temporary file left");
+}
+
+#[test]
+fn a_read_only_destination_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, c) = assign_inputs(dir.path(), "10k", "1");
+    let ro = dir.path().join("read-only");
+    std::fs::create_dir(&ro).unwrap();
+    // root writes through permission bits: a read-only mount it cannot.
+    if !mount_tmpfs(&ro, "size=1m,ro") {
+        return;
+    }
+    let _unmount = Unmount(&ro);
+    let labels = ro.join("labels.npy");
+    let o = assign_to(&x, &c, &labels);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(p(&labels)), "{err}");
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert!(listing(&ro).is_empty());
+}
+
+#[test]
+fn an_output_directory_removed_during_a_fit_fails_cleanly() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("u.npy");
+    let o = shoal(&["gen", "uniform", "--rows", "300k", "--dim", "4", "--out", p(&data), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let (m, l) = (out.join("model.json"), out.join("labels.npy"));
+    let ck = dir.path().join("fit.ckpt");
+    let child = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args([
+            "fit", p(&data), "-k", "40", "--tol", "0", "--max-iter", "60", "--model", p(&m),
+            "--labels", p(&l), "--checkpoint", p(&ck), "--checkpoint-every", "0", "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !ck.exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The labels' temporary file is open in `out`; the directory goes.
+    std::fs::remove_dir_all(&out).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("No such file or directory"), "{err}");
+    assert!(err.contains(p(&out)), "names the output: {err}");
+    assert!(!out.exists(), "nothing recreated it");
+}
+
+#[test]
+fn two_processes_writing_one_output_leave_one_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two different label files of different lengths.
+    let (x1, c1) = assign_inputs(dir.path(), "400k", "1");
+    let (x2, c2) = assign_inputs(dir.path(), "300k", "2");
+    let (want1, want2) = (dir.path().join("w1.npy"), dir.path().join("w2.npy"));
+    assert!(assign_to(&x1, &c1, &want1).status.success());
+    assert!(assign_to(&x2, &c2, &want2).status.success());
+    let (want1, want2) = (std::fs::read(&want1).unwrap(), std::fs::read(&want2).unwrap());
+    assert_ne!(want1, want2);
+    let shared = dir.path().join("labels.npy");
+    for round in 0..4 {
+        let spawn = |x: &str, c: &str| {
+            Command::new(env!("CARGO_BIN_EXE_shoal"))
+                .args(["assign", x, "--centroids", c, "--out", p(&shared), "-q"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let (mut a, mut b) = (spawn(&x1, &c1), spawn(&x2, &c2));
+        assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+        let got = std::fs::read(&shared).unwrap();
+        assert!(
+            got == want1 || got == want2,
+            "round {round}: the file is neither writer's whole output ({} bytes)",
+            got.len()
+        );
+    }
+    assert!(
+        listing(dir.path()).iter().all(|f| !f.ends_with(".tmp")),
+        "{:?}",
+        listing(dir.path())
+    );
+}
