@@ -62,7 +62,8 @@ pub fn kmeans_err(e: KMeansError) -> anyhow::Error {
         KMeansError::KTooLarge { .. }
         | KMeansError::KZero
         | KMeansError::BadInit(_)
-        | KMeansError::Unsupported(_) => usage(e.to_string()),
+        | KMeansError::Unsupported(_)
+        | KMeansError::Budget(_) => usage(e.to_string()),
         KMeansError::TooFewDistinct { .. } => anyhow::Error::new(e),
     }
 }

@@ -75,8 +75,21 @@ fn assign_inputs(dir: &std::path::Path, rows: &str, seed: &str) -> (String, Stri
     let x = dir.join(format!("x{seed}.npy"));
     let c = dir.join(format!("c{seed}.npy"));
     let o = shoal(&[
-        "gen", "blobs", "--rows", rows, "--dim", "2", "-k", "4", "--seed", seed, "--out", p(&x),
-        "--centers-out", p(&c), "-q",
+        "gen",
+        "blobs",
+        "--rows",
+        rows,
+        "--dim",
+        "2",
+        "-k",
+        "4",
+        "--seed",
+        seed,
+        "--out",
+        p(&x),
+        "--centers-out",
+        p(&c),
+        "-q",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     (p(&x).to_string(), p(&c).to_string())
@@ -154,7 +167,17 @@ fn an_output_directory_removed_during_a_fit_fails_cleanly() {
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("u.npy");
-    let o = shoal(&["gen", "uniform", "--rows", "300k", "--dim", "4", "--out", p(&data), "-q"]);
+    let o = shoal(&[
+        "gen",
+        "uniform",
+        "--rows",
+        "300k",
+        "--dim",
+        "4",
+        "--out",
+        p(&data),
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
@@ -162,8 +185,23 @@ fn an_output_directory_removed_during_a_fit_fails_cleanly() {
     let ck = dir.path().join("fit.ckpt");
     let child = Command::new(env!("CARGO_BIN_EXE_shoal"))
         .args([
-            "fit", p(&data), "-k", "40", "--tol", "0", "--max-iter", "60", "--model", p(&m),
-            "--labels", p(&l), "--checkpoint", p(&ck), "--checkpoint-every", "0", "--quiet",
+            "fit",
+            p(&data),
+            "-k",
+            "40",
+            "--tol",
+            "0",
+            "--max-iter",
+            "60",
+            "--model",
+            p(&m),
+            "--labels",
+            p(&l),
+            "--checkpoint",
+            p(&ck),
+            "--checkpoint-every",
+            "0",
+            "--quiet",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -193,7 +231,10 @@ fn two_processes_writing_one_output_leave_one_whole_file() {
     let (want1, want2) = (dir.path().join("w1.npy"), dir.path().join("w2.npy"));
     assert!(assign_to(&x1, &c1, &want1).status.success());
     assert!(assign_to(&x2, &c2, &want2).status.success());
-    let (want1, want2) = (std::fs::read(&want1).unwrap(), std::fs::read(&want2).unwrap());
+    let (want1, want2) = (
+        std::fs::read(&want1).unwrap(),
+        std::fs::read(&want2).unwrap(),
+    );
     assert_ne!(want1, want2);
     let shared = dir.path().join("labels.npy");
     for round in 0..4 {

@@ -131,6 +131,9 @@ pub enum KMeansError {
     /// What the distributed runner cannot do (mini-batch's random row reads).
     #[error("{0}")]
     Unsupported(String),
+    /// The memory budget cannot hold what the fit keeps in memory.
+    #[error("{0}")]
+    Budget(String),
 }
 
 /// Rows of mini-batch's first-pass sample by default: each start is chosen
@@ -138,6 +141,50 @@ pub enum KMeansError {
 pub const MINIBATCH_SAMPLE_ROWS: usize = 100_000;
 
 impl KMeansConfig {
+    /// Bytes the fit keeps in memory beside the streaming pipeline, for
+    /// `rows x dim` data: the first pass's sample (its f32 values and the
+    /// initialisation's per-row distances and weights), the centroids, and
+    /// the cluster sums of every partial in flight (f64, with counts), plus
+    /// mini-batch's batch. The budget gives the pipeline half, per-row bounds
+    /// or the shuffle buffer a quarter, and these the last quarter.
+    pub fn resident_bytes(&self, rows: u64, dim: usize, threads: usize) -> u64 {
+        let d = dim.max(1) as u64;
+        let k = self.k as u64;
+        let sample = match self.init {
+            Init::Given(_) => 0,
+            _ => self.default_sample_size(rows).max(self.k) as u64,
+        };
+        let in_flight = self.pass.depth(threads) as u64 + 2;
+        let batch = match self.algo {
+            Algo::MiniBatch => 2 * self.minibatch.batch_size as u64 * (4 * d + 8),
+            _ => 0,
+        };
+        sample * (4 * d + 16) + in_flight * k * (8 * d + 16) + 2 * k * 4 * d + batch
+    }
+
+    /// Refuses, before any pass, a budget whose last quarter cannot hold
+    /// [`KMeansConfig::resident_bytes`], with the least budget that can.
+    pub fn check_budget(&self, rows: u64, dim: usize, threads: usize) -> Result<(), KMeansError> {
+        let need = self.resident_bytes(rows, dim, threads);
+        if need <= self.memory / 4 {
+            return Ok(());
+        }
+        const MIB: u64 = 1 << 20;
+        let least = (4 * need).div_ceil(MIB).max(16);
+        let sample = match self.init {
+            Init::Given(_) => 0,
+            _ => self.default_sample_size(rows).max(self.k),
+        };
+        Err(KMeansError::Budget(format!(
+            "a memory budget of {} MiB is too small for k = {} in {dim} dimensions: the sample of {sample} rows, \
+             the centroids and the partial sums in flight take {:.1} MiB, which must fit in a quarter of it; \
+             give --memory {least}MiB or more, or a smaller --sample-size",
+            self.memory / MIB,
+            self.k,
+            need as f64 / MIB as f64,
+        )))
+    }
+
     /// scikit-learn's `init_size` of mini-batch: 3 x batch size, at least 3 k.
     pub fn init_size(&self) -> usize {
         (3 * self.minibatch.batch_size).max(3 * self.k)
@@ -775,6 +822,7 @@ fn prepare_on(
             rows: total_rows,
         });
     }
+    cfg.check_budget(total_rows, d, rayon::current_num_threads())?;
     let mut passes = Vec::new();
 
     // Pass 1: statistics and the sample.
