@@ -21,7 +21,8 @@ for t in "${targets[@]}"; do
     status=0
     # -rss_limit_mb: an input that makes a reader allocate more than this is
     # a finding (absurd declared sizes must be refused before allocating).
-    cargo +nightly fuzz run -O "$t" "corpus/$t" -- \
+    # -O -a: optimised, with overflow checks and debug assertions on.
+    cargo +nightly fuzz run -O -a "$t" "corpus/$t" -- \
         -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 \
         -timeout=20 -print_final_stats=1 > "$log" 2>&1 || status=$?
     took=$(( $(date +%s) - start ))

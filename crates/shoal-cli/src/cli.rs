@@ -555,8 +555,9 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         Some('h') => (&t[..t.len() - 1], 3600.0),
         _ => (t, 1.0),
     };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v * mult),
+    // (v * mult, not v, must be finite: "1e308h" is no duration)
+    match num.trim().parse::<f64>().map(|v| (v, v * mult)) {
+        Ok((v, t)) if v > 0.0 && t.is_finite() => Ok(t),
         _ => Err(format!("{s:?} is not a duration (try 90s, 10m or 2h)")),
     }
 }
@@ -1256,8 +1257,19 @@ pub fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
         .map(|p| p.trim().parse::<f64>())
         .collect::<Result<_, _>>()
         .map_err(|_| format!("{s:?}: expected four numbers MIN_LAT,MIN_LON,MAX_LAT,MAX_LON"))?;
-    v.try_into()
-        .map_err(|_| format!("{s:?}: expected four numbers MIN_LAT,MIN_LON,MAX_LAT,MAX_LON"))
+    let b: [f64; 4] = v
+        .try_into()
+        .map_err(|_| format!("{s:?}: expected four numbers MIN_LAT,MIN_LON,MAX_LAT,MAX_LON"))?;
+    // (found by fuzzing: "0,1e400,1,2" and "nan,..." parsed as a box)
+    if b.iter().any(|x| !x.is_finite()) {
+        return Err(format!("{s:?}: every bound must be a finite number"));
+    }
+    if !(b[0] < b[2] && b[1] < b[3]) {
+        return Err(format!(
+            "{s:?}: expected MIN_LAT < MAX_LAT and MIN_LON < MAX_LON"
+        ));
+    }
+    Ok(b)
 }
 
 #[cfg(test)]
@@ -1313,6 +1325,21 @@ mod tests {
         assert_eq!(parse_duration("10m"), Ok(600.0));
         assert!(parse_duration("-3m").is_err());
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("1e308h").is_err());
+        assert_eq!(parse_interval("0"), Ok(0.0));
+        assert_eq!(parse_interval("0s"), Ok(0.0));
+        assert_eq!(parse_interval("2m"), Ok(120.0));
+        assert!(parse_interval("-1").is_err());
+    }
+
+    #[test]
+    fn boxes() {
+        assert_eq!(parse_bbox("-10,35,30,60"), Ok([-10.0, 35.0, 30.0, 60.0]));
+        // Found by fuzzing: an overflowing or NaN bound was a box.
+        assert!(parse_bbox("0,033e366,1,661").is_err());
+        assert!(parse_bbox("nan,0,1,1").is_err());
+        assert!(parse_bbox("1,0,0,1").is_err(), "min above max");
+        assert!(parse_bbox("1,2,3").is_err());
     }
 
     #[test]

@@ -33,7 +33,10 @@ fn replay(target: &str, body: impl Fn(&targets::Scratch, &[u8])) {
     let scratch = targets::Scratch::new();
     let mut failed = Vec::new();
     for f in &files {
-        let data = std::fs::read(f).expect("reading a corpus input");
+        // (a fuzzer running beside the tests replaces corpus files)
+        let Ok(data) = std::fs::read(f) else {
+            continue;
+        };
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&scratch, &data))).is_err()
         {
             failed.push(f.display().to_string());

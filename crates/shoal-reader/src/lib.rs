@@ -22,6 +22,7 @@ mod error;
 mod memory;
 mod npy;
 mod open;
+mod pages;
 mod parquet;
 mod raw;
 mod source;

@@ -171,20 +171,25 @@ pub fn read_f64(path: &Path) -> Result<(Vec<f64>, Vec<u64>), ReadError> {
         dtype: h.descr.clone(),
         detail: "expected a numeric array".into(),
     })?;
-    let count = h.shape.iter().product::<u64>() as usize;
     let size = elem.size();
     let data = &bytes[h.data_offset..];
-    if data.len() < count * size {
+    // (found by fuzzing: the product of a declared shape overflowed)
+    let need = h
+        .shape
+        .iter()
+        .try_fold(size as u64, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= data.len() as u64);
+    let Some(need) = need else {
         return Err(ReadError::Truncated {
             path: path.to_path_buf(),
             detail: format!(
-                "shape {:?} needs {} bytes of data, the file has {}",
+                "shape {:?} of {size}-byte values needs more than the {} bytes of data the file has",
                 h.shape,
-                count * size,
                 data.len()
             ),
         });
-    }
+    };
+    let count = need as usize / size;
     let mut out = Vec::with_capacity(count);
     for v in data[..count * size].chunks_exact(size) {
         let mut b = [0u8; 8];

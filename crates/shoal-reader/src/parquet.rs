@@ -340,6 +340,7 @@ fn build_reader(
     limit: usize,
 ) -> Result<ParquetRecordBatchReader, ReadError> {
     let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    crate::pages::check_pages(&file, path, meta.metadata(), row_groups, &mask)?;
     ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
         .with_projection(mask)
         .with_row_groups(row_groups.to_vec())
@@ -827,6 +828,15 @@ impl RecordBatches {
         .map_err(|_| format_err(path, "the footer could not be decoded"))?
         .map_err(|e| format_err(path, e))?;
         let schema = builder.schema().clone();
+        let checked = File::open(path).map_err(|e| ReadError::io(path, e))?;
+        let all: Vec<usize> = (0..builder.metadata().num_row_groups()).collect();
+        crate::pages::check_pages(
+            &checked,
+            path,
+            builder.metadata(),
+            &all,
+            &ProjectionMask::all(),
+        )?;
         let inner = builder
             .with_batch_size(batch_rows.max(1))
             .build()

@@ -94,7 +94,15 @@ fn absurd_declared_shapes_are_refused_before_allocating() {
             err.to_string().contains("the file has 64"),
             "{shape}: {err}"
         );
+        // The whole-file f64 read (linkage matrices, condensed distances)
+        // too; its product of the shape overflowed (found by fuzzing).
+        let err = shoal_reader::read_npy_f64(&path).unwrap_err();
+        assert!(matches!(err, ReadError::Truncated { .. }), "{shape}: {err}");
     }
+    let path = dir.path().join("six.npy");
+    npy_declaring(&path, "<f8", "(1265752, 149326, 1889, 26, 1889, 33)");
+    let err = shoal_reader::read_npy_f64(&path).unwrap_err();
+    assert!(matches!(err, ReadError::Truncated { .. }), "{err}");
 }
 
 /// A small `.npy`, a `.parquet` and a `.csv` of the same rows.
@@ -240,4 +248,62 @@ fn random_rows_of_a_truncated_file_are_an_error_or_the_rows_as_opened() {
             "and the check after the pass says so"
         );
     }
+}
+
+/// A Parquet page whose header declares more bytes than its whole column
+/// chunk (the parquet crate would reserve them before decompressing) is
+/// refused before it is decoded, naming the page.
+#[test]
+fn a_parquet_page_larger_than_its_chunk_is_refused_before_decoding() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.parquet");
+    let values: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+    let mut w = shoal_reader::MatrixWriter::create(
+        &path,
+        1,
+        &["x".to_string()],
+        shoal_reader::StoreType::F32,
+        1 << 20,
+    )
+    .unwrap();
+    w.write(&values).unwrap();
+    w.finish().unwrap();
+    assert!(open(&path, &OpenOptions::default()).is_ok());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let col = SerializedFileReader::new(std::fs::File::open(&path).unwrap())
+        .unwrap()
+        .metadata()
+        .row_group(0)
+        .column(0)
+        .clone();
+    let total = col.uncompressed_size();
+    // The first page header: field 1 (type) then field 2, the uncompressed
+    // size, as a zigzag varint; write a larger one of the same length.
+    let (start, _) = col.byte_range();
+    let at = start as usize;
+    assert_eq!(bytes[at], 0x15, "field 1, i32");
+    assert_eq!(bytes[at + 2], 0x15, "field 2, i32");
+    let mut end = at + 3;
+    while bytes[end] & 0x80 != 0 {
+        end += 1;
+    }
+    let len = end + 1 - (at + 3);
+    let claim: u64 = (1u64 << (7 * len - 1)) - 1; // the largest of that length
+    assert!(claim as i64 > total, "{claim} vs {total}");
+    let mut z = claim << 1;
+    for b in &mut bytes[at + 3..=end] {
+        *b = (z as u8 & 0x7f) | 0x80;
+        z >>= 7;
+    }
+    bytes[end] &= 0x7f;
+    std::fs::write(&path, &bytes).unwrap();
+    let src = open(&path, &OpenOptions::default()).unwrap();
+    let err = shoal_reader::read_all(src.as_ref(), 100).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("declares {claim} bytes uncompressed")),
+        "{msg}"
+    );
+    assert!(msg.contains("more than its whole column chunk"), "{msg}");
 }
