@@ -232,6 +232,15 @@ def test_files_larger_than_memory_are_fitted_streaming(tmp_path, data):
     assert not (tmp_path / "bad.npy").exists()
 
 
+def test_a_budget_too_small_for_the_sample_is_refused_up_front(tmp_path):
+    # 200k rows and k = 20000: the sample (every row) takes 6.4 MB, over a
+    # quarter of 16 MiB; refused before any pass, naming the least budget.
+    p = tmp_path / "x.npy"
+    np.save(p, np.random.default_rng(0).normal(size=(200_000, 4)).astype(np.float32))
+    with pytest.raises(ValueError, match=r"of at least \d+MiB"):
+        shoal.KMeans(20_000, init="random", n_init=1).fit_file(p, memory="16MiB")
+
+
 @pytest.mark.parametrize("name,eps,min_samples", [("fcps/engytime", 0.3, 8), ("sipu/aggregation", 1.5, 5)])
 def test_dbscan_equals_scikit_learn(name, eps, min_samples):
     from sklearn.cluster import DBSCAN as SkDBSCAN

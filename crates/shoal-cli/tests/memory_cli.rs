@@ -186,7 +186,7 @@ fn a_budget_too_small_for_the_fit_is_refused_with_the_least_that_does() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(!m.exists(), "refused before any output");
     let least = err
-        .split("--memory ")
+        .split("of at least ")
         .nth(1)
         .and_then(|s| s.split("MiB").next())
         .and_then(|n| n.parse::<u64>().ok())

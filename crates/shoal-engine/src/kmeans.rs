@@ -178,7 +178,7 @@ impl KMeansConfig {
         Err(KMeansError::Budget(format!(
             "a memory budget of {} MiB is too small for k = {} in {dim} dimensions: the sample of {sample} rows, \
              the centroids and the partial sums in flight take {:.1} MiB, which must fit in a quarter of it; \
-             give --memory {least}MiB or more, or a smaller --sample-size",
+             give a budget (--memory, memory=) of at least {least}MiB, or a smaller sample (--sample-size)",
             self.memory / MIB,
             self.k,
             need as f64 / MIB as f64,

@@ -56,7 +56,7 @@ fn read_err(e: &ReadError) -> PyErr {
         ReadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             PyFileNotFoundError::new_err(e.to_string())
         }
-        ReadError::Io { .. } => PyOSError::new_err(e.to_string()),
+        ReadError::Io { .. } | ReadError::Changed { .. } => PyOSError::new_err(e.to_string()),
         _ if e.class() == ErrorClass::Usage => PyValueError::new_err(e.to_string()),
         _ => PyValueError::new_err(e.to_string()),
     }
