@@ -369,6 +369,11 @@ pub fn run_pass_indexed<P: Send>(
     });
     let st = state.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some((_, e)) = st.error {
+        // A read error from a file that changed meanwhile (a Parquet page
+        // cut short, say) is reported as the change that caused it.
+        if let (EngineError::Read(_), Err(changed)) = (&e, source.unchanged()) {
+            return Err(changed.into());
+        }
         return Err(e);
     }
     if cancel.load(Ordering::Relaxed) {
