@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shoal_engine::checkpoint::LloydState;
+use shoal_engine::checkpoint::{Checkpointer, LloydState};
 use shoal_reader::{AtomicFile, WriteError};
 
 use crate::exit::usage;
@@ -115,7 +115,8 @@ pub fn load(
     Ok(ck.state)
 }
 
-/// Writes states to `path`, at most every `every` (and always the last).
+/// Writes states to `path` (atomically), at most every `every` (the engine
+/// also saves the last state whatever the interval).
 #[derive(Debug)]
 pub struct Saver {
     path: PathBuf,
@@ -143,26 +144,22 @@ impl Saver {
             written: 0,
         }
     }
+}
 
-    /// Saves `st` if the interval has passed since the last save (the
-    /// first state starts the clock), or if the iterations are done.
-    pub fn offer(&mut self, st: &LloydState) -> Result<(), WriteError> {
-        let due = match self.last {
-            None => self.every.is_zero(),
+impl Checkpointer for Saver {
+    /// Due when the interval has passed since the last save (the first
+    /// question starts the clock; an interval of 0 is always due).
+    fn due(&mut self) -> bool {
+        match self.last {
+            None => {
+                self.last = Some(Instant::now());
+                self.every.is_zero()
+            }
             Some(t) => t.elapsed() >= self.every,
-        };
-        if self.last.is_none() {
-            self.last = Some(Instant::now());
         }
-        if !(due || st.done) {
-            return Ok(());
-        }
-        self.write(st)?;
-        self.last = Some(Instant::now());
-        Ok(())
     }
 
-    fn write(&mut self, st: &LloydState) -> Result<(), WriteError> {
+    fn save(&mut self, st: &LloydState) -> Result<(), WriteError> {
         let io = |e: std::io::Error| WriteError::Io {
             path: self.path.clone(),
             source: e,
@@ -179,6 +176,7 @@ impl Saver {
         (&mut f.file()).write_all(&text).map_err(io)?;
         f.commit()?;
         self.written += 1;
+        self.last = Some(Instant::now());
         Ok(())
     }
 }

@@ -823,9 +823,10 @@ pub struct FitArgs {
     /// Write the centroids (k x d, input units) to .npy, .parquet or .f32.
     #[arg(long, value_name = "C.npy")]
     pub centroids_out: Option<PathBuf>,
-    /// Save the fit's state to this file (atomically) after the
-    /// initialisation and between Lloyd iterations, at most every
-    /// --checkpoint-every, so that `--resume` can finish an interrupted fit.
+    /// Save the fit's state to this file (atomically) between Lloyd
+    /// iterations or mini-batch steps (rows of a .npy/.f32 file), at most
+    /// every --checkpoint-every, so that `--resume` can finish an
+    /// interrupted fit.
     #[arg(long, value_name = "FILE", help_heading = "Checkpoints")]
     pub checkpoint: Option<PathBuf>,
     /// Least time between two checkpoints (0: after every iteration).

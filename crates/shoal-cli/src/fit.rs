@@ -199,15 +199,14 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
     let mut saver = None;
     let mut resume = None;
     if ck_path.is_some() || args.resume.is_some() {
-        if algo != Algo::Lloyd {
-            return Err(usage(
-                "--checkpoint and --resume are for --algo lloyd: its iterations are what a checkpoint saves",
-            ));
-        }
         let identity = crate::checkpoint::Identity::of(&args.file)?;
         let params = serde_json::json!({
             "k": args.k,
-            "algo": "lloyd",
+            "algo": algo.name(),
+            "batch_size": args.batch_size,
+            "reassignment_ratio": args.reassignment_ratio,
+            "max_no_improvement": args.max_no_improvement,
+            "batches": format!("{:?}", args.batches),
             "init": init_name,
             "n_init": n_init,
             "seed": args.seed,
@@ -236,9 +235,15 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
     if let Some(st) = &resume {
         if !global.quiet {
             eprintln!(
-                "resuming after {} Lloyd iteration{}{}",
-                st.iterations,
-                if st.iterations == 1 { "" } else { "s" },
+                "resuming {}{}",
+                match &st.minibatch {
+                    Some(m) => format!("after {} mini-batch steps", m.steps),
+                    None => format!(
+                        "after {} Lloyd iteration{}",
+                        st.iterations,
+                        if st.iterations == 1 { "" } else { "s" }
+                    ),
+                },
                 if st.done {
                     " (only the final assignment is left)"
                 } else {
@@ -247,11 +252,7 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
             );
         }
     }
-    let checkpointing = saver.is_some();
-    let mut save = |st: &shoal_engine::checkpoint::LloydState| match saver.as_mut() {
-        Some(s) => s.offer(st),
-        None => Ok(()),
-    };
+
     let start = std::time::Instant::now();
     let mut labels = match &args.labels {
         Some(p) => Some(LabelFile::create(p)?),
@@ -266,7 +267,9 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
         labels.as_mut().map(|l| l as &mut dyn LabelSink),
         Checkpoints {
             resume,
-            save: checkpointing.then_some(&mut save as &mut dyn FnMut(&_) -> _),
+            save: saver
+                .as_mut()
+                .map(|s| s as &mut dyn shoal_engine::checkpoint::Checkpointer),
         },
     );
     bar.finish();

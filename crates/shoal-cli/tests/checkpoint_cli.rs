@@ -37,6 +37,12 @@ fn iterations_saved(ck: &Path) -> Option<u64> {
     saved(ck)?["state"]["iterations"].as_u64()
 }
 
+/// Mini-batch steps in the checkpoint (0 for a Lloyd one).
+fn steps_saved(ck: &Path) -> Option<u64> {
+    let v = saved(ck)?;
+    Some(v["state"]["minibatch"]["steps"].as_u64().unwrap_or(0))
+}
+
 fn fit_args<'a>(data: &'a str, model: &'a str, labels: &'a str) -> Vec<&'a str> {
     vec![
         "fit",
@@ -159,6 +165,112 @@ fn a_killed_fit_resumes_to_the_uninterrupted_result() {
     killed_and_resumed(16, s.rotate_left(17));
 }
 
+/// Mini-batch drawing rows of a `.npy` file: killed after a random number
+/// of steps, resumed, the same model and labels as without the kill.
+#[test]
+fn a_killed_minibatch_fit_resumes_to_the_uninterrupted_result() {
+    let rng = seed();
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n);
+    let data = d("data.npy");
+    let out = shoal(&[
+        "gen",
+        "uniform",
+        "--rows",
+        "200k",
+        "--dim",
+        "8",
+        "--seed",
+        "3",
+        "--out",
+        p(&data),
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let args = |m: &'static str, l: &'static str| -> Vec<String> {
+        [
+            "fit",
+            p(&data),
+            "-k",
+            "24",
+            "--algo",
+            "minibatch",
+            "--batch-size",
+            "512",
+            "--max-iter",
+            "30",
+            "--max-no-improvement",
+            "0",
+            "--seed",
+            "9",
+            "--quiet",
+            "--model",
+            p(&d(m)),
+            "--labels",
+            p(&d(l)),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |a: &[String]| shoal(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = run(&args("ref.json", "ref.npy"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ck = d("fit.ckpt");
+    let mut a = args("model.json", "labels.npy");
+    a.extend([
+        "--checkpoint".into(),
+        p(&ck).into(),
+        "--checkpoint-every".into(),
+        "0.02s".into(),
+    ]);
+    // 30 epochs of 200k rows: 11,718 steps; kill after 1,000 to 9,000.
+    let at = 1000 + rng % 8000;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(&a)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while steps_saved(&ck).is_none_or(|s| s < at) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before step {at}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = steps_saved(&ck).unwrap();
+    eprintln!("mini-batch: killed with {done} steps saved (asked {at})");
+    assert!(!d("model.json").exists());
+    a.extend(["--resume".into(), p(&ck).into(), "--json".into()]);
+    let out = run(&a);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // It resumed: no first pass (sample), the steps, then the assignment.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = report["passes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("sample")), "{names:?}");
+    assert_eq!(names.last(), Some(&"assign"), "{names:?}");
+    assert_eq!(
+        std::fs::read_to_string(d("model.json")).unwrap(),
+        std::fs::read_to_string(d("ref.json")).unwrap(),
+        "the resumed mini-batch fit's model is the uninterrupted one's"
+    );
+    assert!(std::fs::read(d("labels.npy")).unwrap() == std::fs::read(d("ref.npy")).unwrap());
+    assert!(
+        steps_saved(&ck).unwrap() > done,
+        "it went on from the checkpoint"
+    );
+}
+
 #[test]
 fn a_checkpoint_of_something_else_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -239,10 +351,20 @@ fn a_checkpoint_of_something_else_is_refused() {
         "{}",
         stderr(&out)
     );
-    // Mini-batch keeps no checkpoints (yet): refused, not ignored.
-    let mut mb = fit_args(p(&data), p(&m), p(&l));
-    mb.extend(["--algo", "minibatch", "--checkpoint", p(&ck)]);
-    let out = shoal(&mb);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--algo lloyd"), "{}", stderr(&out));
+    // Runs with nothing to resume from a step are refused, not ignored:
+    // subsample-then-assign, and mini-batch streaming its batches.
+    for (algo, why) in [
+        (vec!["--algo", "subsample"], "nothing to checkpoint"),
+        (
+            vec!["--algo", "minibatch", "--batches", "stream"],
+            "this run streams them",
+        ),
+    ] {
+        let mut a = fit_args(p(&data), p(&m), p(&l));
+        a.extend(algo);
+        a.extend(["--checkpoint", p(&ck)]);
+        let out = shoal(&a);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{}", stderr(&out));
+    }
 }

@@ -4,7 +4,8 @@
 //!
 //! The state is everything the iterations carry from one to the next: the
 //! first pass's results (scaling, tolerance, valid rows) and the centroids
-//! with the counters. It does not hold the per-row bounds of
+//! with the counters; for mini-batch, the run's state between two steps and
+//! the generator its batches are drawn with. It does not hold the per-row bounds of
 //! [`crate::kmeans::RowBounds`]: they only spare distance computations, and
 //! the first pass after a resume searches every row instead.
 //!
@@ -12,8 +13,56 @@
 //! caller's: the engine neither reads nor writes files here.
 
 use serde::{Deserialize, Serialize};
+use shoal_kernels::minibatch::MiniBatchState;
+use shoal_reader::WriteError;
 
 use crate::scaling::{Scaling, ScalingKind};
+
+/// [`MiniBatchState`], as a checkpoint stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MiniBatchSaved {
+    pub centers: Vec<f32>,
+    pub counts: Vec<f64>,
+    pub since_reassign: u64,
+    pub ewa: Option<f64>,
+    pub ewa_min: Option<f64>,
+    pub no_improvement: usize,
+    pub steps: u64,
+    pub reassigned: u64,
+    pub rng: u64,
+}
+
+impl From<MiniBatchState> for MiniBatchSaved {
+    fn from(s: MiniBatchState) -> Self {
+        MiniBatchSaved {
+            centers: s.centers,
+            counts: s.counts,
+            since_reassign: s.since_reassign,
+            ewa: s.ewa,
+            ewa_min: s.ewa_min,
+            no_improvement: s.no_improvement,
+            steps: s.steps,
+            reassigned: s.reassigned,
+            rng: s.rng,
+        }
+    }
+}
+
+impl From<MiniBatchSaved> for MiniBatchState {
+    fn from(s: MiniBatchSaved) -> Self {
+        MiniBatchState {
+            centers: s.centers,
+            counts: s.counts,
+            since_reassign: s.since_reassign,
+            ewa: s.ewa,
+            ewa_min: s.ewa_min,
+            no_improvement: s.no_improvement,
+            steps: s.steps,
+            reassigned: s.reassigned,
+            rng: s.rng,
+        }
+    }
+}
 
 /// Where a fit stands after a Lloyd iteration (or before the first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +88,9 @@ pub struct LloydState {
     /// assignment pass is left.
     pub done: bool,
     pub converged: bool,
+    /// Mini-batch: the run between two steps (`None` for Lloyd).
+    #[serde(default)]
+    pub minibatch: Option<MiniBatchSaved>,
 }
 
 impl LloydState {
@@ -64,6 +116,16 @@ impl LloydState {
                 self.centroids.len()
             ));
         }
+        if let Some(m) = &self.minibatch {
+            if m.centers.len() != k * dim || m.counts.len() != k {
+                return Err(format!(
+                    "the checkpoint's mini-batch state holds {} centre values and {} counts, expected {} and {k}",
+                    m.centers.len(),
+                    m.counts.len(),
+                    k * dim
+                ));
+            }
+        }
         if self.centroids.iter().any(|v| !v.is_finite())
             || self.scale.iter().any(|v| !(v.is_finite() && *v > 0.0))
             || self.shift.iter().any(|v| !v.is_finite())
@@ -74,15 +136,18 @@ impl LloydState {
     }
 }
 
-/// Called with each state a fit offers for saving.
-pub type SaveFn<'a> = &'a mut dyn FnMut(&LloydState) -> Result<(), shoal_reader::WriteError>;
+/// Where a fit saves its states: asked whether a save is due (cheap, asked
+/// after every iteration or mini-batch step), then given the state to save
+/// when it is, or when the iterations are done.
+pub trait Checkpointer {
+    fn due(&mut self) -> bool;
+    fn save(&mut self, state: &LloydState) -> Result<(), WriteError>;
+}
 
-/// How a fit checkpoints: the state to resume from, and a function called
-/// with the state after the initialisation and after every iteration (it
-/// decides whether to write it; an error ends the fit).
+/// How a fit checkpoints: the state to resume from, and where to save.
 pub struct Checkpoints<'a> {
     pub resume: Option<LloydState>,
-    pub save: Option<SaveFn<'a>>,
+    pub save: Option<&'a mut dyn Checkpointer>,
 }
 
 impl std::fmt::Debug for Checkpoints<'_> {

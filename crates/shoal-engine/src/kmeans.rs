@@ -1091,6 +1091,7 @@ fn start(
             last_inertia: None,
             done: false,
             converged: false,
+            minibatch: None,
         },
         passes,
         max_passes,
@@ -1109,11 +1110,28 @@ fn fit_on(
 ) -> Result<KMeansFit, KMeansError> {
     let (k, d, total_rows) = (cfg.k, on.dim(), on.rows());
     let Checkpoints { resume, mut save } = ck;
-    if cfg.algo != Algo::Lloyd && (resume.is_some() || save.is_some()) {
-        return Err(KMeansError::Unsupported(format!(
-            "checkpoints are kept for Lloyd's iterations (--algo lloyd), not for {}",
-            cfg.algo.name()
-        )));
+    if resume.is_some() || save.is_some() {
+        let rows_mode = match on {
+            Passes::Local(source) => {
+                cfg.minibatch.batches == crate::minibatch::Batches::Rows
+                    && source.read_rows(&[], &mut Vec::new()).is_some()
+            }
+            Passes::Remote(_) => false,
+        };
+        match cfg.algo {
+            Algo::Lloyd => {}
+            Algo::MiniBatch if rows_mode => {}
+            Algo::MiniBatch => {
+                return Err(KMeansError::Unsupported(
+                    "mini-batch keeps checkpoints when it draws its batches as rows of a .npy or .f32 file (--batches rows); this run streams them".into(),
+                ))
+            }
+            Algo::Subsample => {
+                return Err(KMeansError::Unsupported(
+                    "subsample-then-assign makes two passes and no iterations over the data: nothing to checkpoint; use --algo lloyd or minibatch".into(),
+                ))
+            }
+        }
     }
     let mut start_counts = None;
     let mut sample_iters = 0;
@@ -1146,8 +1164,14 @@ fn fit_on(
         }
         _ => None,
     };
+    let wants = save.is_some();
     let mut save_state = |st: &LloydState| match save.as_mut() {
-        Some(f) => f(st).map_err(KMeansError::Write),
+        Some(c) => {
+            if st.done || c.due() {
+                c.save(st).map_err(KMeansError::Write)?;
+            }
+            Ok(())
+        }
         None => Ok(()),
     };
     match cfg.algo {
@@ -1196,9 +1220,20 @@ fn fit_on(
             st.iterations = sample_iters;
             st.converged = sample_iters < cfg.max_iter;
         }
+        Algo::MiniBatch if st.done => {
+            // Resumed after the steps: only the final assignment is left.
+            minibatch_steps = st.minibatch.as_ref().map(|m| m.steps);
+        }
         Algo::MiniBatch => {
             let Passes::Local(source) = on else {
                 unreachable!("fit_remote refuses mini-batch")
+            };
+            let resume = st.minibatch.take().map(Into::into);
+            let base = st.clone();
+            let mut offer = |state: shoal_kernels::minibatch::MiniBatchState| {
+                let mut s = base.clone();
+                s.minibatch = Some(state.into());
+                save_state(&s)
             };
             let run = crate::minibatch::run(
                 source,
@@ -1214,12 +1249,17 @@ fn fit_on(
                 cancel,
                 observer,
                 &mut passes,
+                resume,
+                wants.then_some(&mut offer as &mut dyn FnMut(_) -> _),
             )?;
             st.centroids = run.centers;
             st.iterations = run.epochs;
             st.converged = run.converged;
             st.relocations = run.reassigned as usize;
+            st.done = true;
+            st.minibatch = run.last.map(Into::into);
             minibatch_steps = Some(run.steps);
+            save_state(&st)?;
         }
     }
     let cent = std::mem::take(&mut st.centroids);

@@ -34,7 +34,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use shoal_kernels::kmeans::Uniform01;
-use shoal_kernels::minibatch::{MiniBatch, StepOutcome};
+use shoal_kernels::minibatch::{MiniBatch, MiniBatchState, StepOutcome};
 use shoal_kernels::{assign, AssignScratch, Centroids};
 use shoal_reader::Source;
 
@@ -98,6 +98,8 @@ impl MiniBatchConfig {
 /// The outcome of the mini-batch phase.
 #[derive(Debug, Clone)]
 pub struct MiniBatchRun {
+    /// The run's last state (when checkpointing).
+    pub last: Option<MiniBatchState>,
     pub centers: Vec<f32>,
     pub steps: u64,
     pub epochs: usize,
@@ -228,15 +230,22 @@ pub(crate) fn run(
     cancel: &AtomicBool,
     observer: &dyn Observer,
     passes: &mut Vec<PassTiming>,
+    resume: Option<MiniBatchState>,
+    mut offer: Option<&mut dyn FnMut(MiniBatchState) -> Result<(), KMeansError>>,
 ) -> Result<MiniBatchRun, KMeansError> {
     let info = source.info();
     let (d, n) = (info.dim, info.rows);
     let batch = mb_cfg.batch_size.max(1);
-    let mut mb = MiniBatch::new(init, d, batch, mb_cfg.reassignment_ratio);
-    if let Some(c) = init_counts {
-        mb = mb.with_counts(c);
-    }
-    let mut rng = Uniform01::new(seed, 0x3B47_C4A1);
+    let (mut mb, mut rng) = match resume {
+        Some(s) => MiniBatch::resume(s, d, batch, mb_cfg.reassignment_ratio),
+        None => {
+            let mut mb = MiniBatch::new(init, d, batch, mb_cfg.reassignment_ratio);
+            if let Some(c) = init_counts {
+                mb = mb.with_counts(c);
+            }
+            (mb, Uniform01::new(seed, 0x3B47_C4A1))
+        }
+    };
     let max_steps = (max_iter as u128 * n as u128 / batch as u128).max(1) as u64;
     let mut scaled = Vec::new();
     let mut converged = false;
@@ -306,6 +315,10 @@ pub(crate) fn run(
             if step(&mut mb, &rows, &mut rng) {
                 converged = true;
                 break;
+            }
+            // Between two steps: a checkpoint, when one is due.
+            if let Some(f) = offer.as_mut() {
+                f(mb.state(&rng))?;
             }
         }
         epochs = (mb.steps * batch as u64).div_ceil(n.max(1)) as usize;
@@ -429,7 +442,9 @@ pub(crate) fn run(
             searched_rows: None,
         });
     }
+    let last = offer.is_some().then(|| mb.state(&rng));
     Ok(MiniBatchRun {
+        last,
         centers: mb.centers,
         steps: mb.steps,
         epochs,
@@ -538,6 +553,8 @@ mod tests {
                 &AtomicBool::new(false),
                 &crate::Silent,
                 &mut passes,
+                None,
+                None,
             )
             .unwrap();
             let names: Vec<String> = passes.into_iter().map(|p| p.name).collect();

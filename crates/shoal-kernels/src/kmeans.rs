@@ -924,9 +924,14 @@ impl Uniform01 {
         }
     }
 
-    /// A stream starting from a raw state.
-    fn from_state(state: u64) -> Self {
+    /// A stream starting from a raw state ([`Uniform01::state`]).
+    pub fn from_state(state: u64) -> Self {
         Uniform01 { state }
+    }
+
+    /// The raw state: [`Uniform01::from_state`] continues the stream.
+    pub fn state(&self) -> u64 {
+        self.state
     }
 
     /// The next 64 random bits (SplitMix64 over a counter).

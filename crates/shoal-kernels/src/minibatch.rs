@@ -57,6 +57,23 @@ pub struct MiniBatch {
     dist2: Vec<f32>,
 }
 
+/// A run's state between two steps (everything a step reads or carries on),
+/// with the batch rows' generator: what a checkpoint keeps so that a resumed
+/// run takes exactly the steps the uninterrupted one would have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiniBatchState {
+    pub centers: Vec<f32>,
+    pub counts: Vec<f64>,
+    pub since_reassign: u64,
+    pub ewa: Option<f64>,
+    pub ewa_min: Option<f64>,
+    pub no_improvement: usize,
+    pub steps: u64,
+    pub reassigned: u64,
+    /// [`Uniform01::state`] of the generator that draws the batches.
+    pub rng: u64,
+}
+
 /// What one step measured.
 #[derive(Debug, Clone, Copy)]
 pub struct StepOutcome {
@@ -86,6 +103,42 @@ impl MiniBatch {
             labels: Vec::new(),
             dist2: Vec::new(),
         }
+    }
+
+    /// The run's state, with that of the generator `rng` its batches are
+    /// drawn with.
+    pub fn state(&self, rng: &Uniform01) -> MiniBatchState {
+        MiniBatchState {
+            centers: self.centers.clone(),
+            counts: self.counts.clone(),
+            since_reassign: self.since_reassign,
+            ewa: self.ewa,
+            ewa_min: self.ewa_min,
+            no_improvement: self.no_improvement,
+            steps: self.steps,
+            reassigned: self.reassigned,
+            rng: rng.state(),
+        }
+    }
+
+    /// A run continued from `s` (taken of a run with the same dimension,
+    /// batch size and ratio), and its generator.
+    pub fn resume(
+        s: MiniBatchState,
+        dim: usize,
+        batch_size: usize,
+        reassignment_ratio: f64,
+    ) -> (MiniBatch, Uniform01) {
+        let mut mb = MiniBatch::new(s.centers, dim, batch_size, reassignment_ratio);
+        assert_eq!(s.counts.len(), mb.k, "one count per centre");
+        mb.counts = s.counts;
+        mb.since_reassign = s.since_reassign;
+        mb.ewa = s.ewa;
+        mb.ewa_min = s.ewa_min;
+        mb.no_improvement = s.no_improvement;
+        mb.steps = s.steps;
+        mb.reassigned = s.reassigned;
+        (mb, Uniform01::from_state(s.rng))
     }
 
     /// Starts the running counts from `counts` (rows each centre has
