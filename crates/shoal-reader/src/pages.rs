@@ -10,6 +10,11 @@
 //! the pages about to be read anyway) and a page larger than its chunk, or
 //! reaching past it, is refused before anything is allocated from it.
 //!
+//! A page whose header honestly declares a huge size (a decompression bomb:
+//! a few kilobytes that inflate to gigabytes) is refused too, above
+//! [`MAX_PAGE_BYTES`]: writers make pages of about 1 MiB (pyarrow, Spark,
+//! polars and the parquet crate by default), and one page is decoded whole.
+//!
 //! The headers are Thrift compact structs; only the three leading sizes are
 //! decoded, the rest is skipped by type.
 
@@ -26,6 +31,8 @@ use crate::error::ReadError;
 /// statistics) is read again with more, up to [`MAX_HEADER`].
 const FIRST_READ: usize = 512;
 const MAX_HEADER: usize = 16 << 20;
+/// The largest page decoded: 256 MiB uncompressed.
+pub(crate) const MAX_PAGE_BYTES: u64 = 256 << 20;
 /// Nesting the skipper follows (the format nests a few levels).
 const MAX_DEPTH: usize = 32;
 
@@ -115,6 +122,15 @@ fn check_chunk(
                 path,
                 format!(
                     "{here} declares {comp} bytes, past the end of its column chunk (byte {end})"
+                ),
+            ));
+        }
+        if unc > MAX_PAGE_BYTES {
+            return Err(corrupt(
+                path,
+                format!(
+                    "{here} declares {unc} bytes uncompressed ({comp} stored); shoal decodes pages of at most {} MiB (writers make pages of about 1 MiB): rewrite the file with smaller pages",
+                    MAX_PAGE_BYTES >> 20
                 ),
             ));
         }

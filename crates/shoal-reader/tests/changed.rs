@@ -307,3 +307,58 @@ fn a_parquet_page_larger_than_its_chunk_is_refused_before_decoding() {
     );
     assert!(msg.contains("more than its whole column chunk"), "{msg}");
 }
+
+/// A decompression bomb: a page that honestly declares, and would inflate
+/// to, 300 MB of zeros from a few kilobytes. Refused before decoding.
+#[test]
+fn a_parquet_decompression_bomb_is_refused_before_decoding() {
+    use std::sync::Arc;
+
+    use arrow_array::{Float32Array, RecordBatch};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.parquet");
+    let rows = 75_000_000usize; // 300 MB of float32 zeros
+    let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "x",
+        arrow_schema::DataType::Float32,
+        false,
+    )]));
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap()))
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .set_data_page_size_limit(usize::MAX)
+        .set_data_page_row_count_limit(usize::MAX)
+        .set_write_batch_size(rows)
+        .set_max_row_group_row_count(Some(rows))
+        .build();
+    let mut w = ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        schema.clone(),
+        Some(props),
+    )
+    .unwrap();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(Float32Array::from(vec![0.0f32; rows]))],
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    drop(batch);
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    assert!(bytes < 1 << 20, "a bomb: {bytes} bytes on disk");
+    let src = open(&path, &OpenOptions::default()).unwrap();
+    assert_eq!(src.info().rows, rows as u64);
+    let err = shoal_reader::read_all(src.as_ref(), 1 << 16).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("declares 300000000 bytes uncompressed"),
+        "{msg}"
+    );
+    assert!(msg.contains("pages of at most 256 MiB"), "{msg}");
+}
