@@ -119,6 +119,38 @@ fn open_and_drain(path: &Path, opts: OpenOptions) {
     }
 }
 
+/// `--columns` over the file's own column names, last first, and one name
+/// it does not have (which must be an error).
+fn select_columns(path: &Path) {
+    let Ok(source) = open(path, &OpenOptions::default()) else {
+        return;
+    };
+    let mut names: Vec<String> = source
+        .info()
+        .storage
+        .iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    drop(source);
+    names.reverse();
+    names.truncate(2);
+    open_and_drain(
+        path,
+        OpenOptions {
+            columns: Some(names),
+            ..OpenOptions::default()
+        },
+    );
+    let missing = OpenOptions {
+        columns: Some(vec!["\u{0}no such column".into()]),
+        ..OpenOptions::default()
+    };
+    assert!(
+        open(path, &missing).is_err(),
+        "a missing column is an error"
+    );
+}
+
 /// A `.npy` file: header, then body (and the whole-file `f64` read that
 /// `shoal fcluster` and friends use).
 pub fn npy(s: &Scratch, data: &[u8]) {
@@ -138,6 +170,7 @@ pub fn npy(s: &Scratch, data: &[u8]) {
 pub fn csv(s: &Scratch, data: &[u8]) {
     let path = s.file("in.csv", data);
     open_and_drain(&path, OpenOptions::default());
+    select_columns(&path);
     open_and_drain(
         &path,
         OpenOptions {
@@ -152,6 +185,7 @@ pub fn csv(s: &Scratch, data: &[u8]) {
 pub fn parquet(s: &Scratch, data: &[u8]) {
     let path = s.file("in.parquet", data);
     open_and_drain(&path, OpenOptions::default());
+    select_columns(&path);
     open_and_drain(
         &path,
         OpenOptions {
