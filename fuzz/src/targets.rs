@@ -119,6 +119,20 @@ fn open_and_drain(path: &Path, opts: OpenOptions) {
     }
 }
 
+/// A file with named columns: every column, some selected, and every
+/// column with `--skip-invalid`.
+fn tabular(path: &Path) {
+    open_and_drain(path, OpenOptions::default());
+    select_columns(path);
+    open_and_drain(
+        path,
+        OpenOptions {
+            skip_invalid: true,
+            ..OpenOptions::default()
+        },
+    );
+}
+
 /// `--columns` over the file's own column names, last first, and one name
 /// it does not have (which must be an error).
 fn select_columns(path: &Path) {
@@ -168,31 +182,14 @@ pub fn npy(s: &Scratch, data: &[u8]) {
 
 /// A CSV file, strict and with `--skip-invalid`.
 pub fn csv(s: &Scratch, data: &[u8]) {
-    let path = s.file("in.csv", data);
-    open_and_drain(&path, OpenOptions::default());
-    select_columns(&path);
-    open_and_drain(
-        &path,
-        OpenOptions {
-            skip_invalid: true,
-            ..OpenOptions::default()
-        },
-    );
+    tabular(&s.file("in.csv", data));
 }
 
 /// A Parquet file: open, map the schema, read every block; also the record
 /// batches that `--keep-columns` copies into outputs.
 pub fn parquet(s: &Scratch, data: &[u8]) {
     let path = s.file("in.parquet", data);
-    open_and_drain(&path, OpenOptions::default());
-    select_columns(&path);
-    open_and_drain(
-        &path,
-        OpenOptions {
-            skip_invalid: true,
-            ..OpenOptions::default()
-        },
-    );
+    tabular(&path);
     if let Ok(mut batches) = RecordBatches::open(&path, CHUNK_ROWS) {
         let _ = batches.schema();
         while let Ok(Some(_)) = batches.next_batch() {}

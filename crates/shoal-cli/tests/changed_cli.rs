@@ -9,10 +9,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{listing, p, shoal, stderr};
+use common::{listing, long_fit_started, p, shoal, stderr};
 
 /// Starts a long fit of a new `file`, waits for its first checkpoint (the
 /// iterations have begun), applies `change` to the file, checks the fit
@@ -36,37 +35,7 @@ fn fit_changed_under(file: &str, change: impl FnOnce(&Path)) -> String {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let (m, l, ck) = (d("model.json"), d("labels.npy"), d("fit.ckpt"));
-    // Uniform points and --tol 0: Lloyd goes on for seconds; the checkpoint
-    // written after the initialisation says the iterations have begun.
-    let child = Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args([
-            "fit",
-            p(&data),
-            "-k",
-            "40",
-            "--tol",
-            "0",
-            "--max-iter",
-            "300",
-            "--model",
-            p(&m),
-            "--labels",
-            p(&l),
-            "--checkpoint",
-            p(&ck),
-            "--checkpoint-every",
-            "0",
-            "--quiet",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !ck.exists() {
-        assert!(start.elapsed() < Duration::from_secs(60), "no checkpoint");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let child = long_fit_started(&data, &m, &l, &ck);
     change(&data);
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);

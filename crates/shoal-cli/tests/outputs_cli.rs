@@ -163,8 +163,6 @@ fn a_read_only_destination_fails_cleanly() {
 
 #[test]
 fn an_output_directory_removed_during_a_fit_fails_cleanly() {
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("u.npy");
     let o = shoal(&[
@@ -183,35 +181,7 @@ fn an_output_directory_removed_during_a_fit_fails_cleanly() {
     std::fs::create_dir(&out).unwrap();
     let (m, l) = (out.join("model.json"), out.join("labels.npy"));
     let ck = dir.path().join("fit.ckpt");
-    let child = Command::new(env!("CARGO_BIN_EXE_shoal"))
-        .args([
-            "fit",
-            p(&data),
-            "-k",
-            "40",
-            "--tol",
-            "0",
-            "--max-iter",
-            "60",
-            "--model",
-            p(&m),
-            "--labels",
-            p(&l),
-            "--checkpoint",
-            p(&ck),
-            "--checkpoint-every",
-            "0",
-            "--quiet",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !ck.exists() {
-        assert!(start.elapsed() < Duration::from_secs(60), "no checkpoint");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let child = common::long_fit_started(&data, &m, &l, &ck);
     // The labels' temporary file is open in `out`; the directory goes.
     std::fs::remove_dir_all(&out).unwrap();
     let o = child.wait_with_output().unwrap();

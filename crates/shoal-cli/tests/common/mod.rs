@@ -40,3 +40,46 @@ pub fn write_npy(path: &Path, v: &[f64], dim: Option<usize>) {
     w.write(v).unwrap();
     w.finish().unwrap();
 }
+
+/// Starts `shoal fit` on `data` for a long time (k = 40, `--tol 0`,
+/// `--max-iter` 300: seconds on uniform points), writing `model` and
+/// `labels`, and returns once its first checkpoint (`ck`, written after the
+/// initialisation) says the iterations have begun. stderr is piped.
+pub fn long_fit_started(
+    data: &Path,
+    model: &Path,
+    labels: &Path,
+    ck: &Path,
+) -> std::process::Child {
+    use std::time::{Duration, Instant};
+    let child = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args([
+            "fit",
+            p(data),
+            "-k",
+            "40",
+            "--tol",
+            "0",
+            "--max-iter",
+            "300",
+            "--model",
+            p(model),
+            "--labels",
+            p(labels),
+            "--checkpoint",
+            p(ck),
+            "--checkpoint-every",
+            "0",
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !ck.exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
