@@ -58,12 +58,22 @@ pub(crate) fn check_pages(
             if !mask.leaf_included(i) {
                 continue;
             }
-            let (start, len) = col.byte_range();
-            let end = start.checked_add(len).filter(|&e| e <= file_len).ok_or_else(|| {
+            // (not `byte_range()`, which panics on negative values: found by
+            // fuzzing)
+            let start = col
+                .dictionary_page_offset()
+                .unwrap_or(col.data_page_offset());
+            let len = col.compressed_size();
+            let end = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(len).ok())
+                .and_then(|(s, l)| s.checked_add(l))
+                .filter(|&e| e <= file_len)
+                .ok_or_else(|| {
                 corrupt(
                     path,
                     format!(
-                        "row group {rg}, column {}: its chunk claims bytes {start}..+{len}, past the end of the {file_len}-byte file",
+                        "row group {rg}, column {}: its chunk claims bytes {start}..+{len}, outside the {file_len}-byte file",
                         col.column_path().string()
                     ),
                 )
@@ -72,7 +82,7 @@ pub(crate) fn check_pages(
             check_chunk(
                 file,
                 path,
-                start,
+                end - len as u64, // start: both non-negative, checked above
                 end,
                 total,
                 rg,

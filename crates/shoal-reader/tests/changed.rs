@@ -362,3 +362,31 @@ fn a_parquet_decompression_bomb_is_refused_before_decoding() {
     );
     assert!(msg.contains("pages of at most 256 MiB"), "{msg}");
 }
+
+/// The Parquet and `.npy` inputs fuzzing found (`fuzz/regressions/`): each
+/// opens or reads to an error naming the file, never a panic.
+#[test]
+fn what_fuzzing_found_reads_to_an_error() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions");
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = 0;
+    for (kind, ext) in [("parquet", "parquet"), ("npy", "npy")] {
+        for entry in std::fs::read_dir(root.join(kind)).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let path = dir.path().join(format!("f{seen}.{ext}"));
+            std::fs::write(&path, bytes).unwrap();
+            seen += 1;
+            let result = std::panic::catch_unwind(|| {
+                let src = open(&path, &OpenOptions::default())?;
+                shoal_reader::read_all(src.as_ref(), 7)
+            })
+            .unwrap_or_else(|_| panic!("{}: a panic", path.display()));
+            let err = result.expect_err("a broken file");
+            assert!(
+                err.to_string().contains(&path.display().to_string()),
+                "{err}"
+            );
+        }
+    }
+    assert!(seen >= 3, "the regressions are committed");
+}
