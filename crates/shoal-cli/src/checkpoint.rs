@@ -1,43 +1,35 @@
 //! `shoal fit --checkpoint/--resume`: the checkpoint file around the
-//! engine's [`LloydState`] — which file it is of (path, size, modification
-//! time), which parameters, which version — written atomically, and refused
+//! engine's [`LloydState`] — which file it is of (path and the reader's
+//! file stamp), which parameters, which version — written atomically, and refused
 //! with the reason when any of them differs on `--resume`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shoal_engine::checkpoint::{Checkpointer, LloydState};
-use shoal_reader::{AtomicFile, WriteError};
+use shoal_reader::{AtomicFile, FileStamp, WriteError};
 
 use crate::exit::usage;
 
 pub const FORMAT: &str = "shoal-checkpoint-1";
 
-/// The file a checkpoint is of, as it was when the fit opened it.
+/// The file a checkpoint is of: its path, and the reader's stamp of it
+/// (device, inode, size, modification time) when the fit opened it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub path: PathBuf,
-    pub bytes: u64,
-    /// Modification time, in nanoseconds since the epoch.
-    pub modified_ns: u128,
+    pub stamp: FileStamp,
 }
 
 impl Identity {
     pub fn of(path: &Path) -> Result<Identity> {
-        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
-        let modified_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
         Ok(Identity {
             path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
-            bytes: meta.len(),
-            modified_ns,
+            stamp: FileStamp::at(path)?,
         })
     }
 }
@@ -84,14 +76,10 @@ pub fn load(
             source.path.display()
         )));
     }
-    if ck.source != *source {
+    if let Some(change) = ck.source.stamp.change_to(&source.stamp) {
         return Err(refuse(format!(
-            "{} has changed since the checkpoint was written ({} bytes, modified at {} ns then; {} bytes, modified at {} ns now)",
-            source.path.display(),
-            ck.source.bytes,
-            ck.source.modified_ns,
-            source.bytes,
-            source.modified_ns
+            "{} has changed since the checkpoint was written: it {change}",
+            source.path.display()
         )));
     }
     let mut differ = Vec::new();

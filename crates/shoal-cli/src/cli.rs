@@ -540,14 +540,15 @@ pub fn parse_threads(s: &str) -> Result<Counts, String> {
 /// `90`, `90s`, `10m`, `2h`, `1.5h`: seconds.
 /// A [`parse_duration`] that may also be zero (`0`, `0s`).
 pub fn parse_interval(s: &str) -> Result<f64, String> {
-    let t = s.trim().trim_end_matches(['s', 'm', 'h']);
-    if t.parse::<f64>() == Ok(0.0) {
+    if split_unit(s).0.parse::<f64>() == Ok(0.0) {
         return Ok(0.0);
     }
     parse_duration(s)
 }
 
-pub fn parse_duration(s: &str) -> Result<f64, String> {
+/// "90s" as ("90", 1), "10m" as ("10", 60), "2h" as ("2", 3600), "5" as
+/// ("5", 1): one unit at most.
+fn split_unit(s: &str) -> (&str, f64) {
     let t = s.trim();
     let (num, mult) = match t.chars().last() {
         Some('s') => (&t[..t.len() - 1], 1.0),
@@ -555,8 +556,13 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         Some('h') => (&t[..t.len() - 1], 3600.0),
         _ => (t, 1.0),
     };
+    (num.trim(), mult)
+}
+
+pub fn parse_duration(s: &str) -> Result<f64, String> {
+    let (num, mult) = split_unit(s);
     // (v * mult, not v, must be finite: "1e308h" is no duration)
-    match num.trim().parse::<f64>().map(|v| (v, v * mult)) {
+    match num.parse::<f64>().map(|v| (v, v * mult)) {
         Ok((v, t)) if v > 0.0 && t.is_finite() => Ok(t),
         _ => Err(format!("{s:?} is not a duration (try 90s, 10m or 2h)")),
     }
@@ -1331,6 +1337,9 @@ mod tests {
         assert_eq!(parse_interval("0s"), Ok(0.0));
         assert_eq!(parse_interval("2m"), Ok(120.0));
         assert!(parse_interval("-1").is_err());
+        // One unit, not a run of them.
+        assert!(parse_interval("0hms").is_err());
+        assert!(parse_interval("0ss").is_err());
     }
 
     #[test]

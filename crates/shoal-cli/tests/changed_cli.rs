@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{listing, long_fit_started, p, shoal, stderr};
+use common::{gen, listing, long_fit_started, stderr};
 
 /// Starts a long fit of a new `file`, waits for its first checkpoint (the
 /// iterations have begun), applies `change` to the file, checks the fit
@@ -20,20 +20,18 @@ fn fit_changed_under(file: &str, change: impl FnOnce(&Path)) -> String {
     let dir = tempfile::tempdir().unwrap();
     let d = |n: &str| dir.path().join(n);
     let data = d(file);
-    let out = shoal(&[
-        "gen",
-        "uniform",
-        "--rows",
-        "300k",
-        "--dim",
-        "4",
-        "--row-group-rows",
-        "20000",
-        "--out",
-        p(&data),
-        "--quiet",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    gen(
+        &data,
+        &[
+            "uniform",
+            "--rows",
+            "300k",
+            "--dim",
+            "4",
+            "--row-group-rows",
+            "20000",
+        ],
+    );
     let (m, l, ck) = (d("model.json"), d("labels.npy"), d("fit.ckpt"));
     let child = long_fit_started(&data, &m, &l, &ck);
     change(&data);

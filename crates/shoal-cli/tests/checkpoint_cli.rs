@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{p, shoal, stderr};
+use common::{gen, p, shoal, stderr};
 
 /// A seed for "a random point" that differs from run to run, printed so a
 /// failure can be replayed (`SHOAL_TEST_SEED`).
@@ -173,20 +173,10 @@ fn a_killed_minibatch_fit_resumes_to_the_uninterrupted_result() {
     let dir = tempfile::tempdir().unwrap();
     let d = |n: &str| dir.path().join(n);
     let data = d("data.npy");
-    let out = shoal(&[
-        "gen",
-        "uniform",
-        "--rows",
-        "200k",
-        "--dim",
-        "8",
-        "--seed",
-        "3",
-        "--out",
-        p(&data),
-        "--quiet",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    gen(
+        &data,
+        &["uniform", "--rows", "200k", "--dim", "8", "--seed", "3"],
+    );
     let args = |m: &'static str, l: &'static str| -> Vec<String> {
         [
             "fit",
@@ -277,22 +267,12 @@ fn a_checkpoint_of_something_else_is_refused() {
     let d = |n: &str| dir.path().join(n);
     let (data, other) = (d("data.npy"), d("other.npy"));
     for (f, seed) in [(&data, "1"), (&other, "2")] {
-        let out = shoal(&[
-            "gen",
-            "blobs",
-            "--rows",
-            "5000",
-            "--dim",
-            "3",
-            "-k",
-            "4",
-            "--seed",
-            seed,
-            "--out",
-            p(f),
-            "--quiet",
-        ]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        gen(
+            f,
+            &[
+                "blobs", "--rows", "5000", "--dim", "3", "-k", "4", "--seed", seed,
+            ],
+        );
     }
     let (m, l, ck) = (d("m.json"), d("l.npy"), d("fit.ckpt"));
     let mut args = fit_args(p(&data), p(&m), p(&l));

@@ -11,7 +11,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{p, shoal, stderr};
+use common::{gen, p, shoal, stderr};
 
 const MIB: u64 = 1 << 20;
 
@@ -36,24 +36,22 @@ fn streaming_commands_run_within_memory_plus_the_constant() {
     let (npy, pq, centers) = (d("x.npy"), d("x.parquet"), d("c.npy"));
     for out in [&npy, &pq] {
         // 12M x 8 float32: 384 MB, over five times the limit.
-        let o = shoal(&[
-            "gen",
-            "blobs",
-            "--rows",
-            "12M",
-            "--dim",
-            "8",
-            "-k",
-            "16",
-            "--out",
-            p(out),
-            "--centers-out",
-            p(&centers),
-            "--row-group-rows",
-            "250000",
-            "-q",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        gen(
+            out,
+            &[
+                "blobs",
+                "--rows",
+                "12M",
+                "--dim",
+                "8",
+                "-k",
+                "16",
+                "--centers-out",
+                p(&centers),
+                "--row-group-rows",
+                "250000",
+            ],
+        );
         assert!(std::fs::metadata(out).unwrap().len() > 5 * limit);
     }
     let (m, l, w) = (d("m.json"), d("l.npy"), d("w.f32"));
@@ -147,18 +145,7 @@ fn streaming_commands_run_within_memory_plus_the_constant() {
 fn a_budget_too_small_for_the_fit_is_refused_with_the_least_that_does() {
     let dir = tempfile::tempdir().unwrap();
     let x = dir.path().join("x.npy");
-    let o = shoal(&[
-        "gen",
-        "uniform",
-        "--rows",
-        "400k",
-        "--dim",
-        "2",
-        "--out",
-        p(&x),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    gen(&x, &["uniform", "--rows", "400k", "--dim", "2"]);
     let m = dir.path().join("m.json");
     // k = 3000 samples every row (256 k > 400k): 400k x 2 values and their
     // initialisation state, over a quarter of 16 MiB.

@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{listing, p, shoal, stderr};
+use common::{gen, listing, p, shoal, stderr};
 
 #[test]
 fn a_write_past_the_file_size_limit_fails_cleanly() {
@@ -20,22 +20,20 @@ fn a_write_past_the_file_size_limit_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let x = dir.path().join("x.npy");
     let c = dir.path().join("c.npy");
-    let o = shoal(&[
-        "gen",
-        "blobs",
-        "--rows",
-        "2M",
-        "--dim",
-        "2",
-        "-k",
-        "4",
-        "--out",
-        p(&x),
-        "--centers-out",
-        p(&c),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    gen(
+        &x,
+        &[
+            "blobs",
+            "--rows",
+            "2M",
+            "--dim",
+            "2",
+            "-k",
+            "4",
+            "--centers-out",
+            p(&c),
+        ],
+    );
     let labels = dir.path().join("labels.npy");
     std::fs::write(&labels, b"an earlier file").unwrap();
     // 2M labels need 8 MB (and 8 more for distances); the limit is 1 MB.
@@ -74,24 +72,22 @@ fn a_write_past_the_file_size_limit_fails_cleanly() {
 fn assign_inputs(dir: &std::path::Path, rows: &str, seed: &str) -> (String, String) {
     let x = dir.join(format!("x{seed}.npy"));
     let c = dir.join(format!("c{seed}.npy"));
-    let o = shoal(&[
-        "gen",
-        "blobs",
-        "--rows",
-        rows,
-        "--dim",
-        "2",
-        "-k",
-        "4",
-        "--seed",
-        seed,
-        "--out",
-        p(&x),
-        "--centers-out",
-        p(&c),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    gen(
+        &x,
+        &[
+            "blobs",
+            "--rows",
+            rows,
+            "--dim",
+            "2",
+            "-k",
+            "4",
+            "--seed",
+            seed,
+            "--centers-out",
+            p(&c),
+        ],
+    );
     (p(&x).to_string(), p(&c).to_string())
 }
 
@@ -165,18 +161,7 @@ fn a_read_only_destination_fails_cleanly() {
 fn an_output_directory_removed_during_a_fit_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("u.npy");
-    let o = shoal(&[
-        "gen",
-        "uniform",
-        "--rows",
-        "300k",
-        "--dim",
-        "4",
-        "--out",
-        p(&data),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    gen(&data, &["uniform", "--rows", "300k", "--dim", "4"]);
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let (m, l) = (out.join("model.json"), out.join("labels.npy"));

@@ -18,52 +18,6 @@ use shoal_reader::WriteError;
 
 use crate::scaling::{Scaling, ScalingKind};
 
-/// [`MiniBatchState`], as a checkpoint stores it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MiniBatchSaved {
-    pub centers: Vec<f32>,
-    pub counts: Vec<f64>,
-    pub since_reassign: u64,
-    pub ewa: Option<f64>,
-    pub ewa_min: Option<f64>,
-    pub no_improvement: usize,
-    pub steps: u64,
-    pub reassigned: u64,
-    pub rng: u64,
-}
-
-impl From<MiniBatchState> for MiniBatchSaved {
-    fn from(s: MiniBatchState) -> Self {
-        MiniBatchSaved {
-            centers: s.centers,
-            counts: s.counts,
-            since_reassign: s.since_reassign,
-            ewa: s.ewa,
-            ewa_min: s.ewa_min,
-            no_improvement: s.no_improvement,
-            steps: s.steps,
-            reassigned: s.reassigned,
-            rng: s.rng,
-        }
-    }
-}
-
-impl From<MiniBatchSaved> for MiniBatchState {
-    fn from(s: MiniBatchSaved) -> Self {
-        MiniBatchState {
-            centers: s.centers,
-            counts: s.counts,
-            since_reassign: s.since_reassign,
-            ewa: s.ewa,
-            ewa_min: s.ewa_min,
-            no_improvement: s.no_improvement,
-            steps: s.steps,
-            reassigned: s.reassigned,
-            rng: s.rng,
-        }
-    }
-}
-
 /// Where a fit stands after a Lloyd iteration (or before the first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LloydState {
@@ -90,7 +44,7 @@ pub struct LloydState {
     pub converged: bool,
     /// Mini-batch: the run between two steps (`None` for Lloyd).
     #[serde(default)]
-    pub minibatch: Option<MiniBatchSaved>,
+    pub minibatch: Option<MiniBatchState>,
 }
 
 impl LloydState {

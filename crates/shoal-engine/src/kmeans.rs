@@ -1228,11 +1228,11 @@ fn fit_on(
             let Passes::Local(source) = on else {
                 unreachable!("fit_remote refuses mini-batch")
             };
-            let resume = st.minibatch.take().map(Into::into);
+            let resume = st.minibatch.take();
             let base = st.clone();
             let mut offer = |state: shoal_kernels::minibatch::MiniBatchState| {
                 let mut s = base.clone();
-                s.minibatch = Some(state.into());
+                s.minibatch = Some(state);
                 save_state(&s)
             };
             let run = crate::minibatch::run(
@@ -1257,7 +1257,7 @@ fn fit_on(
             st.converged = run.converged;
             st.relocations = run.reassigned as usize;
             st.done = true;
-            st.minibatch = run.last.map(Into::into);
+            st.minibatch = run.last;
             minibatch_steps = Some(run.steps);
             save_state(&st)?;
         }

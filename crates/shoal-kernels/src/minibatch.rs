@@ -61,6 +61,7 @@ pub struct MiniBatch {
 /// with the batch rows' generator: what a checkpoint keeps so that a resumed
 /// run takes exactly the steps the uninterrupted one would have.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MiniBatchState {
     pub centers: Vec<f32>,
     pub counts: Vec<f64>,

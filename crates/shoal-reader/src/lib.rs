@@ -45,6 +45,7 @@ pub use source::{
     read_all, read_all_as, read_all_f64, Block, ChunkReader, Format, OpenOptions, Points, ReaderOf,
     Source, SourceInfo,
 };
+pub use stamp::FileStamp;
 pub use value::{all_finite, all_finite_f64, Elem, Precision, Value};
 pub use writer::{
     AtomicFile, BatchWriter, ColumnData, LabelWriter, MatrixWriter, NpyElem, NpyWriter,

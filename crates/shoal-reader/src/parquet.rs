@@ -805,16 +805,23 @@ impl<V: Value> ChunkReader<V> for PqReader<'_, V> {
 
 /// Every column of a Parquet file as Arrow record batches, in file order:
 /// for carrying a file's own columns (ids, names, timestamps) into an output.
+/// Row groups are read one after another, each one's page headers checked
+/// just before it is decoded (as a [`Source`]'s are).
 pub struct RecordBatches {
     path: PathBuf,
-    inner: ParquetRecordBatchReader,
+    meta: ArrowReaderMetadata,
     schema: arrow_schema::SchemaRef,
+    batch_rows: usize,
+    /// The row group to read after the current one.
+    next_rg: usize,
+    inner: Option<ParquetRecordBatchReader>,
 }
 
 impl std::fmt::Debug for RecordBatches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecordBatches")
             .field("path", &self.path)
+            .field("next_rg", &self.next_rg)
             .finish()
     }
 }
@@ -822,29 +829,18 @@ impl std::fmt::Debug for RecordBatches {
 impl RecordBatches {
     pub fn open(path: &Path, batch_rows: usize) -> Result<Self, ReadError> {
         let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
-        let builder = catch_unwind(AssertUnwindSafe(|| {
-            ParquetRecordBatchReaderBuilder::try_new(file)
+        let meta = catch_unwind(AssertUnwindSafe(|| {
+            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         }))
         .map_err(|_| format_err(path, "the footer could not be decoded"))?
         .map_err(|e| format_err(path, e))?;
-        let schema = builder.schema().clone();
-        let checked = File::open(path).map_err(|e| ReadError::io(path, e))?;
-        let all: Vec<usize> = (0..builder.metadata().num_row_groups()).collect();
-        crate::pages::check_pages(
-            &checked,
-            path,
-            builder.metadata(),
-            &all,
-            &ProjectionMask::all(),
-        )?;
-        let inner = builder
-            .with_batch_size(batch_rows.max(1))
-            .build()
-            .map_err(|e| format_err(path, e))?;
         Ok(RecordBatches {
             path: path.to_path_buf(),
-            inner,
-            schema,
+            schema: meta.schema().clone(),
+            meta,
+            batch_rows: batch_rows.max(1),
+            next_rg: 0,
+            inner: None,
         })
     }
 
@@ -854,6 +850,28 @@ impl RecordBatches {
 
     /// The next batch, or `None` at the end.
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, ReadError> {
-        next_batch(&self.path, &mut self.inner)
+        loop {
+            if let Some(r) = &mut self.inner {
+                if let Some(b) = next_batch(&self.path, r)? {
+                    return Ok(Some(b));
+                }
+                self.inner = None;
+            }
+            let md = self.meta.metadata();
+            if self.next_rg >= md.num_row_groups() {
+                return Ok(None);
+            }
+            let rg = self.next_rg;
+            self.next_rg += 1;
+            self.inner = Some(build_reader(
+                &self.path,
+                &self.meta,
+                ProjectionMask::all(),
+                &[rg],
+                self.batch_rows,
+                0,
+                usize::MAX,
+            )?);
+        }
     }
 }

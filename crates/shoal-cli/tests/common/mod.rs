@@ -34,6 +34,15 @@ pub fn listing(dir: &Path) -> Vec<String> {
     v
 }
 
+/// `shoal gen ARGS --out OUT --quiet`, which must succeed.
+pub fn gen(out: &Path, args: &[&str]) {
+    let mut a = vec!["gen"];
+    a.extend_from_slice(args);
+    a.extend(["--out", p(out), "--quiet"]);
+    let o = shoal(&a);
+    assert!(o.status.success(), "shoal {}: {}", a.join(" "), stderr(&o));
+}
+
 /// `v` as a float64 `.npy` (1-D, or rows of `dim`).
 pub fn write_npy(path: &Path, v: &[f64], dim: Option<usize>) {
     let mut w = NpyWriter::<f64>::create(path, dim).unwrap();
