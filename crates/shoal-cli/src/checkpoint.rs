@@ -15,10 +15,11 @@ use shoal_reader::{AtomicFile, FileStamp, WriteError};
 
 use crate::exit::usage;
 
-pub const FORMAT: &str = "shoal-checkpoint-1";
+pub const FORMAT: &str = "shoal-checkpoint-2";
 
-/// The file a checkpoint is of: its path, and the reader's stamp of it
-/// (device, inode, size, modification time) when the fit opened it.
+/// A file a checkpoint is of (a dataset's checkpoint is of each of its
+/// files): its path, and the reader's stamp of it (device, inode, size,
+/// modification time) when the fit opened it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub path: PathBuf,
@@ -38,7 +39,7 @@ impl Identity {
 struct CheckpointFile {
     format: String,
     version: String,
-    source: Identity,
+    sources: Vec<Identity>,
     /// The parameters that decide the result, by option name.
     params: serde_json::Map<String, Value>,
     state: LloydState,
@@ -47,7 +48,7 @@ struct CheckpointFile {
 /// Reads a checkpoint and checks it against this fit; the state it holds.
 pub fn load(
     path: &Path,
-    source: &Identity,
+    sources: &[Identity],
     params: &serde_json::Map<String, Value>,
 ) -> Result<LloydState> {
     let text = std::fs::read_to_string(path)
@@ -56,9 +57,9 @@ pub fn load(
     let head: Value =
         serde_json::from_str(&text).map_err(|e| refuse(format!("not a shoal checkpoint ({e})")))?;
     if head.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        return Err(refuse(
-            "not a shoal checkpoint (no \"format\": \"shoal-checkpoint-1\")".into(),
-        ));
+        return Err(refuse(format!(
+            "not a shoal checkpoint (no \"format\": \"{FORMAT}\")"
+        )));
     }
     let version = head.get("version").and_then(Value::as_str).unwrap_or("?");
     if version != env!("CARGO_PKG_VERSION") {
@@ -69,18 +70,38 @@ pub fn load(
     }
     let ck: CheckpointFile =
         serde_json::from_value(head).map_err(|e| refuse(format!("a damaged checkpoint ({e})")))?;
-    if ck.source.path != source.path {
+    let paths = |v: &[Identity]| {
+        let mut s = v
+            .iter()
+            .take(3)
+            .map(|i| i.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if v.len() > 3 {
+            s += &format!(" and {} more files", v.len() - 3);
+        }
+        s
+    };
+    if ck.sources.len() != sources.len()
+        || ck
+            .sources
+            .iter()
+            .zip(sources)
+            .any(|(a, b)| a.path != b.path)
+    {
         return Err(refuse(format!(
             "it is of {}, not of {}",
-            ck.source.path.display(),
-            source.path.display()
+            paths(&ck.sources),
+            paths(sources)
         )));
     }
-    if let Some(change) = ck.source.stamp.change_to(&source.stamp) {
-        return Err(refuse(format!(
-            "{} has changed since the checkpoint was written: it {change}",
-            source.path.display()
-        )));
+    for (then, now) in ck.sources.iter().zip(sources) {
+        if let Some(change) = then.stamp.change_to(&now.stamp) {
+            return Err(refuse(format!(
+                "{} has changed since the checkpoint was written: it {change}",
+                now.path.display()
+            )));
+        }
     }
     let mut differ = Vec::new();
     for key in ck.params.keys().chain(params.keys()) {
@@ -110,7 +131,7 @@ pub struct Saver {
     path: PathBuf,
     every: Duration,
     last: Option<Instant>,
-    source: Identity,
+    sources: Vec<Identity>,
     params: serde_json::Map<String, Value>,
     /// Checkpoints written.
     pub written: usize,
@@ -120,14 +141,14 @@ impl Saver {
     pub fn new(
         path: PathBuf,
         every_secs: f64,
-        source: Identity,
+        sources: Vec<Identity>,
         params: serde_json::Map<String, Value>,
     ) -> Saver {
         Saver {
             path,
             every: Duration::from_secs_f64(every_secs.max(0.0)),
             last: None,
-            source,
+            sources,
             params,
             written: 0,
         }
@@ -155,7 +176,7 @@ impl Checkpointer for Saver {
         let ck = CheckpointFile {
             format: FORMAT.into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            source: self.source.clone(),
+            sources: self.sources.clone(),
             params: self.params.clone(),
             state: st.clone(),
         };

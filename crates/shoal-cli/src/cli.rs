@@ -81,8 +81,10 @@ pub enum Command {
     after_help = "Examples:\n  shoal sweep gps.parquet -k 2..30 --out sweep.json\n  shoal plot elbow sweep.json --out elbow.png\n\nEvery k's centroids and inertia equal those of `shoal fit --algo ALGO -k K` with the\nsame seed; scores are computed on the sample (the silhouette on --silhouette-sample rows of it)."
 )]
 pub struct SweepArgs {
-    /// A .parquet, .npy, .f32 or .csv file.
-    pub file: PathBuf,
+    /// A .parquet, .npy, .f32 or .csv file; or a Parquet dataset read as one: a directory
+    /// (every .parquet file below it), a quoted glob ('data/part-*.parquet'), or several paths.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// The values of k: a range A..B (inclusive) or a list 2,4,8.
@@ -119,8 +121,10 @@ pub struct SweepArgs {
     after_help = "Examples:\n  shoal report gps.parquet --labels kmeans.parquet --model gps.json --out report.html\n  shoal report gps.parquet --labels kmeans.parquet --labels ward.parquet --truth true.npy \\\n      --linkage Z.npy --cut 2.5 --sweep sweep.json --out report.html\n\nThe file has no external reference: figures are inline SVG, rasters data-URI PNG, the font embedded."
 )]
 pub struct ReportArgs {
-    /// The points that were clustered (.parquet, .npy, .f32 or .csv).
-    pub file: PathBuf,
+    /// A .parquet, .npy, .f32 or .csv file; or a Parquet dataset read as one: a directory
+    /// (every .parquet file below it), a quoted glob ('data/part-*.parquet'), or several paths.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// Labels, one per row (-1 is noise); give it again for each labelling to compare side by side
@@ -259,8 +263,10 @@ pub enum PlotCommand {
         after_help = "Examples:\n  shoal plot scatter gps.parquet --columns lon,lat --labels gps_labels.parquet --model gps.json --out gps.png\n  shoal plot scatter huge.f32 --labels l.npy --memory 256MiB --out huge.png"
     )]
     Scatter {
-        /// The points (.parquet, .npy, .f32 or .csv); two columns (--columns X,Y).
-        file: PathBuf,
+        /// The points (.parquet, .npy, .f32 or .csv, or a Parquet dataset: a directory, a quoted
+        /// glob, several paths); two columns (--columns X,Y).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         #[command(flatten)]
         input: InputArgs,
         /// Labels, one per row (.npy, or a column of a .parquet/.csv); -1 is noise.
@@ -322,8 +328,10 @@ pub enum PlotCommand {
     },
     /// scikit-learn's silhouette-analysis figure: per-cluster bands of sorted silhouette values, the mean as a red dashed line.
     Silhouette {
-        /// The points that were clustered.
-        file: PathBuf,
+        /// The points that were clustered (a file, or a Parquet dataset: a directory, a quoted
+        /// glob, several paths).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         #[command(flatten)]
         input: InputArgs,
         /// Labels, one per row.
@@ -679,9 +687,36 @@ pub struct InputArgs {
     /// Skip rows with NaN, Inf or null values (and report how many) instead of failing.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Datasets: read only the files whose Hive partition directories (key=value) match; several
+    /// values of one key match any of them (country=FR,country=DE,day=2026-12-01).
+    #[arg(long, value_parser = parse_filter, value_name = "KEY=VALUE,...")]
+    pub filter: Option<shoal_reader::PartitionFilter>,
+}
+
+fn parse_filter(s: &str) -> Result<shoal_reader::PartitionFilter, String> {
+    shoal_reader::PartitionFilter::parse(s)
 }
 
 impl InputArgs {
+    /// The files `files` name (a file, directories, globs), after `--filter`.
+    pub fn dataset(
+        &self,
+        files: &[PathBuf],
+    ) -> Result<shoal_reader::Dataset, shoal_reader::ReadError> {
+        shoal_reader::Dataset::resolve(files, &self.filter.clone().unwrap_or_default())
+    }
+
+    /// The inputs opened as one source, with the dataset they make.
+    pub fn open(
+        &self,
+        files: &[PathBuf],
+    ) -> Result<(shoal_reader::Dataset, Box<dyn shoal_reader::Source>), shoal_reader::ReadError>
+    {
+        let ds = self.dataset(files)?;
+        let src = ds.open(&self.options())?;
+        Ok((ds, src))
+    }
+
     pub fn options(&self) -> shoal_reader::OpenOptions {
         shoal_reader::OpenOptions {
             columns: self.columns.clone(),
@@ -715,8 +750,10 @@ impl PrecisionArg {
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// A .parquet, .npy, .f32 or .csv file.
-    pub file: PathBuf,
+    /// A .parquet, .npy, .f32 or .csv file; or a Parquet dataset read as one: a directory
+    /// (every .parquet file below it), a quoted glob ('data/part-*.parquet'), or several paths.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// One streaming pass for min, max, mean and std of every column.
@@ -743,8 +780,10 @@ pub enum Algo {
     after_help = "Examples:\n  shoal fit gps.parquet -k 50 --model gps.json --labels gps_labels.parquet\n  shoal fit emb.npy -k 256 --n-init 3 --standardize --model emb.json"
 )]
 pub struct FitArgs {
-    /// A .parquet, .npy, .f32 or .csv file.
-    pub file: PathBuf,
+    /// A .parquet, .npy, .f32 or .csv file; or a Parquet dataset read as one: a directory
+    /// (every .parquet file below it), a quoted glob ('data/part-*.parquet'), or several paths.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// Number of clusters.
@@ -826,6 +865,10 @@ pub struct FitArgs {
     /// Write each row's cluster (and distance, for .parquet) in input order.
     #[arg(long, value_name = "OUT")]
     pub labels: Option<PathBuf>,
+    /// Write one labels file per input file (cluster, distance), at the input's path below the
+    /// dataset's root, each in its input's row order: labels that join back file by file.
+    #[arg(long, value_name = "DIR", conflicts_with = "labels")]
+    pub labels_dir: Option<PathBuf>,
     /// Write the centroids (k x d, input units) to .npy, .parquet or .f32.
     #[arg(long, value_name = "C.npy")]
     pub centroids_out: Option<PathBuf>,
@@ -853,8 +896,10 @@ pub struct FitArgs {
 
 #[derive(Debug, Args)]
 pub struct AssignArgs {
-    /// A .parquet, .npy, .f32 or .csv file.
-    pub file: PathBuf,
+    /// A .parquet, .npy, .f32 or .csv file; or a Parquet dataset read as one: a directory
+    /// (every .parquet file below it), a quoted glob ('data/part-*.parquet'), or several paths.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// A model written by `shoal fit` (applies its scaling).
@@ -869,10 +914,15 @@ pub struct AssignArgs {
     #[arg(long, value_name = "C.npy")]
     pub centroids: Option<PathBuf>,
     /// Output: .parquet (cluster, distance) or .npy (cluster), rows in input order.
-    #[arg(long, value_name = "OUT")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "OUT", required_unless_present = "labels_dir")]
+    pub out: Option<PathBuf>,
+    /// Instead of --out: one file per input file at the input's path below the dataset's root
+    /// (cluster, distance, and with --keep-columns the input's columns), each in its input's row
+    /// order.
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub labels_dir: Option<PathBuf>,
     /// With a Parquet input and output: carry every input column (ids, names,
-    /// timestamps) into the output, then `cluster` and `distance`.
+    /// timestamps, and a dataset's partition keys) into the output, then `cluster` and `distance`.
     #[arg(long)]
     pub keep_columns: bool,
     #[command(flatten)]
@@ -970,8 +1020,10 @@ pub enum MicroAlgo {
     after_help = "Examples:\n  shoal linkage pts.npy --method ward --out Z.npy --labels L.npy -t 5\n  shoal linkage d.npy --condensed --method average --out Z.npy\n  shoal linkage big.parquet --method ward --micro-clusters 2000 --out Z.npy --labels L.parquet -t 10\n\nsingle, ward, centroid and median run from the observations in O(n*d) memory;\ncomplete, average and weighted need the n(n-1)/2 distance matrix and refuse\nwhen it does not fit in --memory.\nWith --micro-clusters M the rows are first reduced by k-means to M weighted\ncentroids: ward and centroid are then exact on the micro-clusters (sizes as\nweights), average weighs distances by sizes, single/complete/median/weighted\nuse the centroid distances alone. Z's count column counts leaves."
 )]
 pub struct LinkageArgs {
-    /// A .parquet, .npy, .f32 or .csv file of observations (or, with --condensed, a 1-D .npy of distances).
-    pub file: PathBuf,
+    /// A .parquet, .npy, .f32 or .csv file of observations, or a Parquet dataset (a directory, a
+    /// quoted glob, several paths); with --condensed, a 1-D .npy of distances.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// Linkage method.
@@ -1104,8 +1156,10 @@ pub enum DbscanMetric {
     after_help = "Examples:\n  shoal dbscan pts.npy --eps 0.1 --min-samples 10 --out labels.npy\n  shoal dbscan gps.parquet --columns lat,lon --metric haversine --eps 500m --min-samples 20 --out gps_db.parquet\n\nThe rows are held in memory in the file's precision (--precision; about 2 x rows x dim x\n4 bytes for f32, 8 for f64, plus 40 bytes a row while the index is built; 10M 2-D f32 points\ntake about 560 MB). Neighbours are tested in f64 as d^2 <= eps^2 (haversine: the angle <= eps). With haversine, --eps takes\na unit: 500m, 50km or 0.01rad (Earth's mean radius 6371.0088 km)."
 )]
 pub struct DbscanArgs {
-    /// A .parquet, .npy, .f32 or .csv file.
-    pub file: PathBuf,
+    /// A .parquet, .npy, .f32 or .csv file; or a Parquet dataset read as one: a directory
+    /// (every .parquet file below it), a quoted glob ('data/part-*.parquet'), or several paths.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// Neighbourhood radius (inclusive): a number for euclidean; 500m, 50km or 0.01rad for haversine.
@@ -1146,8 +1200,10 @@ pub enum SilhouetteMode {
     after_help = "Examples:\n  shoal eval pts.npy --labels labels.npy\n  shoal eval pts.parquet --labels fit_labels.parquet --truth truth.npy --json\n  shoal eval big.npy --labels l.npy --silhouette-sample 20000"
 )]
 pub struct EvalArgs {
-    /// The points that were clustered (.parquet, .npy, .f32 or .csv).
-    pub file: PathBuf,
+    /// A .parquet, .npy, .f32 or .csv file; or a Parquet dataset read as one: a directory
+    /// (every .parquet file below it), a quoted glob ('data/part-*.parquet'), or several paths.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// Labels, one per row: .npy, or the `cluster` column of a .parquet/.csv.
@@ -1178,8 +1234,10 @@ pub struct EvalArgs {
 
 #[derive(Debug, Args)]
 pub struct WhitenArgs {
-    /// A .parquet, .npy, .f32 or .csv file.
-    pub file: PathBuf,
+    /// A .parquet, .npy, .f32 or .csv file; or a Parquet dataset read as one: a directory
+    /// (every .parquet file below it), a quoted glob ('data/part-*.parquet'), or several paths.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// Output (.parquet, .npy or .f32), same columns.

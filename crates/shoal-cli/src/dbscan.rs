@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 use shoal_engine::exact::{dbscan_file, DbscanParams, ExactError};
 use shoal_kernels::dbscan::{Metric, EARTH_RADIUS_M};
-use shoal_reader::{open, LabelWriter};
+use shoal_reader::LabelWriter;
 
 use crate::cli::{DbscanArgs, DbscanMetric, Global};
 use crate::exit::usage;
@@ -81,7 +81,7 @@ pub fn run(_global: &Global, args: &DbscanArgs) -> Result<()> {
     if args.min_samples < 1 {
         return Err(usage("--min-samples must be at least 1"));
     }
-    let src = open(&args.file, &args.input.options())?;
+    let (_ds, src) = args.input.open(&args.files)?;
     let metric = match args.metric {
         DbscanMetric::Euclidean => Metric::Euclidean,
         DbscanMetric::Haversine => Metric::Haversine,

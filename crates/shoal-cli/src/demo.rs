@@ -50,11 +50,12 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let info = crate::info::report(
         global,
         &InfoArgs {
-            file: points.clone(),
+            files: vec![points.clone()],
             input: InputArgs {
                 columns: None,
                 dim: None,
                 skip_invalid: false,
+                filter: None,
             },
             stats: true,
             json: false,
@@ -72,11 +73,12 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         labels.display()
     );
     let fit_args = FitArgs {
-        file: points.clone(),
+        files: vec![points.clone()],
         input: InputArgs {
             columns: None,
             dim: None,
             skip_invalid: false,
+            filter: None,
         },
         k: 12,
         algo: Algo::Lloyd,
@@ -95,6 +97,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         whiten: false,
         model: model.clone(),
         labels: Some(labels.clone()),
+        labels_dir: None,
         centroids_out: None,
         checkpoint: None,
         checkpoint_every: 30.0,
@@ -117,11 +120,12 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     crate::assign::run(
         global,
         &AssignArgs {
-            file: points.clone(),
+            files: vec![points.clone()],
             input: fit_args.input.clone(),
             model: Some(model.clone()),
             centroids: None,
-            out: assigned,
+            out: Some(assigned),
+            labels_dir: None,
             keep_columns: false,
             memory: fit_args.memory.clone(),
             json: false,
@@ -172,7 +176,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     crate::dbscan::run(
         global,
         &crate::cli::DbscanArgs {
-            file: points.clone(),
+            files: vec![points.clone()],
             input: fit_args.input.clone(),
             eps: "2km".into(),
             min_samples: 50,
@@ -193,7 +197,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     crate::hier::linkage(
         global,
         &crate::cli::LinkageArgs {
-            file: points.clone(),
+            files: vec![points.clone()],
             input: fit_args.input.clone(),
             method: crate::cli::LinkageMethod::Ward,
             out: dir.join("gps_ward_Z.npy"),
@@ -234,7 +238,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     crate::sweep::run(
         global,
         &crate::cli::SweepArgs {
-            file: points.clone(),
+            files: vec![points.clone()],
             input: fit_args.input.clone(),
             k: crate::cli::KList((4..=20).collect()),
             algo: crate::cli::SweepAlgo::Subsample,
@@ -274,7 +278,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let s = crate::report::write(
         global,
         &crate::report::ReportInput {
-            file: &points,
+            files: std::slice::from_ref(&points),
             input: &fit_args.input,
             labels: vec![
                 ("k-means (12)".into(), labels.clone()),

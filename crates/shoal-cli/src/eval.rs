@@ -58,7 +58,7 @@ fn quality_err(e: QualityError) -> anyhow::Error {
 
 pub fn run(_global: &Global, args: &EvalArgs) -> Result<()> {
     let start = Instant::now();
-    let src = open(&args.file, &args.input.options())?;
+    let (_ds, src) = args.input.open(&args.files)?;
     let labels = read_labels(&args.labels, &args.label_column)?;
     let truth = match &args.truth {
         Some(t) => Some(read_labels(t, &args.label_column)?),
@@ -69,7 +69,7 @@ pub fn run(_global: &Global, args: &EvalArgs) -> Result<()> {
         usage(format!(
             "{} has {len} labels but {} has {n} rows",
             what.display(),
-            args.file.display()
+            src.info().path.display()
         ))
     };
     // Before reading the data: a count that cannot match is a usage error.

@@ -9,7 +9,7 @@ use shoal_engine::kmeans::{
     fit_checkpointed, Algo, Init, KMeansConfig, KMeansError, KMeansFit, LabelSink, ScalingKind,
 };
 use shoal_engine::minibatch::MiniBatchConfig;
-use shoal_reader::{open, MatrixWriter, StoreType};
+use shoal_reader::{MatrixWriter, StoreType};
 
 use crate::cli::{FitArgs, Global};
 use crate::exit::usage;
@@ -17,7 +17,6 @@ use crate::model::{FitParams, Model};
 use crate::output::{rate, thousands};
 use crate::progress::Bar;
 use crate::CANCEL;
-use shoal_engine::kmeans::LabelFile;
 
 #[derive(Debug, Serialize)]
 struct PassJson {
@@ -101,7 +100,15 @@ pub fn run(global: &Global, args: &FitArgs) -> Result<KMeansFit> {
 /// Fits, then writes the model and the requested outputs (all complete
 /// before any is renamed into place). Prints nothing on stdout.
 pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit, f64)> {
-    let src = open(&args.file, &args.input.options())?;
+    let (ds, src) = args.input.open(&args.files)?;
+    if let Some(d) = &args.labels_dir {
+        if args.input.skip_invalid {
+            return Err(usage(
+                "--labels-dir cannot be combined with --skip-invalid (a skipped row would have no label in its file)",
+            ));
+        }
+        crate::labels_dir::check(d)?;
+    }
     let info = src.info().clone();
     if args.k == 0 {
         return Err(usage("-k must be at least 1"));
@@ -199,7 +206,11 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
     let mut saver = None;
     let mut resume = None;
     if ck_path.is_some() || args.resume.is_some() {
-        let identity = crate::checkpoint::Identity::of(&args.file)?;
+        let identity = src
+            .files()
+            .iter()
+            .map(|f| crate::checkpoint::Identity::of(f))
+            .collect::<Result<Vec<_>>>()?;
         let params = serde_json::json!({
             "k": args.k,
             "algo": algo.name(),
@@ -254,10 +265,12 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
     }
 
     let start = std::time::Instant::now();
-    let mut labels = match &args.labels {
-        Some(p) => Some(LabelFile::create(p)?),
-        None => None,
-    };
+    let mut labels = crate::labels_dir::LabelsOut::create(
+        args.labels.as_deref(),
+        args.labels_dir.as_deref(),
+        &ds,
+        src.as_ref(),
+    )?;
     let bar = Bar::passes(info.rows, info.file_bytes, global.quiet);
     let result = fit_checkpointed(
         src.as_ref(),
@@ -283,7 +296,7 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
             seed: args.seed,
             tol,
             max_iter,
-            source: args.file.display().to_string(),
+            source: info.path.display().to_string(),
         },
     );
     // All outputs are complete before any is renamed into place.

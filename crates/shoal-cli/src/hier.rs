@@ -14,7 +14,7 @@ use shoal_kernels::hierarchy::{
     tree::{self, Criterion, Truncate},
     HierarchyError, Merge,
 };
-use shoal_reader::{open, read_npy_f64, AtomicFile, NpyWriter, Precision};
+use shoal_reader::{read_npy_f64, AtomicFile, NpyWriter, Precision};
 
 use crate::cli::{
     CophenetArgs, CutCriterion, DendrogramArgs, FclusterArgs, Global, LinkageArgs, MicroAlgo,
@@ -152,7 +152,7 @@ pub fn linkage(global: &Global, args: &LinkageArgs) -> Result<()> {
     if args.condensed {
         return linkage_condensed(args, start);
     }
-    let src = open(&args.file, &args.input.options())?;
+    let (_ds, src) = args.input.open(&args.files)?;
     let info = src.info().clone();
     let pass = args.memory.pass_config(info.dim, global.verbose);
     let reduce = match (args.micro_clusters, args.sample) {
@@ -234,17 +234,20 @@ fn linkage_condensed(args: &LinkageArgs, start: Instant) -> Result<()> {
     if args.labels.is_some() && args.t.is_none() {
         return Err(usage("--labels needs -t"));
     }
-    let (y, shape) = read_npy_f64(&args.file)?;
+    let [file] = args.files.as_slice() else {
+        return Err(usage("--condensed reads one .npy file of distances"));
+    };
+    let (y, shape) = read_npy_f64(file)?;
     if shape.len() != 1 {
         return Err(anyhow::anyhow!(
             "{}: a condensed distance vector is 1-D; this array has shape {shape:?}",
-            args.file.display()
+            file.display()
         ));
     }
     let n = num_obs_condensed(y.len()).ok_or_else(|| {
         anyhow::anyhow!(
             "{}: {} distances is not n(n-1)/2 for any n >= 2; save scipy's pdist output (condensed form)",
-            args.file.display(),
+            file.display(),
             y.len()
         )
     })?;
@@ -264,7 +267,7 @@ fn linkage_condensed(args: &LinkageArgs, start: Instant) -> Result<()> {
         )));
     }
     condensed::validate(&y)
-        .map_err(|e| anyhow::Error::new(e).context(args.file.display().to_string()))?;
+        .map_err(|e| anyhow::Error::new(e).context(file.display().to_string()))?;
     let t0 = Instant::now();
     let keep = args.optimal_ordering.then(|| y.clone());
     // Huge-page storage for the scans (see `Condensed`); the read buffer is

@@ -1,9 +1,10 @@
-//! `shoal info`: what a file holds, and optionally per-column statistics.
+//! `shoal info`: what a file (or a dataset of files) holds, and optionally
+//! per-column statistics.
 
 use anyhow::Result;
 use serde::Serialize;
 use shoal_engine::{column_stats, PassConfig};
-use shoal_reader::{open, SourceInfo};
+use shoal_reader::{Dataset, SourceInfo};
 
 use crate::cli::{Global, InfoArgs};
 use crate::output::{bytes, rate, thousands};
@@ -20,6 +21,25 @@ pub struct ColumnReport {
 }
 
 #[derive(Debug, Serialize)]
+pub struct DatasetReport {
+    pub files: usize,
+    /// Files `--filter` left out.
+    pub filtered_out: usize,
+    /// Each Hive partition key and its values, in path order.
+    pub partitions: Vec<(String, Vec<String>)>,
+}
+
+impl DatasetReport {
+    pub fn new(ds: &Dataset) -> Option<Self> {
+        (!ds.is_single_file()).then(|| DatasetReport {
+            files: ds.files.len(),
+            filtered_out: ds.filtered_out,
+            partitions: ds.key_values(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
 pub struct InfoReport {
     pub file: String,
     pub format: &'static str,
@@ -32,6 +52,9 @@ pub struct InfoReport {
     /// Precision of the exact algorithms (linkage, dbscan, eval) under
     /// `--precision auto`; the streaming k-means family is always f32.
     pub precision: &'static str,
+    /// A dataset of several files: how many, and its partitions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<DatasetReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<Vec<ColumnReport>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,6 +75,7 @@ impl InfoReport {
             row_groups: info.row_groups,
             file_bytes: info.file_bytes,
             precision: info.native.name(),
+            dataset: None,
             stats: None,
             skipped_rows: None,
             seconds: None,
@@ -60,6 +84,26 @@ impl InfoReport {
 
     pub fn print(&self) {
         println!("file       {} ({})", self.file, bytes(self.file_bytes));
+        if let Some(d) = &self.dataset {
+            let filtered = if d.filtered_out > 0 {
+                format!(
+                    " ({} left out by --filter)",
+                    thousands(d.filtered_out as u64)
+                )
+            } else {
+                String::new()
+            };
+            println!("files      {}{filtered}", thousands(d.files as u64));
+            for (k, v) in &d.partitions {
+                let shown: Vec<&str> = v.iter().take(12).map(String::as_str).collect();
+                let more = if v.len() > 12 {
+                    format!(", ... ({} values)", v.len())
+                } else {
+                    String::new()
+                };
+                println!("partition  {k} = {}{more}", shown.join(", "));
+            }
+        }
         match self.row_groups {
             Some(g) => println!("format     {}, {g} row groups", self.format),
             None => println!("format     {}", self.format),
@@ -112,8 +156,9 @@ impl InfoReport {
 
 /// Builds the report, running the statistics pass when asked.
 pub fn report(global: &Global, args: &InfoArgs) -> Result<InfoReport> {
-    let src = open(&args.file, &args.input.options())?;
+    let (ds, src) = args.input.open(&args.files)?;
     let mut rep = InfoReport::new(src.info());
+    rep.dataset = DatasetReport::new(&ds);
     if args.stats {
         let bar = Bar::rows(src.info().rows, "stats", global.quiet);
         let (stats, pass) = column_stats(src.as_ref(), &PassConfig::default(), &CANCEL, &bar)?;

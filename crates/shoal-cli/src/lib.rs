@@ -15,6 +15,7 @@ mod fit;
 mod gen;
 pub mod hier;
 mod info;
+mod labels_dir;
 pub mod model;
 mod output;
 mod plot;

@@ -1,6 +1,6 @@
 //! `shoal plot scatter|dendrogram|silhouette`: figures as PNG or SVG.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -157,7 +157,7 @@ pub struct Figure {
 /// What a scatter plot draws.
 #[derive(Debug, Clone, Copy)]
 pub struct ScatterInput<'a> {
-    pub file: &'a Path,
+    pub files: &'a [PathBuf],
     pub input: &'a crate::cli::InputArgs,
     pub labels: Option<&'a Path>,
     pub label_column: &'a str,
@@ -223,7 +223,7 @@ pub fn scatter_figure(
     title: Option<String>,
 ) -> Result<ScatterFigure> {
     no_skipping(s.input)?;
-    let mut src = open(s.file, &s.input.options())?;
+    let (_, mut src) = s.input.open(s.files)?;
     // A map draws longitude across and latitude up: select those two
     // columns, in that order, whatever the file's order.
     let named = lon_lat(&src.info().columns);
@@ -233,20 +233,17 @@ pub fn scatter_figure(
             Some((lo, la)) if src.info().dim != 2 || lo != 0 => {
                 let cols = &src.info().columns;
                 let pick = vec![cols[lo].clone(), cols[la].clone()];
-                src = open(
-                    s.file,
-                    &OpenOptions {
-                        columns: Some(pick),
-                        ..s.input.options()
-                    },
-                )?;
+                src = s.input.dataset(s.files)?.open(&OpenOptions {
+                    columns: Some(pick),
+                    ..s.input.options()
+                })?;
             }
             Some(_) => {}
             None if src.info().dim == 2 => {}
             None => {
                 return Err(usage(format!(
                     "{}: --map needs two columns, longitude then latitude (--columns LON,LAT)",
-                    s.file.display()
+                    src.info().path.display()
                 )))
             }
         }
@@ -255,7 +252,7 @@ pub fn scatter_figure(
     if info.dim < 2 {
         return Err(usage(format!(
             "{}: a scatter plot needs two columns and this selection has {}",
-            s.file.display(),
+            src.info().path.display(),
             info.dim
         )));
     }
@@ -274,7 +271,8 @@ pub fn scatter_figure(
     let title = title.unwrap_or_else(|| {
         format!(
             "{}{}",
-            s.file
+            src.info()
+                .path
                 .file_name()
                 .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
             s.labels.map_or(String::new(), |l| format!(
@@ -311,7 +309,7 @@ pub fn scatter_figure(
     if map && !(lo[0] >= -180.0 && hi[0] <= 180.0 && lo[1] >= -90.0 && hi[1] <= 90.0) {
         let msg = format!(
             "{}: columns {} and {} are not longitude and latitude in degrees (they span {:.4}..{:.4} and {:.4}..{:.4})",
-            s.file.display(),
+            src.info().path.display(),
             info.columns[0],
             info.columns[1],
             lo[0],
@@ -410,7 +408,7 @@ pub fn scatter_figure(
 
 fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
     let PlotCommand::Scatter {
-        file,
+        files,
         input,
         labels,
         label_column,
@@ -429,7 +427,7 @@ fn scatter(global: &Global, cmd: &PlotCommand) -> Result<()> {
     let f = scatter_figure(
         global,
         &ScatterInput {
-            file,
+            files,
             input,
             labels: labels.as_deref(),
             label_column,
@@ -551,7 +549,7 @@ fn dendrogram(cmd: &PlotCommand) -> Result<()> {
 /// What a silhouette plot is drawn from.
 #[derive(Debug, Clone, Copy)]
 pub struct SilhouetteInput<'a> {
-    pub file: &'a Path,
+    pub files: &'a [PathBuf],
     pub input: &'a crate::cli::InputArgs,
     pub labels: &'a Path,
     pub label_column: &'a str,
@@ -581,7 +579,7 @@ pub fn silhouette_figure(
     title: Option<String>,
 ) -> Result<SilhouetteFigure> {
     no_skipping(s.input)?;
-    let src = open(s.file, &s.input.options())?;
+    let (_, src) = s.input.open(s.files)?;
     let info = src.info().clone();
     let lab = open_labels(s.labels, s.label_column)?;
     let pass = s.memory.pass_config(info.dim, global.verbose);
@@ -652,7 +650,7 @@ pub fn silhouette_figure(
 
 fn silhouette(global: &Global, cmd: &PlotCommand) -> Result<()> {
     let PlotCommand::Silhouette {
-        file,
+        files,
         input,
         labels,
         label_column,
@@ -669,7 +667,7 @@ fn silhouette(global: &Global, cmd: &PlotCommand) -> Result<()> {
     let f = silhouette_figure(
         global,
         &SilhouetteInput {
-            file,
+            files,
             input,
             labels,
             label_column,

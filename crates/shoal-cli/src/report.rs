@@ -14,7 +14,7 @@ use serde::Serialize;
 use shoal_engine::exact::{self as ex, EvalOptions, EvalReport, SilhouetteMode};
 use shoal_plot::html::{Block, Cell, Report, Section};
 use shoal_plot::Frame;
-use shoal_reader::{open, AtomicFile};
+use shoal_reader::AtomicFile;
 
 use crate::cli::{Global, InputArgs, MemoryArgs, ReportArgs};
 use crate::exit::usage;
@@ -34,7 +34,7 @@ const EVAL_BYTES: u64 = 4 << 30;
 /// What the report is made of (the command's arguments, or the demo's).
 #[derive(Debug, Clone)]
 pub struct ReportInput<'a> {
-    pub file: &'a Path,
+    pub files: &'a [PathBuf],
     pub input: &'a InputArgs,
     /// (name, labels file), in the order shown.
     pub labels: Vec<(String, PathBuf)>,
@@ -75,7 +75,7 @@ pub fn run(global: &Global, a: &ReportArgs) -> Result<()> {
     let s = write(
         global,
         &ReportInput {
-            file: &a.file,
+            files: &a.files,
             input: &a.input,
             labels,
             label_column: &a.label_column,
@@ -159,7 +159,7 @@ pub fn write(global: &Global, r: &ReportInput, out: &Path) -> Result<ReportSumma
     if r.labels.is_empty() {
         return Err(usage("a report needs at least one --labels file"));
     }
-    let src = open(r.file, &r.input.options())?;
+    let (_, src) = r.input.open(r.files)?;
     let info = src.info().clone();
     drop(src);
     let mut timings: Vec<(String, f64)> = Vec::new();
@@ -174,7 +174,7 @@ pub fn write(global: &Global, r: &ReportInput, out: &Path) -> Result<ReportSumma
             caption: "the file clustered".into(),
             header: vec!["".into(), "".into()],
             rows: vec![
-                kv("file", r.file.display().to_string()),
+                kv("file", info.path.display().to_string()),
                 kv("format", format!("{:?}", info.format).to_lowercase()),
                 kv("rows", thousands(info.rows)),
                 kv("columns", info.columns.join(", ")),
@@ -192,7 +192,7 @@ pub fn write(global: &Global, r: &ReportInput, out: &Path) -> Result<ReportSumma
         let f = scatter_figure(
             global,
             &ScatterInput {
-                file: r.file,
+                files: r.files,
                 input: r.input,
                 labels: Some(path),
                 label_column: r.label_column,
@@ -244,7 +244,7 @@ pub fn write(global: &Global, r: &ReportInput, out: &Path) -> Result<ReportSumma
         let f = silhouette_figure(
             global,
             &SilhouetteInput {
-                file: r.file,
+                files: r.files,
                 input: r.input,
                 labels: path,
                 label_column: r.label_column,
@@ -273,7 +273,7 @@ pub fn write(global: &Global, r: &ReportInput, out: &Path) -> Result<ReportSumma
     let mut eval_note = None;
     if bytes <= EVAL_BYTES {
         // The rows are read once, for every labelling's scores.
-        let src = open(r.file, &r.input.options())?;
+        let (_, src) = r.input.open(r.files)?;
         let opts = EvalOptions {
             silhouette: SilhouetteMode::None,
             ..EvalOptions::default()
@@ -427,7 +427,7 @@ pub fn write(global: &Global, r: &ReportInput, out: &Path) -> Result<ReportSumma
         title: r.title.clone().unwrap_or_else(|| {
             format!(
                 "shoal report: {}",
-                r.file
+                r.files[0]
                     .file_name()
                     .map_or(String::new(), |f| f.to_string_lossy().into_owned())
             )

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use shoal_engine::kmeans::{Algo, Init, KMeansConfig};
 use shoal_engine::sweep::sweep;
-use shoal_reader::{open, AtomicFile};
+use shoal_reader::AtomicFile;
 
 use crate::cli::{Global, SweepArgs};
 use crate::exit::usage;
@@ -60,7 +60,7 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
         return Err(usage("--n-init must be at least 1"));
     }
     let ks = &args.k.0;
-    let src = open(&args.file, &args.input.options())?;
+    let (_ds, src) = args.input.open(&args.files)?;
     let info = src.info().clone();
     let pass = args.memory.pass_config(info.dim, global.verbose);
     let algo = match args.algo {
@@ -94,7 +94,7 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
     let d = info.dim;
     let j = SweepJson {
         format: "shoal-sweep-1".into(),
-        file: args.file.display().to_string(),
+        file: info.path.display().to_string(),
         algo: format!("{:?}", args.algo).to_lowercase(),
         rows: s.rows,
         dim: d,

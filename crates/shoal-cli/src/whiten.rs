@@ -4,7 +4,7 @@
 use anyhow::Result;
 use shoal_engine::kmeans::{Scaling, ScalingKind};
 use shoal_engine::{column_stats, PassConfig};
-use shoal_reader::{open, MatrixWriter, StoreType};
+use shoal_reader::{MatrixWriter, StoreType};
 
 use crate::cli::{Global, WhitenArgs};
 use crate::exit::Interrupted;
@@ -13,7 +13,7 @@ use crate::progress::Bar;
 use crate::CANCEL;
 
 pub fn run(global: &Global, args: &WhitenArgs) -> Result<()> {
-    let src = open(&args.file, &args.input.options())?;
+    let (_ds, src) = args.input.open(&args.files)?;
     let info = src.info().clone();
     let bar = Bar::rows(info.rows, "stats", global.quiet);
     let (stats, _) = column_stats(src.as_ref(), &PassConfig::default(), &CANCEL, &bar)?;

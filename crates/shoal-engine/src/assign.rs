@@ -84,7 +84,7 @@ pub fn assign_file(
 #[allow(clippy::too_many_arguments)]
 pub fn assign_keep_columns(
     source: &dyn Source,
-    input: &Path,
+    mut batches: RecordBatches,
     centroids: &[f32],
     scaling: &Scaling,
     pass: &PassConfig,
@@ -92,13 +92,12 @@ pub fn assign_keep_columns(
     observer: &dyn Observer,
     out: &Path,
 ) -> Result<AssignRun, AssignError> {
-    let mut batches = RecordBatches::open(input, 1 << 16)?;
     let in_schema = batches.schema();
     for name in ["cluster", "distance"] {
         if in_schema.field_with_name(name).is_ok() {
             return Err(AssignError::Usage(format!(
                 "{} already has a column named {name:?}; drop --keep-columns or rename it",
-                input.display()
+                source.info().path.display()
             )));
         }
     }
@@ -142,7 +141,7 @@ pub fn assign_keep_columns(
         rd.read_exact(&mut buf).map_err(|_| {
             AssignError::Io(format!(
                 "{}: the labels are shorter than the input ({done} rows assigned before this batch)",
-                input.display()
+                source.info().path.display()
             ))
         })?;
         let (mut cl, mut di) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -162,7 +161,7 @@ pub fn assign_keep_columns(
     if done != run.rows {
         return Err(AssignError::Io(format!(
             "{}: read {done} rows but assigned {}",
-            input.display(),
+            source.info().path.display(),
             run.rows
         )));
     }

@@ -849,16 +849,17 @@ fn assign_file<'py>(
     Ok(d)
 }
 
-/// Opens a file as a source, with `columns` selected.
+/// Opens a file, or a Parquet dataset (a directory or a glob), as a
+/// source, with `columns` selected.
 fn open_source(path: &Path, columns: Option<Vec<String>>) -> PyResult<Box<dyn Source>> {
-    shoal_reader::open(
-        path,
-        &OpenOptions {
-            columns,
-            ..OpenOptions::default()
-        },
-    )
-    .map_err(|e| read_err(&e))
+    shoal_reader::Dataset::resolve(&[path.to_path_buf()], &Default::default())
+        .and_then(|ds| {
+            ds.open(&OpenOptions {
+                columns,
+                ..OpenOptions::default()
+            })
+        })
+        .map_err(|e| read_err(&e))
 }
 
 // ---- files: linkage, DBSCAN, generation ----

@@ -17,6 +17,7 @@
 //! ```
 
 mod csv;
+mod dataset;
 mod dense;
 mod error;
 mod memory;
@@ -35,6 +36,7 @@ mod writer;
 pub use arrow_array;
 pub use arrow_schema;
 pub use arrow_schema::DataType;
+pub use dataset::{Dataset, DatasetFile, PartitionFilter};
 pub use error::{ErrorClass, ReadError};
 pub use memory::SliceSource;
 pub use npy::{parse_descr, parse_header, read_f64 as read_npy_f64, NpyHeader};

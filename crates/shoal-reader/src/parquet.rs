@@ -803,13 +803,20 @@ impl<V: Value> ChunkReader<V> for PqReader<'_, V> {
     }
 }
 
-/// Every column of a Parquet file as Arrow record batches, in file order:
-/// for carrying a file's own columns (ids, names, timestamps) into an output.
-/// Row groups are read one after another, each one's page headers checked
-/// just before it is decoded (as a [`Source`]'s are).
+/// Every column of a Parquet file (or of a dataset's files, one after
+/// another) as Arrow record batches, in file order: for carrying a file's
+/// own columns (ids, names, timestamps) into an output. A dataset's Hive
+/// partition values are appended as columns (int64 when every value of the
+/// key is an integer, strings otherwise). Row groups are read one after
+/// another, each one's page headers checked just before it is decoded (as a
+/// [`Source`]'s are); every file must have the first one's columns.
 pub struct RecordBatches {
-    path: PathBuf,
+    files: Vec<(PathBuf, Vec<PartValue>)>,
+    /// The file being read (an index into `files`), with its metadata.
+    at: usize,
     meta: ArrowReaderMetadata,
+    /// The first file's schema, which every file must have.
+    file_schema: arrow_schema::SchemaRef,
     schema: arrow_schema::SchemaRef,
     batch_rows: usize,
     /// The row group to read after the current one.
@@ -820,24 +827,104 @@ pub struct RecordBatches {
 impl std::fmt::Debug for RecordBatches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecordBatches")
-            .field("path", &self.path)
+            .field("file", &self.files[self.at].0)
             .field("next_rg", &self.next_rg)
             .finish()
     }
 }
 
+/// A Hive partition value, as a column.
+#[derive(Debug, Clone)]
+enum PartValue {
+    Int(i64),
+    Str(String),
+}
+
+impl PartValue {
+    fn repeated(&self, n: usize) -> ArrayRef {
+        match self {
+            PartValue::Int(v) => std::sync::Arc::new(arrow_array::Int64Array::from(vec![*v; n])),
+            PartValue::Str(v) => {
+                std::sync::Arc::new(arrow_array::StringArray::from(vec![v.as_str(); n]))
+            }
+        }
+    }
+}
+
+fn load_meta(path: &Path) -> Result<ArrowReaderMetadata, ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    catch_unwind(AssertUnwindSafe(|| {
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+    }))
+    .map_err(|_| format_err(path, "the footer could not be decoded"))?
+    .map_err(|e| format_err(path, e))
+}
+
 impl RecordBatches {
     pub fn open(path: &Path, batch_rows: usize) -> Result<Self, ReadError> {
-        let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
-        let meta = catch_unwind(AssertUnwindSafe(|| {
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        }))
-        .map_err(|_| format_err(path, "the footer could not be decoded"))?
-        .map_err(|e| format_err(path, e))?;
+        Self::open_files(&[(path.to_path_buf(), Vec::new())], batch_rows)
+    }
+
+    /// The files in order, each with its partition values (`key`, `value`;
+    /// every file the same keys).
+    pub fn open_files(
+        files: &[(PathBuf, Vec<(String, String)>)],
+        batch_rows: usize,
+    ) -> Result<Self, ReadError> {
+        let Some((first, keys)) = files.first() else {
+            return Err(ReadError::Usage {
+                path: PathBuf::new(),
+                detail: "no files to read".into(),
+            });
+        };
+        let meta = load_meta(first)?;
+        let file_schema = meta.schema().clone();
+        let mut fields: Vec<Field> = file_schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        // A key's values as one array per file.
+        let mut values: Vec<Vec<PartValue>> = vec![Vec::new(); files.len()];
+        for (i, (key, _)) in keys.iter().enumerate() {
+            if file_schema.field_with_name(key).is_ok() {
+                return Err(ReadError::Usage {
+                    path: first.clone(),
+                    detail: format!(
+                        "a column is named {key:?}, as the partition key of its directory is"
+                    ),
+                });
+            }
+            let vals: Vec<&str> = files
+                .iter()
+                .map(|(_, p)| p.get(i).map_or("", |(_, v)| v.as_str()))
+                .collect();
+            let ints: Option<Vec<i64>> = vals.iter().map(|v| v.parse::<i64>().ok()).collect();
+            match ints {
+                Some(ints) => {
+                    fields.push(Field::new(key, DataType::Int64, false));
+                    for (out, v) in values.iter_mut().zip(ints) {
+                        out.push(PartValue::Int(v));
+                    }
+                }
+                None => {
+                    fields.push(Field::new(key, DataType::Utf8, false));
+                    for (out, v) in values.iter_mut().zip(vals) {
+                        out.push(PartValue::Str(v.to_string()));
+                    }
+                }
+            }
+        }
+        let schema = std::sync::Arc::new(arrow_schema::Schema::new_with_metadata(
+            fields,
+            file_schema.metadata().clone(),
+        ));
         Ok(RecordBatches {
-            path: path.to_path_buf(),
-            schema: meta.schema().clone(),
+            files: files.iter().map(|(p, _)| p.clone()).zip(values).collect(),
+            at: 0,
             meta,
+            file_schema,
+            schema,
             batch_rows: batch_rows.max(1),
             next_rg: 0,
             inner: None,
@@ -851,20 +938,59 @@ impl RecordBatches {
     /// The next batch, or `None` at the end.
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, ReadError> {
         loop {
+            let (path, parts) = &self.files[self.at];
             if let Some(r) = &mut self.inner {
-                if let Some(b) = next_batch(&self.path, r)? {
-                    return Ok(Some(b));
+                if let Some(b) = next_batch(path, r)? {
+                    if parts.is_empty() {
+                        return Ok(Some(b));
+                    }
+                    let n = b.num_rows();
+                    let mut cols = b.columns().to_vec();
+                    cols.extend(parts.iter().map(|v| v.repeated(n)));
+                    return RecordBatch::try_new(self.schema.clone(), cols)
+                        .map(Some)
+                        .map_err(|e| format_err(path, e));
                 }
                 self.inner = None;
             }
-            let md = self.meta.metadata();
-            if self.next_rg >= md.num_row_groups() {
-                return Ok(None);
+            if self.next_rg >= self.meta.metadata().num_row_groups() {
+                // The next file, which must have the first one's columns.
+                if self.at + 1 >= self.files.len() {
+                    return Ok(None);
+                }
+                self.at += 1;
+                let path = &self.files[self.at].0;
+                self.meta = load_meta(path)?;
+                let (want, got) = (self.file_schema.fields(), self.meta.schema().fields());
+                let same = want.len() == got.len()
+                    && want
+                        .iter()
+                        .zip(got.iter())
+                        .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+                if !same {
+                    let show = |f: &arrow_schema::Fields| {
+                        f.iter()
+                            .map(|f| format!("{} {}", f.name(), type_name(f.data_type())))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    return Err(ReadError::Usage {
+                        path: path.clone(),
+                        detail: format!(
+                            "its columns ({}) differ from those of {} ({}); every file must have the same columns to carry them into the output",
+                            show(got),
+                            self.files[0].0.display(),
+                            show(want)
+                        ),
+                    });
+                }
+                self.next_rg = 0;
+                continue;
             }
             let rg = self.next_rg;
             self.next_rg += 1;
             self.inner = Some(build_reader(
-                &self.path,
+                &self.files[self.at].0,
                 &self.meta,
                 ProjectionMask::all(),
                 &[rg],

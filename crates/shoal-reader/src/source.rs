@@ -171,6 +171,16 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     fn unchanged(&self) -> Result<(), ReadError> {
         Ok(())
     }
+
+    /// The files the source reads (one, or a dataset's), in order.
+    fn files(&self) -> Vec<PathBuf> {
+        vec![self.info().path.clone()]
+    }
+
+    /// The rows of each of [`Source::files`], in order.
+    fn file_rows(&self) -> Vec<u64> {
+        vec![self.info().rows]
+    }
 }
 
 /// `f32` blocks widened to `f64`.
