@@ -19,4 +19,6 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q ".[test]"
 echo "== pytest python/tests"
+# (the command-line tests of python/tests run the binary cargo test built)
+export SHOAL_BIN="$PWD/target/debug/shoal"
 "$VENV/bin/python" -m pytest -q python/tests

@@ -4,7 +4,6 @@
 use anyhow::Result;
 use serde::Serialize;
 use shoal_engine::{run_pass, PassConfig};
-use shoal_reader::open;
 
 use crate::cli::{BenchCommand, Global};
 use crate::output::{bytes, rate, thousands};
@@ -27,23 +26,23 @@ struct ReadReport {
 }
 
 pub fn run(global: &Global, cmd: &BenchCommand) -> Result<()> {
-    let (file, input, chunk_rows, json) = match cmd {
+    let (files, input, chunk_rows, json) = match cmd {
         BenchCommand::Read {
-            file,
+            files,
             input,
             chunk_rows,
             json,
-        } => (file, input, chunk_rows, json),
+        } => (files, input, chunk_rows, json),
         BenchCommand::Assign {
-            file,
+            files,
             input,
             centroids,
             repeat,
             json,
-        } => return bench_assign(global, file, input, centroids, *repeat, *json),
+        } => return bench_assign(global, files, input, centroids, *repeat, *json),
         BenchCommand::Scaling(a) => return crate::scaling::run(global, a),
     };
-    let src = open(file, &input.options())?;
+    let (_, src) = input.open(files)?;
     let info = src.info().clone();
     let mut cfg = default_pass(info.dim);
     if let Some(c) = chunk_rows {
@@ -76,7 +75,7 @@ pub fn run(global: &Global, cmd: &BenchCommand) -> Result<()> {
     bar.finish();
     let secs = pass.elapsed.as_secs_f64();
     let rep = ReadReport {
-        file: file.display().to_string(),
+        file: info.path.display().to_string(),
         rows: pass.rows,
         dim: info.dim,
         threads: rayon::current_num_threads(),
@@ -127,7 +126,7 @@ fn default_pass(dim: usize) -> PassConfig {
 
 fn bench_assign(
     global: &Global,
-    file: &std::path::Path,
+    files: &[std::path::PathBuf],
     input: &crate::cli::InputArgs,
     centroids: &std::path::Path,
     repeat: usize,
@@ -135,7 +134,7 @@ fn bench_assign(
 ) -> Result<()> {
     use shoal_engine::kmeans::{lloyd_pass, Scaling};
     use shoal_kernels::Centroids;
-    let src = open(file, &input.options())?;
+    let (_, src) = input.open(files)?;
     let (codebook, cdim) = crate::assign::read_codebook(centroids)?;
     let dim = src.info().dim;
     if cdim != dim {

@@ -35,6 +35,18 @@ pub struct Global {
     /// More detail on stderr (chunk sizes, timings).
     #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
+    /// Object storage (s3://, gs://, az://, http(s)://): an option of the store beyond what the
+    /// environment gives (aws_endpoint_url=..., aws_region=..., google_service_account=...), or
+    /// max_retries=N / retry_timeout=SECONDS for transient errors [defaults: 5, 60s]. Repeatable.
+    #[arg(long, global = true, value_parser = parse_key_value, value_name = "KEY=VALUE", help_heading = "Global options")]
+    pub storage_option: Vec<(String, String)>,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -357,8 +369,10 @@ pub enum PlotCommand {
 pub enum BenchCommand {
     /// One streaming pass that decodes and touches every value: rows/s, GB/s, peak RSS.
     Read {
-        /// A .parquet, .npy, .f32 or .csv file.
-        file: PathBuf,
+        /// A .parquet, .npy, .f32 or .csv file, or a Parquet dataset (a directory, a quoted glob,
+        /// several paths; URLs in object storage).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         #[command(flatten)]
         input: InputArgs,
         /// Rows per chunk [default: as `fit` picks them for the default --memory].
@@ -370,8 +384,10 @@ pub enum BenchCommand {
     },
     /// One assignment pass (nearest centroid for every row, no output): points/s.
     Assign {
-        /// A .parquet, .npy, .f32 or .csv file.
-        file: PathBuf,
+        /// A .parquet, .npy, .f32 or .csv file, or a Parquet dataset (a directory, a quoted glob,
+        /// several paths; URLs in object storage).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         #[command(flatten)]
         input: InputArgs,
         /// Centroids (k x d) in .npy.

@@ -5,7 +5,11 @@
 //!
 //! The files are written into a hidden staging directory beside `DIR` and
 //! the staging directory is renamed to `DIR` once every file is complete:
-//! `DIR` appears whole or not at all.
+//! `DIR` appears whole or not at all. In object storage (`s3://...`), where
+//! there is no renaming a directory, the staging directory is local and its
+//! files are uploaded once all are complete, then an empty `_SUCCESS`
+//! object (as Spark writes it) says the set is whole; a failed upload
+//! deletes what it had uploaded.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +22,17 @@ use crate::exit::usage;
 /// Refuses a `--labels-dir` that holds files already (shoal does not mix
 /// its labels with other files, nor delete them).
 pub fn check(dir: &Path) -> Result<()> {
+    if shoal_reader::remote::is_url(dir) {
+        let url = dir.to_string_lossy();
+        let there = shoal_reader::remote::list(&format!("{}/", url.trim_end_matches('/')))?;
+        if !there.is_empty() {
+            return Err(usage(format!(
+                "--labels-dir {url}: {} objects are there already; give a new prefix",
+                there.len()
+            )));
+        }
+        return Ok(());
+    }
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
@@ -72,6 +87,7 @@ impl LabelsDir {
             );
         }
         let parent = match dir.parent() {
+            _ if shoal_reader::remote::is_url(dir) => std::env::temp_dir(),
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
@@ -202,6 +218,25 @@ impl LabelsDir {
 
     fn commit(self) -> Result<usize> {
         check(&self.dir)?;
+        if shoal_reader::remote::is_url(&self.dir) {
+            let base = self.dir.to_string_lossy().trim_end_matches('/').to_string();
+            let mut done: Vec<String> = Vec::new();
+            let mut rels: Vec<PathBuf> = self.files.iter().map(|f| f.0.clone()).collect();
+            rels.push(PathBuf::from("_SUCCESS"));
+            std::fs::write(self.staging.path().join("_SUCCESS"), b"")
+                .map_err(|e| anyhow::anyhow!("{}: {e}", self.staging.path().display()))?;
+            for rel in &rels {
+                let url = format!("{base}/{}", rel.to_string_lossy());
+                if let Err(e) = shoal_reader::remote::upload(&self.staging.path().join(rel), &url) {
+                    for u in &done {
+                        let _ = shoal_reader::remote::delete(u);
+                    }
+                    return Err(e.into());
+                }
+                done.push(url);
+            }
+            return Ok(self.files.len());
+        }
         // An empty directory at the destination is replaced.
         if self.dir.is_dir() {
             std::fs::remove_dir(&self.dir)

@@ -87,6 +87,8 @@ pub fn main() -> ExitCode {
     );
     // `bench scaling` takes a list of thread counts for its children; every
     // other command runs on one count.
+    shoal_reader::remote::set_options(args.global.storage_option.clone());
+    shoal_reader::remote::set_cancel(&CANCEL);
     if let Some(cli::Counts(ts)) = args.global.threads.as_ref().filter(|_| !scaling) {
         let &[t] = ts.as_slice() else {
             eprintln!("shoal: error: --threads takes one count (a list only for `bench scaling`)");
@@ -119,6 +121,13 @@ pub fn main() -> ExitCode {
         cli::Command::Sweep(s) => sweep::run(&args.global, s),
         cli::Command::Report(r) => report::run(&args.global, r),
     };
+    let (requests, bytes) = shoal_reader::remote::traffic();
+    if args.global.verbose && requests > 0 {
+        eprintln!(
+            "object storage: {requests} requests, {} received",
+            output::bytes(bytes)
+        );
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -178,11 +178,16 @@ struct TempLabels {
 
 impl TempLabels {
     fn create(beside: &Path) -> Result<TempLabels, AssignError> {
-        let dir: PathBuf = beside
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
+        // (an output in object storage: the system's temporary directory)
+        let dir: PathBuf = if shoal_reader::remote::is_url(beside) {
+            std::env::temp_dir()
+        } else {
+            beside
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
+        };
         let err = |e: std::io::Error| {
             AssignError::Io(format!(
                 "creating a temporary file in {}: {e}",

@@ -190,6 +190,80 @@ fn file(path: PathBuf, root: &Path) -> DatasetFile {
     }
 }
 
+/// The objects a URL names: one object (a `.parquet`/`.pq` key), the
+/// objects matching a glob, or every visible Parquet object below a prefix.
+fn resolve_url(input: &Path) -> Result<Vec<DatasetFile>, ReadError> {
+    let text = input.to_string_lossy().into_owned();
+    let (scheme_host, _) = text.split_at(text.find("://").map_or(0, |i| i + 3));
+    let after = &text[scheme_host.len()..];
+    // The bucket (or host) is never a wildcard.
+    let glob_at = after.find(['*', '?', '[']);
+    let make = |url: String, root: &str| {
+        let rel = PathBuf::from(url[root.len()..].trim_start_matches('/'));
+        DatasetFile {
+            partition: partition_of(&rel),
+            rel,
+            path: PathBuf::from(url),
+        }
+    };
+    let visible_below = |rel: &str| {
+        rel.split('/')
+            .all(|c| c.is_empty() || visible(std::ffi::OsStr::new(c)))
+    };
+    if let Some(at) = glob_at {
+        let literal = &after[..at];
+        let root = match literal.rfind('/') {
+            Some(i) => format!("{scheme_host}{}", &literal[..i]),
+            None => scheme_host.trim_end_matches('/').to_string(),
+        };
+        let pattern = glob::Pattern::new(&text)
+            .map_err(|e| usage(input, format!("not a valid glob pattern ({e})")))?;
+        let opts = glob::MatchOptions {
+            require_literal_separator: true,
+            ..Default::default()
+        };
+        let found: Vec<DatasetFile> = crate::remote::list(&root)?
+            .into_iter()
+            .filter(|(url, _)| {
+                pattern.matches_with(url, opts)
+                    && visible_below(&url[root.len()..])
+                    && Format::from_path(Path::new(url)).is_some()
+            })
+            .map(|(url, _)| make(url, &root))
+            .collect();
+        if found.is_empty() {
+            return Err(ReadError::io(
+                input,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no object matches this pattern",
+                ),
+            ));
+        }
+        return Ok(found);
+    }
+    if is_parquet(input) {
+        let root = text
+            .rsplit_once('/')
+            .map_or(text.as_str(), |(r, _)| r)
+            .to_string();
+        return Ok(vec![make(text.clone(), &root)]);
+    }
+    let root = text.trim_end_matches('/').to_string();
+    let found: Vec<DatasetFile> = crate::remote::list(&format!("{root}/"))?
+        .into_iter()
+        .filter(|(url, _)| visible_below(&url[root.len()..]) && is_parquet(Path::new(url)))
+        .map(|(url, _)| make(url, &root))
+        .collect();
+    if found.is_empty() {
+        return Err(usage(
+            input,
+            "no Parquet objects below this prefix (shoal reads every visible .parquet object below a URL that does not name one)",
+        ));
+    }
+    Ok(found)
+}
+
 impl Dataset {
     /// The files `inputs` name (files, directories, globs), filtered.
     pub fn resolve(inputs: &[PathBuf], filter: &PartitionFilter) -> Result<Dataset, ReadError> {
@@ -199,7 +273,9 @@ impl Dataset {
         let mut files = Vec::new();
         for input in inputs {
             let text = input.to_string_lossy();
-            if input.is_dir() {
+            if crate::remote::is_url(input) {
+                files.extend(resolve_url(input)?);
+            } else if input.is_dir() {
                 let mut found = Vec::new();
                 walk(input, &mut found)?;
                 if found.is_empty() {

@@ -26,6 +26,7 @@ mod open;
 mod pages;
 mod parquet;
 mod raw;
+pub mod remote;
 mod source;
 mod stamp;
 mod transpose;

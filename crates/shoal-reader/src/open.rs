@@ -5,13 +5,21 @@ use std::path::Path;
 use crate::error::ReadError;
 use crate::source::{Format, OpenOptions, Source};
 
-/// Opens `path` as a point-set source, choosing the reader by extension.
+/// Opens `path` (a local file, or a Parquet object's URL) as a point-set
+/// source, choosing the reader by extension.
 pub fn open(path: &Path, opts: &OpenOptions) -> Result<Box<dyn Source>, ReadError> {
     let format = Format::from_path(path).ok_or_else(|| ReadError::Usage {
         path: path.to_path_buf(),
         detail: "unknown file type; shoal reads .parquet, .npy, .f32 (raw float32) and .csv".into(),
     })?;
-    if !path.exists() {
+    if crate::remote::is_url(path) {
+        if format != Format::Parquet {
+            return Err(ReadError::Usage {
+                path: path.to_path_buf(),
+                detail: "shoal reads Parquet from object storage; copy other files to a local disk first".into(),
+            });
+        }
+    } else if !path.exists() {
         return Err(ReadError::io(
             path,
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),

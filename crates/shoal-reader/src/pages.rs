@@ -19,12 +19,12 @@
 //! decoded, the rest is skipped by type.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::Path;
 
 use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::ParquetMetaData;
 
-use crate::dense::read_exact_at;
 use crate::error::ReadError;
 
 /// Bytes read for a header at first; a header that needs more (large
@@ -44,15 +44,42 @@ fn corrupt(path: &Path, detail: String) -> ReadError {
     }
 }
 
-/// Checks the page headers of the selected columns of `row_groups`.
-pub(crate) fn check_pages(
-    file: &File,
+/// Bytes at a position: a local file, or the column chunks fetched from
+/// object storage.
+pub(crate) trait ReadAt {
+    fn size(&self) -> std::io::Result<u64>;
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()>;
+}
+
+impl ReadAt for File {
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+        crate::dense::read_exact_at(self, buf, at)
+    }
+}
+
+/// A selected column chunk of a row group: where it is, and what the footer
+/// says it holds uncompressed.
+pub(crate) struct Chunk {
+    pub(crate) rg: usize,
+    pub(crate) column: String,
+    pub(crate) range: Range<u64>,
+    pub(crate) uncompressed: u64,
+}
+
+/// The selected column chunks of `row_groups`, each checked to lie in the
+/// `file_len`-byte file.
+pub(crate) fn chunks(
     path: &Path,
     md: &ParquetMetaData,
     row_groups: &[usize],
     mask: &ProjectionMask,
-) -> Result<(), ReadError> {
-    let file_len = file.metadata().map_err(|e| ReadError::io(path, e))?.len();
+    file_len: u64,
+) -> Result<Vec<Chunk>, ReadError> {
+    let mut out = Vec::new();
     for &rg in row_groups {
         for (i, col) in md.row_group(rg).columns().iter().enumerate() {
             if !mask.leaf_included(i) {
@@ -78,23 +105,42 @@ pub(crate) fn check_pages(
                     ),
                 )
             })?;
-            let total = u64::try_from(col.uncompressed_size()).unwrap_or(0);
-            check_chunk(
-                file,
-                path,
-                end - len as u64, // start: both non-negative, checked above
-                end,
-                total,
+            out.push(Chunk {
                 rg,
-                &col.column_path().string(),
-            )?;
+                column: col.column_path().string(),
+                range: end - len as u64..end, // both non-negative, checked above
+                uncompressed: u64::try_from(col.uncompressed_size()).unwrap_or(0),
+            });
         }
+    }
+    Ok(out)
+}
+
+/// Checks the page headers of the selected columns of `row_groups`.
+pub(crate) fn check_pages(
+    file: &impl ReadAt,
+    path: &Path,
+    md: &ParquetMetaData,
+    row_groups: &[usize],
+    mask: &ProjectionMask,
+) -> Result<(), ReadError> {
+    let file_len = file.size().map_err(|e| ReadError::io(path, e))?;
+    for c in chunks(path, md, row_groups, mask, file_len)? {
+        check_chunk(
+            file,
+            path,
+            c.range.start,
+            c.range.end,
+            c.uncompressed,
+            c.rg,
+            &c.column,
+        )?;
     }
     Ok(())
 }
 
 fn check_chunk(
-    file: &File,
+    file: &impl ReadAt,
     path: &Path,
     start: u64,
     end: u64,
@@ -109,7 +155,8 @@ fn check_chunk(
         let header = loop {
             let n = (want as u64).min(end - at) as usize;
             buf.resize(n, 0);
-            read_exact_at(file, &mut buf, at).map_err(|e| ReadError::io(path, e))?;
+            file.read_exact_at(&mut buf, at)
+                .map_err(|e| ReadError::io(path, e))?;
             match page_sizes(&buf) {
                 Ok(h) => break h,
                 Err(Short) if n == want && want < MAX_HEADER => want *= 8,

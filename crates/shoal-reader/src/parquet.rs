@@ -59,8 +59,52 @@ pub(crate) struct ParquetSource {
     cols: Vec<Col>,
     rg_starts: Vec<u64>,
     skip_invalid: bool,
+    /// Where the bytes are.
+    backing: Backing,
     /// The file as it was opened, checked after every pass.
-    stamp: FileStamp,
+    stamp: Stamp,
+}
+
+/// Where a Parquet file's bytes are: a local file, or an object in object
+/// storage (its size), read a row group's column chunks at a time.
+#[derive(Debug, Clone)]
+pub(crate) enum Backing {
+    Local,
+    Remote(crate::remote::Location, u64),
+}
+
+/// What a file or object was when it was opened.
+#[derive(Debug, Clone)]
+enum Stamp {
+    Local(FileStamp),
+    Remote(crate::remote::Version),
+}
+
+/// Opens `path` (a local file or an object's URL) and decodes its footer.
+fn open_meta(path: &Path) -> Result<(Backing, Stamp, u64, ArrowReaderMetadata), ReadError> {
+    let load = |r: &dyn Fn() -> parquet::errors::Result<ArrowReaderMetadata>| {
+        catch_unwind(AssertUnwindSafe(r))
+            .map_err(|_| format_err(path, "the footer could not be decoded"))?
+            .map_err(|e| format_err(path, e))
+    };
+    if crate::remote::is_url(path) {
+        let loc = crate::remote::locate(&path.to_string_lossy())?;
+        let version = loc.head()?;
+        let size = version.size;
+        let footer = loc.footer(size)?;
+        let meta = load(&|| ArrowReaderMetadata::load(&footer, ArrowReaderOptions::new()))?;
+        return Ok((
+            Backing::Remote(loc, size),
+            Stamp::Remote(version),
+            size,
+            meta,
+        ));
+    }
+    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+    let stamp = FileStamp::of(&file, path)?;
+    let file_bytes = file.metadata().map_err(|e| ReadError::io(path, e))?.len();
+    let meta = load(&|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()))?;
+    Ok((Backing::Local, Stamp::Local(stamp), file_bytes, meta))
 }
 
 impl std::fmt::Debug for ParquetSource {
@@ -156,14 +200,7 @@ fn format_err(path: &Path, detail: impl std::fmt::Display) -> ReadError {
 }
 
 pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<ParquetSource, ReadError> {
-    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
-    let stamp = FileStamp::of(&file, path)?;
-    let file_bytes = file.metadata().map_err(|e| ReadError::io(path, e))?.len();
-    let meta = catch_unwind(AssertUnwindSafe(|| {
-        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-    }))
-    .map_err(|_| format_err(path, "the footer could not be decoded"))?
-    .map_err(|e| format_err(path, e))?;
+    let (backing, stamp, file_bytes, meta) = open_meta(path)?;
     let schema = meta.schema().clone();
     let fields = schema.fields();
 
@@ -251,7 +288,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<ParquetSource, Rea
         .collect();
     // Variable lists: the width is the length of the first row.
     if cols.iter().any(|c| matches!(c.kind, ColKind::List(_))) {
-        let mut r = build_reader(path, &meta, mask.clone(), &[0], 1, 0, 1)?;
+        let mut r = build_reader(path, &backing, &meta, mask.clone(), &[0], 1, 0, 1)?;
         let batch = next_batch(path, &mut r)?.ok_or_else(|| format_err(path, "no first row"))?;
         for c in cols.iter_mut() {
             if let ColKind::List(_) = c.kind {
@@ -310,6 +347,7 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<ParquetSource, Rea
         cols,
         rg_starts,
         skip_invalid: opts.skip_invalid,
+        backing,
         stamp,
     })
 }
@@ -330,8 +368,13 @@ fn sub_batch_rows(dim: usize, chunk_rows: usize) -> usize {
         .min(chunk_rows.max(1))
 }
 
+/// A reader of `row_groups`' selected columns, their page headers checked
+/// first. From object storage, the row groups' column chunks are fetched
+/// into memory at once (ranges closer than 1 MiB in one request).
+#[allow(clippy::too_many_arguments)]
 fn build_reader(
     path: &Path,
+    backing: &Backing,
     meta: &ArrowReaderMetadata,
     mask: ProjectionMask,
     row_groups: &[usize],
@@ -339,16 +382,43 @@ fn build_reader(
     offset: usize,
     limit: usize,
 ) -> Result<ParquetRecordBatchReader, ReadError> {
-    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
-    crate::pages::check_pages(&file, path, meta.metadata(), row_groups, &mask)?;
-    ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
-        .with_projection(mask)
-        .with_row_groups(row_groups.to_vec())
-        .with_batch_size(batch)
-        .with_offset(offset)
-        .with_limit(limit)
-        .build()
-        .map_err(|e| format_err(path, e))
+    fn finish<T: parquet::file::reader::ChunkReader + 'static>(
+        path: &Path,
+        bytes: T,
+        meta: &ArrowReaderMetadata,
+        mask: ProjectionMask,
+        row_groups: &[usize],
+        batch: usize,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ParquetRecordBatchReader, ReadError> {
+        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, meta.clone())
+            .with_projection(mask)
+            .with_row_groups(row_groups.to_vec())
+            .with_batch_size(batch)
+            .with_offset(offset)
+            .with_limit(limit)
+            .build()
+            .map_err(|e| format_err(path, e))
+    }
+    match backing {
+        Backing::Local => {
+            let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
+            crate::pages::check_pages(&file, path, meta.metadata(), row_groups, &mask)?;
+            finish(path, file, meta, mask, row_groups, batch, offset, limit)
+        }
+        Backing::Remote(loc, size) => {
+            let chunks = crate::pages::chunks(path, meta.metadata(), row_groups, &mask, *size)?;
+            let ranges: Vec<Range<u64>> = chunks.iter().map(|c| c.range.clone()).collect();
+            let got = loc.get_ranges(&ranges)?;
+            let sparse = crate::remote::Sparse::new(
+                *size,
+                ranges.iter().map(|r| r.start).zip(got).collect(),
+            );
+            crate::pages::check_pages(&sparse, path, meta.metadata(), row_groups, &mask)?;
+            finish(path, sparse, meta, mask, row_groups, batch, offset, limit)
+        }
+    }
 }
 
 /// The next batch, turning decoder errors (and, defensively, decoder panics
@@ -367,7 +437,11 @@ fn next_batch(
 
 impl Source for ParquetSource {
     fn unchanged(&self) -> Result<(), ReadError> {
-        self.stamp.check(&self.info.path)
+        match (&self.stamp, &self.backing) {
+            (Stamp::Local(s), _) => s.check(&self.info.path),
+            (Stamp::Remote(v), Backing::Remote(loc, _)) => loc.check(v),
+            (Stamp::Remote(_), Backing::Local) => Ok(()),
+        }
     }
 
     fn info(&self) -> &SourceInfo {
@@ -788,6 +862,7 @@ impl<V: Value> ChunkReader<V> for PqReader<'_, V> {
         let limit = (self.range.end - self.range.start) as usize;
         self.inner = Some(build_reader(
             &self.src.info.path,
+            &self.src.backing,
             &self.src.meta,
             self.src.mask.clone(),
             &rgs,
@@ -814,6 +889,7 @@ pub struct RecordBatches {
     files: Vec<(PathBuf, Vec<PartValue>)>,
     /// The file being read (an index into `files`), with its metadata.
     at: usize,
+    backing: Backing,
     meta: ArrowReaderMetadata,
     /// The first file's schema, which every file must have.
     file_schema: arrow_schema::SchemaRef,
@@ -851,13 +927,8 @@ impl PartValue {
     }
 }
 
-fn load_meta(path: &Path) -> Result<ArrowReaderMetadata, ReadError> {
-    let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
-    catch_unwind(AssertUnwindSafe(|| {
-        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-    }))
-    .map_err(|_| format_err(path, "the footer could not be decoded"))?
-    .map_err(|e| format_err(path, e))
+fn load_meta(path: &Path) -> Result<(Backing, ArrowReaderMetadata), ReadError> {
+    open_meta(path).map(|(backing, _, _, meta)| (backing, meta))
 }
 
 impl RecordBatches {
@@ -877,7 +948,7 @@ impl RecordBatches {
                 detail: "no files to read".into(),
             });
         };
-        let meta = load_meta(first)?;
+        let (backing, meta) = load_meta(first)?;
         let file_schema = meta.schema().clone();
         let mut fields: Vec<Field> = file_schema
             .fields()
@@ -922,6 +993,7 @@ impl RecordBatches {
         Ok(RecordBatches {
             files: files.iter().map(|(p, _)| p.clone()).zip(values).collect(),
             at: 0,
+            backing,
             meta,
             file_schema,
             schema,
@@ -960,7 +1032,7 @@ impl RecordBatches {
                 }
                 self.at += 1;
                 let path = &self.files[self.at].0;
-                self.meta = load_meta(path)?;
+                (self.backing, self.meta) = load_meta(path)?;
                 let (want, got) = (self.file_schema.fields(), self.meta.schema().fields());
                 let same = want.len() == got.len()
                     && want
@@ -991,6 +1063,7 @@ impl RecordBatches {
             self.next_rg += 1;
             self.inner = Some(build_reader(
                 &self.files[self.at].0,
+                &self.backing,
                 &self.meta,
                 ProjectionMask::all(),
                 &[rg],

@@ -45,15 +45,40 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> WriteError + '_ {
     }
 }
 
-/// A temporary file beside `path`, renamed to `path` by `commit`.
+/// A temporary file beside `path`, renamed to `path` by `commit`. For an
+/// object-store URL, the temporary file is local (in the system's temporary
+/// directory) and `commit` uploads it: the object appears whole, or not at
+/// all when the run fails or is interrupted first.
 #[derive(Debug)]
 pub struct AtomicFile {
     tmp: NamedTempFile,
     path: PathBuf,
 }
 
+fn remote_err(e: crate::ReadError) -> WriteError {
+    match e {
+        crate::ReadError::Io { path, source } => WriteError::Io { path, source },
+        other => WriteError::Usage {
+            path: PathBuf::new(),
+            detail: other.to_string(),
+        },
+    }
+}
+
 impl AtomicFile {
     pub fn create(path: &Path) -> Result<Self, WriteError> {
+        if crate::remote::is_url(path) {
+            // The store is built (its options checked) before any work.
+            crate::remote::locate(&path.to_string_lossy()).map_err(remote_err)?;
+            let tmp = tempfile::Builder::new()
+                .prefix(".shoal-upload.")
+                .tempfile()
+                .map_err(io(path))?;
+            return Ok(AtomicFile {
+                tmp,
+                path: path.to_path_buf(),
+            });
+        }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -87,8 +112,12 @@ impl AtomicFile {
         &self.path
     }
 
-    /// Flushes to disk and renames into place.
+    /// Flushes to disk and renames into place (or uploads).
     pub fn commit(self) -> Result<(), WriteError> {
+        if crate::remote::is_url(&self.path) {
+            return crate::remote::upload(self.tmp.path(), &self.path.to_string_lossy())
+                .map_err(remote_err);
+        }
         self.tmp.as_file().sync_all().map_err(io(&self.path))?;
         let path = self.path;
         self.tmp.persist(&path).map_err(|e| WriteError::Io {
