@@ -351,6 +351,19 @@ def test_s3_errors_name_the_url_and_the_cause(s3, tmp_path):
     assert r.returncode == 2 and "no Parquet objects below" in r.stderr
     r = run("info", "s3://data/one.parquet", "--storage-option", "aws_no_such_key=1", env=env, check=False)
     assert r.returncode == 2 and "aws_no_such_key" in r.stderr
+    r = run(
+        "fit",
+        "s3://data/one.parquet",
+        "-k",
+        "2",
+        "--model",
+        str(tmp_path / "m.json"),
+        "--checkpoint",
+        str(tmp_path / "ck"),
+        env=env,
+        check=False,
+    )
+    assert r.returncode == 2 and "need local input files" in r.stderr, r.stderr
     # Over plain HTTP (a public-read object, to anonymous ranged GETs).
     r = json.loads(run("info", f"{endpoint}/data/one.parquet", "--json", env=env).stdout)
     assert r["rows"] == 120_000

@@ -206,6 +206,11 @@ pub fn fit_and_save(global: &Global, args: &FitArgs) -> Result<(Model, KMeansFit
     let mut saver = None;
     let mut resume = None;
     if ck_path.is_some() || args.resume.is_some() {
+        if src.files().iter().any(|f| shoal_reader::remote::is_url(f)) {
+            return Err(usage(
+                "--checkpoint and --resume need local input files (an object's identity is not checked across runs yet); copy the data to a local disk, or fit without checkpoints",
+            ));
+        }
         let identity = src
             .files()
             .iter()

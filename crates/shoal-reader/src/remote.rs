@@ -598,7 +598,9 @@ impl Location {
             )));
         }
         let n = size.min(64 << 10);
-        let tail = self.get_ranges(std::slice::from_ref(&(size - n..size)))?.remove(0);
+        let tail = self
+            .get_ranges(std::slice::from_ref(&(size - n..size)))?
+            .remove(0);
         let len_at = tail.len() - 8;
         let meta_len = u64::from(u32::from_le_bytes(
             tail[len_at..len_at + 4].try_into().unwrap_or([0; 4]),
@@ -612,7 +614,9 @@ impl Location {
             return Ok(Sparse::new(size, vec![(size - n, tail)]));
         }
         let start = size - 8 - meta_len;
-        let all = self.get_ranges(std::slice::from_ref(&(start..size)))?.remove(0);
+        let all = self
+            .get_ranges(std::slice::from_ref(&(start..size)))?
+            .remove(0);
         Ok(Sparse::new(size, vec![(start, all)]))
     }
 }
