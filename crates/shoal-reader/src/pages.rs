@@ -47,15 +47,10 @@ fn corrupt(path: &Path, detail: String) -> ReadError {
 /// Bytes at a position: a local file, or the column chunks fetched from
 /// object storage.
 pub(crate) trait ReadAt {
-    fn size(&self) -> std::io::Result<u64>;
     fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()>;
 }
 
 impl ReadAt for File {
-    fn size(&self) -> std::io::Result<u64> {
-        Ok(self.metadata()?.len())
-    }
-
     fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
         crate::dense::read_exact_at(self, buf, at)
     }
@@ -116,16 +111,13 @@ pub(crate) fn chunks(
     Ok(out)
 }
 
-/// Checks the page headers of the selected columns of `row_groups`.
+/// Checks the page headers of the column chunks `chunks` (of [`chunks`]).
 pub(crate) fn check_pages(
     file: &impl ReadAt,
     path: &Path,
-    md: &ParquetMetaData,
-    row_groups: &[usize],
-    mask: &ProjectionMask,
+    chunks: &[Chunk],
 ) -> Result<(), ReadError> {
-    let file_len = file.size().map_err(|e| ReadError::io(path, e))?;
-    for c in chunks(path, md, row_groups, mask, file_len)? {
+    for c in chunks {
         check_chunk(
             file,
             path,

@@ -368,9 +368,53 @@ fn sub_batch_rows(dim: usize, chunk_rows: usize) -> usize {
         .min(chunk_rows.max(1))
 }
 
+/// A row group's bytes: the local file, or its column chunks fetched from
+/// object storage. The decoder and the page check read either alike.
+enum RowGroupBytes {
+    Local(File),
+    Remote(crate::remote::Sparse),
+}
+
+impl parquet::file::reader::Length for RowGroupBytes {
+    fn len(&self) -> u64 {
+        match self {
+            RowGroupBytes::Local(f) => f.len(),
+            RowGroupBytes::Remote(s) => s.len(),
+        }
+    }
+}
+
+impl parquet::file::reader::ChunkReader for RowGroupBytes {
+    type T = Box<dyn std::io::Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(match self {
+            RowGroupBytes::Local(f) => Box::new(f.get_read(start)?),
+            RowGroupBytes::Remote(s) => Box::new(s.get_read(start)?),
+        })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        match self {
+            RowGroupBytes::Local(f) => f.get_bytes(start, length),
+            RowGroupBytes::Remote(s) => s.get_bytes(start, length),
+        }
+    }
+}
+
+impl crate::pages::ReadAt for RowGroupBytes {
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+        match self {
+            RowGroupBytes::Local(f) => f.read_exact_at(buf, at),
+            RowGroupBytes::Remote(s) => s.read_exact_at(buf, at),
+        }
+    }
+}
+
 /// A reader of `row_groups`' selected columns, their page headers checked
 /// first. From object storage, the row groups' column chunks are fetched
-/// into memory at once (ranges closer than 1 MiB in one request).
+/// into memory at once (ranges closer than 1 MiB in one request); from a
+/// local file, the kernel is asked for them at once.
 #[allow(clippy::too_many_arguments)]
 fn build_reader(
     path: &Path,
@@ -382,44 +426,35 @@ fn build_reader(
     offset: usize,
     limit: usize,
 ) -> Result<ParquetRecordBatchReader, ReadError> {
-    fn finish<T: parquet::file::reader::ChunkReader + 'static>(
-        path: &Path,
-        bytes: T,
-        meta: &ArrowReaderMetadata,
-        mask: ProjectionMask,
-        row_groups: &[usize],
-        batch: usize,
-        offset: usize,
-        limit: usize,
-    ) -> Result<ParquetRecordBatchReader, ReadError> {
-        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, meta.clone())
-            .with_projection(mask)
-            .with_row_groups(row_groups.to_vec())
-            .with_batch_size(batch)
-            .with_offset(offset)
-            .with_limit(limit)
-            .build()
-            .map_err(|e| format_err(path, e))
-    }
-    match backing {
+    use parquet::file::reader::Length;
+    let md = meta.metadata();
+    let (bytes, chunks) = match backing {
         Backing::Local => {
             let file = File::open(path).map_err(|e| ReadError::io(path, e))?;
-            will_need(&file, path, meta, row_groups, &mask);
-            crate::pages::check_pages(&file, path, meta.metadata(), row_groups, &mask)?;
-            finish(path, file, meta, mask, row_groups, batch, offset, limit)
+            let chunks = crate::pages::chunks(path, md, row_groups, &mask, file.len())?;
+            will_need(&file, &chunks);
+            (RowGroupBytes::Local(file), chunks)
         }
         Backing::Remote(loc, size) => {
-            let chunks = crate::pages::chunks(path, meta.metadata(), row_groups, &mask, *size)?;
+            let chunks = crate::pages::chunks(path, md, row_groups, &mask, *size)?;
             let ranges: Vec<Range<u64>> = chunks.iter().map(|c| c.range.clone()).collect();
             let got = loc.get_ranges(&ranges)?;
             let sparse = crate::remote::Sparse::new(
                 *size,
                 ranges.iter().map(|r| r.start).zip(got).collect(),
             );
-            crate::pages::check_pages(&sparse, path, meta.metadata(), row_groups, &mask)?;
-            finish(path, sparse, meta, mask, row_groups, batch, offset, limit)
+            (RowGroupBytes::Remote(sparse), chunks)
         }
-    }
+    };
+    crate::pages::check_pages(&bytes, path, &chunks)?;
+    ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, meta.clone())
+        .with_projection(mask)
+        .with_row_groups(row_groups.to_vec())
+        .with_batch_size(batch)
+        .with_offset(offset)
+        .with_limit(limit)
+        .build()
+        .map_err(|e| format_err(path, e))
 }
 
 /// Asks the kernel to read the column chunks about to be decoded, whole and
@@ -427,28 +462,14 @@ fn build_reader(
 /// read-ahead window of a newly opened file, which made a pass over a
 /// dataset of many small files much slower from disk than over one large
 /// file. (Advice only: errors are ignored.)
-fn will_need(
-    file: &File,
-    path: &Path,
-    meta: &ArrowReaderMetadata,
-    row_groups: &[usize],
-    mask: &ProjectionMask,
-) {
+fn will_need(file: &File, chunks: &[crate::pages::Chunk]) {
     #[cfg(target_os = "linux")]
-    {
-        let Ok(len) = file.metadata().map(|m| m.len()) else {
-            return;
-        };
-        let Ok(chunks) = crate::pages::chunks(path, meta.metadata(), row_groups, mask, len) else {
-            return;
-        };
-        for c in chunks {
-            let n = std::num::NonZeroU64::new(c.range.end - c.range.start);
-            let _ = rustix::fs::fadvise(file, c.range.start, n, rustix::fs::Advice::WillNeed);
-        }
+    for c in chunks {
+        let n = std::num::NonZeroU64::new(c.range.end - c.range.start);
+        let _ = rustix::fs::fadvise(file, c.range.start, n, rustix::fs::Advice::WillNeed);
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (file, path, meta, row_groups, mask);
+    let _ = (file, chunks);
 }
 
 /// The next batch, turning decoder errors (and, defensively, decoder panics

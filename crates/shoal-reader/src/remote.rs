@@ -570,10 +570,6 @@ impl parquet::file::reader::ChunkReader for Sparse {
 }
 
 impl crate::pages::ReadAt for Sparse {
-    fn size(&self) -> std::io::Result<u64> {
-        Ok(self.size)
-    }
-
     fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
         let b = self
             .slice(at, buf.len() as u64)
